@@ -1,0 +1,119 @@
+namespace ServingGateway.Hosting;
+
+/// <summary>
+/// The switches of <c>ServingGateway</c>. Each maps to a configuration key, so appsettings.json, the
+/// <c>--config</c> file and environment variables (<c>Inference__ModelRepository</c>) can set the same
+/// things; <c>--Section:Key value</c> sets any other key.
+/// </summary>
+internal sealed class CommandLine
+{
+    /// <summary>The usage text printed by --help.</summary>
+    public const string Usage = """
+        Usage: ServingGateway [--role standalone|node|edge] [--models DIR] [--urls URLS] [--config FILE]
+                              [--Section:Key VALUE ...]
+
+        Serves ONNX models over the Open Inference Protocol (KServe V2) REST API.
+
+          --role ROLE      standalone (default): edge pipeline and inference node in one process
+                           node: inference node only; edge: edge in front of nodes (not available yet)
+                           config key: Role
+          --models DIR     model repository, Triton's layout DIR/<name>/<version>/model.onnx
+                           (default ./models); config key: Inference:ModelRepository
+          --urls URLS      where to listen, ';'-separated (default http://127.0.0.1:8000); config key: Urls
+          --config FILE    a JSON configuration file, read after appsettings.json and before
+                           environment variables and switches
+          --Section:Key V  any configuration key, e.g. --Inference:MaxRequestBodyBytes 1048576
+          -h, --help       this text
+
+        Configuration keys (docs/CONFIGURATION.md has them all):
+          Inference:MaxRequestBodyBytes     largest request body, bytes (default 67108864 = 64 MiB)
+          Inference:DefaultInstances        sessions per model version without config.json (default 2)
+          Inference:DefaultIntraOpThreads   ONNX Runtime intra-op threads per session (default 1)
+          Inference:DefaultExecutionProvider auto | cpu | cuda (default auto)
+          Inference:DefaultMaxBatchSize     max_batch_size of batchable models without one (default 4)
+        """;
+
+    private static readonly Dictionary<string, string> Switches = new(StringComparer.Ordinal)
+    {
+        ["--role"] = "Role",
+        ["--models"] = "Inference:ModelRepository",
+        ["--urls"] = "Urls",
+    };
+
+    private CommandLine(bool help, string? configFile, string[] configurationArgs, List<string> errors)
+    {
+        Help = help;
+        ConfigFile = configFile;
+        ConfigurationArgs = configurationArgs;
+        Errors = errors;
+    }
+
+    /// <summary>True when --help was asked for.</summary>
+    public bool Help { get; }
+
+    /// <summary>The --config file, or null.</summary>
+    public string? ConfigFile { get; }
+
+    /// <summary>The arguments as configuration key/value pairs (<c>--Key=value</c>).</summary>
+    public string[] ConfigurationArgs { get; }
+
+    /// <summary>What is wrong with the arguments; empty when nothing is.</summary>
+    public List<string> Errors { get; }
+
+    /// <summary>Parses <paramref name="args"/>; never throws, errors are listed in <see cref="Errors"/>.</summary>
+    public static CommandLine Parse(string[] args)
+    {
+        var errors = new List<string>();
+        var configuration = new List<string>();
+        string? configFile = null;
+        var help = false;
+        for (var i = 0; i < args.Length; i++)
+        {
+            var arg = args[i];
+            if (arg is "-h" or "--help" or "-?")
+            {
+                help = true;
+                continue;
+            }
+
+            if (!arg.StartsWith("--", StringComparison.Ordinal))
+            {
+                errors.Add($"unexpected argument '{arg}'; switches start with -- (see --help)");
+                continue;
+            }
+
+            var equals = arg.IndexOf('=', StringComparison.Ordinal);
+            var name = equals > 0 ? arg[..equals] : arg;
+            string? value = equals > 0 ? arg[(equals + 1)..] : null;
+            if (value is null)
+            {
+                if (i + 1 >= args.Length || args[i + 1].StartsWith("--", StringComparison.Ordinal))
+                {
+                    errors.Add($"{name} needs a value");
+                    continue;
+                }
+
+                value = args[++i];
+            }
+
+            if (name == "--config")
+            {
+                configFile = value;
+            }
+            else if (Switches.TryGetValue(name, out var key))
+            {
+                configuration.Add($"--{key}={value}");
+            }
+            else if (name.Contains(':', StringComparison.Ordinal))
+            {
+                configuration.Add($"{name}={value}");
+            }
+            else
+            {
+                errors.Add($"unknown switch {name} (see --help)");
+            }
+        }
+
+        return new CommandLine(help, configFile, [.. configuration], errors);
+    }
+}

@@ -1,0 +1,3 @@
+using ServingGateway.Hosting;
+
+return await GatewayApp.RunAsync(args, Console.Out, Console.Error);

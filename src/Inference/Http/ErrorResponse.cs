@@ -1,0 +1,41 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+
+namespace ServingGateway.Inference.Http;
+
+/// <summary>Writes every error the same way: <c>{"error": "..."}</c> with the status code.</summary>
+internal static class ErrorResponse
+{
+    private static readonly JsonWriterOptions Options = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>Writes the error unless the response has already started (then the connection is all that can fail).</summary>
+    public static Task WriteAsync(HttpContext context, int statusCode, string message)
+    {
+        var response = context.Response;
+        if (response.HasStarted)
+        {
+            return Task.CompletedTask;
+        }
+
+        response.StatusCode = statusCode;
+        response.ContentType = "application/json";
+        var body = Format(message);
+        response.ContentLength = body.Length;
+        return response.Body.WriteAsync(body, context.RequestAborted).AsTask();
+    }
+
+    /// <summary>The JSON bytes of an error body.</summary>
+    public static byte[] Format(string message)
+    {
+        using var stream = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(stream, Options))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("error"u8, message);
+            writer.WriteEndObject();
+        }
+
+        return stream.ToArray();
+    }
+}

@@ -1,0 +1,43 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using ServingGateway.Inference.Http;
+using ServingGateway.Inference.Metrics;
+using ServingGateway.Inference.Repository;
+using ServingGateway.Inference.Runtime;
+
+namespace ServingGateway.Inference;
+
+/// <summary>Wires the inference node into a host.</summary>
+public static class InferenceServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the model repository, ONNX Runtime sessions and node metrics, with <see cref="InferenceOptions"/>
+    /// bound from the <c>Inference</c> section and validated at start-up.
+    /// </summary>
+    public static IServiceCollection AddInferenceNode(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<InferenceOptions>()
+            .Bind(configuration.GetSection(InferenceOptions.SectionName))
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<InferenceOptions>, InferenceOptionsValidator>();
+        services.AddSingleton<NodeMetrics>();
+        services.AddSingleton<OnnxSessionFactory>();
+        services.AddSingleton<ModelRepository>();
+        services.AddHostedService<RepositoryLoader>();
+        return services;
+    }
+
+    /// <summary>Turns every error response, including ASP.NET's empty ones, into <c>{"error": "..."}</c>.</summary>
+    public static IApplicationBuilder UseJsonErrors(this IApplicationBuilder app) => app.UseMiddleware<JsonErrorMiddleware>();
+
+    private sealed class InferenceOptionsValidator : IValidateOptions<InferenceOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, InferenceOptions options)
+        {
+            var errors = options.Validate().ToList();
+            return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+        }
+    }
+}

@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""Generate the test model repository tests/Assets/models/ (Triton layout).
+
+Deterministic: running it twice gives byte-identical files (fixed seeds, pinned
+ir_version/opset/producer fields, no timestamps). Files whose bytes are already
+right are left untouched. Nothing is deleted: remove a model folder by hand if
+you drop it from this script.
+
+Usage (repo root): /usr/bin/python3 tests/Assets/make_test_models.py
+Needs onnx + numpy (Debian: apt-get install -y python3-onnx). See tests/Assets/README.md.
+"""
+
+import importlib.util
+import os
+import sys
+
+sys.dont_write_bytecode = True  # do not leave __pycache__ in models/mlp
+
+import numpy as np  # noqa: E402
+import onnx  # noqa: E402
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+OUT = os.path.join(HERE, "models")
+OPSET = 13
+IR_VERSION = 7
+PRODUCER = "ServingGateway tests/Assets/make_test_models.py"
+BROKEN_SEED = 20261129
+MLP_REFERENCE_SEED = 20261130
+
+# suffix -> ONNX element type, in the order of the model's inputs/outputs.
+TYPES = [
+    ("bool", TensorProto.BOOL),
+    ("uint8", TensorProto.UINT8),
+    ("uint16", TensorProto.UINT16),
+    ("uint32", TensorProto.UINT32),
+    ("uint64", TensorProto.UINT64),
+    ("int8", TensorProto.INT8),
+    ("int16", TensorProto.INT16),
+    ("int32", TensorProto.INT32),
+    ("int64", TensorProto.INT64),
+    ("fp16", TensorProto.FLOAT16),
+    ("fp32", TensorProto.FLOAT),
+    ("fp64", TensorProto.DOUBLE),
+    ("bf16", TensorProto.BFLOAT16),
+    ("string", TensorProto.STRING),
+]
+
+
+def load_make_mlp():
+    path = os.path.join(REPO, "models", "mlp", "make_mlp.py")
+    spec = importlib.util.spec_from_file_location("make_mlp", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+make_mlp = load_make_mlp()
+write_file = make_mlp.write_file
+config_bytes = make_mlp.config_bytes
+
+
+def finish(graph, doc):
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", OPSET)],
+        producer_name=PRODUCER,
+        producer_version="1",
+        doc_string=doc,
+    )
+    model.ir_version = IR_VERSION
+    onnx.checker.check_model(model, full_check=True)
+    return model.SerializeToString()
+
+
+def fp32(name, shape):
+    return helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)
+
+
+def types_model():
+    inputs = [helper.make_tensor_value_info(f"x_{s}", t, ["batch", 3]) for s, t in TYPES]
+    outputs = [helper.make_tensor_value_info(f"y_{s}", t, ["batch", 3]) for s, t in TYPES]
+    nodes = [helper.make_node("Identity", [f"x_{s}"], [f"y_{s}"], name=f"identity_{s}") for s, _ in TYPES]
+    graph = helper.make_graph(nodes, "types", inputs, outputs)
+    return finish(graph, "One Identity per tensor element type: y_<type> = x_<type>, shape [batch, 3].")
+
+
+def fixed_model():
+    nodes = [
+        helper.make_node("Add", ["a", "b"], ["sum"], name="add"),
+        helper.make_node("Mul", ["a", "b"], ["product"], name="mul"),
+    ]
+    graph = helper.make_graph(
+        nodes, "fixed", [fp32("a", [2, 3]), fp32("b", [2, 3])], [fp32("sum", [2, 3]), fp32("product", [2, 3])]
+    )
+    return finish(graph, "No batch dimension: sum = a + b, product = a * b, all FP32 [2, 3].")
+
+
+def dynamic_model():
+    two = numpy_helper.from_array(np.array(2.0, dtype=np.float32), "two")
+    graph = helper.make_graph(
+        [helper.make_node("Mul", ["x", "two"], ["y"], name="double")],
+        "dynamic",
+        [fp32("x", ["batch", "seq"])],
+        [fp32("y", ["batch", "seq"])],
+        initializer=[two],
+    )
+    return finish(graph, "y = x * 2, FP32 [batch, seq] with both dimensions symbolic.")
+
+
+def versioned_model(version):
+    k = numpy_helper.from_array(np.array(float(version), dtype=np.float32), "k")
+    graph = helper.make_graph(
+        [helper.make_node("Add", ["x", "k"], ["y"], name="add_k")],
+        f"versioned_v{version}",
+        [fp32("x", ["batch", 4])],
+        [fp32("y", ["batch", 4])],
+        initializer=[k],
+    )
+    return finish(graph, f"Version {version}: y = x + {float(version)}, FP32 [batch, 4].")
+
+
+def broken_bytes():
+    data = np.random.default_rng(BROKEN_SEED).bytes(4096)
+    try:
+        onnx.load_model_from_string(data)
+    except Exception:  # noqa: BLE001 - any parse failure is what we want
+        return data
+    raise RuntimeError("the 'broken' bytes happen to parse as an ONNX model; change BROKEN_SEED")
+
+
+NOTAVERSION_README = (
+    "This folder is not a version: version folders have numeric names (1, 2, 3).\n"
+    "The server must ignore it (and log a warning) when loading the 'versioned' model.\n"
+)
+
+
+def f32_text(v):
+    """Shortest decimal that parses back (float.Parse in C#) to exactly this float32."""
+    return np.format_float_positional(np.float32(v), unique=True, trim="0")
+
+
+def mlp_reference_json():
+    """A fixed [4, 64] input for the mlp and the numpy float32 result, for numeric checks (use a tolerance)."""
+    x = np.random.default_rng(MLP_REFERENCE_SEED).standard_normal((4, make_mlp.IN_FEATURES)).astype(np.float32)
+    y = make_mlp.reference(x)
+
+    def rows(a):
+        return ",\n".join("    [" + ", ".join(f32_text(v) for v in row) + "]" for row in a)
+
+    return (
+        "{\n"
+        '  "model": "mlp",\n'
+        '  "note": "numpy float32 reference (models/mlp/make_mlp.py reference()); compare with abs/rel tolerance ~1e-5",\n'
+        f'  "input_name": "input",\n  "input_shape": [{x.shape[0]}, {x.shape[1]}],\n'
+        f'  "output_name": "output",\n  "output_shape": [{y.shape[0]}, {y.shape[1]}],\n'
+        f'  "input": [\n{rows(x)}\n  ],\n'
+        f'  "output": [\n{rows(y)}\n  ]\n'
+        "}\n"
+    ).encode("utf-8")
+
+
+def files():
+    """(relative path, bytes) for every file of the test repository."""
+    yield "types/1/model.onnx", types_model()
+    yield "types/config.json", config_bytes({"max_batch_size": 8, "instances": 1})
+    yield "fixed/1/model.onnx", fixed_model()
+    yield "fixed/config.json", config_bytes({"max_batch_size": 0, "instances": 1})
+    yield "dynamic/1/model.onnx", dynamic_model()
+    yield "dynamic/config.json", config_bytes({"max_batch_size": 16})
+    yield "mlp/1/model.onnx", make_mlp.build_model().SerializeToString()
+    yield "mlp/config.json", config_bytes(make_mlp.CONFIG)
+    for v in (1, 2, 3):
+        yield f"versioned/{v}/model.onnx", versioned_model(v)
+    yield "versioned/config.json", config_bytes(
+        {"max_batch_size": 8, "instances": 1, "version_policy": {"all": {}}}
+    )
+    yield "versioned/notaversion/README.txt", NOTAVERSION_README.encode("utf-8")
+    yield "broken/1/model.onnx", broken_bytes()
+    # Outside the model repository (the server must not see it): ../expected/.
+    yield "../expected/mlp_reference.json", mlp_reference_json()
+
+
+def main():
+    for rel, data in files():
+        path = os.path.normpath(os.path.join(OUT, *rel.split("/")))
+        changed = write_file(path, data)
+        print(f"{'wrote    ' if changed else 'unchanged'} {os.path.relpath(path, REPO)} ({len(data)} bytes)")
+
+    # The mlp test model must be the same file as the example one in models/mlp.
+    example = os.path.join(REPO, "models", "mlp", "1", "model.onnx")
+    if os.path.exists(example):
+        with open(example, "rb") as a, open(os.path.join(OUT, "mlp", "1", "model.onnx"), "rb") as b:
+            if a.read() != b.read():
+                sys.exit("error: tests/Assets/models/mlp differs from models/mlp; rerun models/mlp/make_mlp.py")
+
+
+if __name__ == "__main__":
+    main()

@@ -108,6 +108,10 @@ internal static partial class GatewayApp
             errors.Add("--role edge is not available in this build yet; run standalone or node");
         }
 
+        var inference = new InferenceOptions();
+        builder.Configuration.GetSection(InferenceOptions.SectionName).Bind(inference);
+        errors.AddRange(inference.Validate());
+
         if (errors.Count > 0)
         {
             throw new StartupException("ServingGateway: " + string.Join(Environment.NewLine + "ServingGateway: ", errors) + Environment.NewLine + "Run with --help for usage.");
@@ -118,8 +122,6 @@ internal static partial class GatewayApp
             builder.WebHost.UseUrls(DefaultUrls);
         }
 
-        var inference = new InferenceOptions();
-        builder.Configuration.GetSection(InferenceOptions.SectionName).Bind(inference);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;

@@ -1,0 +1,78 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using ServingGateway.Hosting;
+using ServingGateway.Inference.Repository;
+
+namespace ServingGateway.FunctionalTests.Infrastructure;
+
+/// <summary>
+/// The real server (the same host the executable builds) listening on a free loopback port, in this
+/// process; tests talk HTTP to it.
+/// </summary>
+internal sealed class GatewayServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private GatewayServer(WebApplication app, Uri address)
+    {
+        _app = app;
+        BaseAddress = address;
+        Client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(60) };
+    }
+
+    /// <summary>The server's address, http://127.0.0.1:PORT/.</summary>
+    public Uri BaseAddress { get; }
+
+    /// <summary>A client for <see cref="BaseAddress"/>.</summary>
+    public HttpClient Client { get; }
+
+    /// <summary>The server's model repository, for checks on what it holds.</summary>
+    public ModelRepository Repository => _app.Services.GetRequiredService<ModelRepository>();
+
+    /// <summary>Starts a standalone server on <paramref name="models"/> and waits until it is ready.</summary>
+    public static async Task<GatewayServer> StartAsync(string models, params string[] extraArgs)
+    {
+        var app = GatewayApp.Build(CommandLine.Parse(
+        [
+            "--urls", "http://127.0.0.1:0",
+            "--models", models,
+            "--Logging:LogLevel:Default", "Warning",
+            .. extraArgs,
+        ]));
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var server = new GatewayServer(app, new Uri(address + "/"));
+        await server.WaitReadyAsync();
+        return server;
+    }
+
+    /// <summary>Polls /v2/health/ready until it answers 200 (models load in the background).</summary>
+    public async Task WaitReadyAsync()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            using var response = await Client.GetAsync("v2/health/ready");
+            if (response.IsSuccessStatusCode)
+            {
+                return;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("server not ready after 60 s");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}

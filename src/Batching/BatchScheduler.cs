@@ -1,0 +1,319 @@
+namespace ServingGateway.Batching;
+
+/// <summary>
+/// The batching rules, as a synchronous state machine: it holds the queued requests by group (shape
+/// signature) and priority, knows how many instances are idle, and decides at each event which batches
+/// to dispatch now and when to look again. <see cref="DynamicBatcher{TRequest, TResult}"/> feeds it events
+/// from one consumer loop; tests drive it directly with timestamps.
+/// </summary>
+/// <remarks>
+/// The adaptive rule (docs/BATCHING.md), for the group whose head request has waited longest:
+/// dispatch when the batch is full; otherwise, with an instance idle, wait only while (1) rows are
+/// expected to arrive before the wait must end, (2) a bigger batch has been measured to cost less per
+/// row, and (3) the oldest request's SLO budget (SLO minus the expected execution time of a full batch)
+/// and the max queue delay have not run out. Not thread-safe.
+/// </remarks>
+internal sealed class BatchScheduler<TRequest, TResult>
+{
+    /// <summary>A bigger batch must cost at most this fraction per row of the current one for waiting to pay.</summary>
+    public const double RequiredGain = 0.9;
+
+    private readonly BatchingOptions _options;
+    private readonly long _maxDelayTicks;
+    private readonly long _sloTicks;
+    private readonly Dictionary<object, Group> _groups = [];
+    private readonly List<Group> _order = [];
+
+    public BatchScheduler(BatchingOptions options, long frequency)
+    {
+        _options = options;
+        _maxDelayTicks = (long)(options.MaxQueueDelay.TotalSeconds * frequency);
+        _sloTicks = (long)(options.LatencySlo.TotalSeconds * frequency);
+        IdleInstances = options.Instances;
+        Arrivals = new ArrivalRateEstimator(TimeSpan.FromMilliseconds(500), frequency);
+        ExecutionTimes = new ExecutionTimeEstimator(options.MaxBatchRows);
+    }
+
+    /// <summary>Instances not running a batch.</summary>
+    public int IdleInstances { get; private set; }
+
+    /// <summary>Rows queued (not yet dispatched or dropped).</summary>
+    public int QueuedRows { get; private set; }
+
+    /// <summary>Requests queued.</summary>
+    public int QueuedRequests { get; private set; }
+
+    /// <summary>What the scheduler has learned of arrivals.</summary>
+    public ArrivalRateEstimator Arrivals { get; }
+
+    /// <summary>What the scheduler has learned of execution times.</summary>
+    public ExecutionTimeEstimator ExecutionTimes { get; }
+
+    /// <summary>Queues a request that arrived at <paramref name="now"/>.</summary>
+    public void Add(BatchEntry<TRequest, TResult> entry, long now)
+    {
+        Arrivals.Advance(now, QueuedRows > 0);
+        if (QueuedRows > 0)
+        {
+            Arrivals.ArrivedWhileQueued(entry.Rows);
+        }
+
+        if (!_groups.TryGetValue(entry.GroupKey, out var group))
+        {
+            group = new Group(entry.GroupKey, _options.PriorityLevels);
+            _groups.Add(entry.GroupKey, group);
+            _order.Add(group);
+        }
+
+        group.Queues[Math.Clamp(entry.Priority, 0, _options.PriorityLevels - 1)].Add(entry);
+        group.Rows += entry.Rows;
+        QueuedRows += entry.Rows;
+        QueuedRequests++;
+    }
+
+    /// <summary>An instance finished a batch of <paramref name="rows"/> that ran for <paramref name="elapsedTicks"/>.</summary>
+    public void Release(int rows, long elapsedTicks)
+    {
+        ExecutionTimes.Record(rows, elapsedTicks);
+        IdleInstances = Math.Min(IdleInstances + 1, _options.Instances);
+    }
+
+    /// <summary>
+    /// Drops cancelled and expired requests into <paramref name="dropped"/>, fills <paramref name="dispatch"/>
+    /// with the batches to run now (one idle instance each), and returns when to look again
+    /// (<see cref="long.MaxValue"/>: only on the next event).
+    /// </summary>
+    public long Schedule(long now, List<BatchEntry<TRequest, TResult>[]> dispatch, List<BatchEntry<TRequest, TResult>> dropped)
+    {
+        Arrivals.Advance(now, QueuedRows > 0);
+        var next = Purge(now, dropped);
+        var considered = 0;
+        while (IdleInstances > 0 && considered < _order.Count)
+        {
+            var group = Best();
+            if (group is null)
+            {
+                break;
+            }
+
+            var wakeAt = Decide(group, now);
+            if (wakeAt <= now)
+            {
+                dispatch.Add(Take(group, now));
+                IdleInstances--;
+                if (group.Rows == 0)
+                {
+                    _groups.Remove(group.Key);
+                    _order.Remove(group);
+                }
+            }
+            else
+            {
+                next = Math.Min(next, wakeAt);
+                group.Waiting = true;
+                considered++;
+            }
+        }
+
+        foreach (var group in _order)
+        {
+            group.Waiting = false;
+        }
+
+        return next;
+    }
+
+    // When the group should be dispatched: now or a later timestamp.
+    private long Decide(Group group, long now)
+    {
+        if (_options.Mode == BatchingMode.Off)
+        {
+            return now;
+        }
+
+        var rows = group.FittingRows(_options.MaxBatchRows);
+        if (rows >= _options.MaxBatchRows || rows < group.Rows)
+        {
+            return now; // as full as it can get: what does not fit waits for the next batch
+        }
+
+        var head = group.OldestEnqueuedAt();
+        if (_options.Mode == BatchingMode.Fixed)
+        {
+            return Array.IndexOf(_options.PreferredBatchSizes, rows) >= 0 ? now : head + _maxDelayTicks;
+        }
+
+        var rate = Arrivals.RowsPerTick;
+        if (rate <= 0 || !ExecutionTimes.HasData)
+        {
+            return now; // no evidence that waiting adds rows, or that bigger batches are cheaper
+        }
+
+        // The wait ends by the max queue delay, and early enough that even a full batch would finish within
+        // the oldest request's SLO: budget = SLO - expected execution time of a full batch.
+        var end = Math.Min(head + _maxDelayTicks, head + _sloTicks - (long)ExecutionTimes.Estimate(_options.MaxBatchRows));
+        var expected = rate * (end - now);
+        var target = (int)Math.Min(_options.MaxBatchRows, rows + Math.Floor(expected));
+        if (end <= now || expected < 1 || target <= rows)
+        {
+            return now;
+        }
+
+        var perRowNow = ExecutionTimes.Estimate(rows) / rows;
+        var perRowTarget = ExecutionTimes.Estimate(target) / target;
+        if (perRowTarget > RequiredGain * perRowNow)
+        {
+            return now; // a bigger batch is not measurably cheaper per row: waiting only adds latency
+        }
+
+        // Look again about when the next rows should have come, or when the wait must end.
+        return Math.Min(end, now + Math.Max(1, (long)Math.Ceiling(2 / rate)));
+    }
+
+    private BatchEntry<TRequest, TResult>[] Take(Group group, long now)
+    {
+        var taken = new List<BatchEntry<TRequest, TResult>>();
+        var rows = 0;
+        foreach (var queue in group.Queues)
+        {
+            var count = 0;
+            while (count < queue.Count && rows + queue[count].Rows <= _options.MaxBatchRows
+                && (_options.Mode != BatchingMode.Off || taken.Count == 0))
+            {
+                rows += queue[count].Rows;
+                queue[count].DispatchedAt = now;
+                taken.Add(queue[count]);
+                count++;
+            }
+
+            queue.RemoveRange(0, count);
+            if (count < queue.Count || (_options.Mode == BatchingMode.Off && taken.Count > 0))
+            {
+                break; // strict order: a request that does not fit is not overtaken by lower priorities
+            }
+        }
+
+        group.Rows -= rows;
+        QueuedRows -= rows;
+        QueuedRequests -= taken.Count;
+        return [.. taken];
+    }
+
+    // The group with the most urgent head request, skipping groups already told to wait this pass.
+    private Group? Best()
+    {
+        Group? best = null;
+        (int Priority, long EnqueuedAt) bestHead = (int.MaxValue, long.MaxValue);
+        foreach (var group in _order)
+        {
+            if (group.Waiting || group.Rows == 0)
+            {
+                continue;
+            }
+
+            var head = group.Head();
+            if (head.CompareTo(bestHead) < 0)
+            {
+                best = group;
+                bestHead = head;
+            }
+        }
+
+        return best;
+    }
+
+    // Removes cancelled and expired requests; returns the earliest deadline left.
+    private long Purge(long now, List<BatchEntry<TRequest, TResult>> dropped)
+    {
+        var earliest = long.MaxValue;
+        for (var g = _order.Count - 1; g >= 0; g--)
+        {
+            var group = _order[g];
+            foreach (var queue in group.Queues)
+            {
+                for (var i = queue.Count - 1; i >= 0; i--)
+                {
+                    var entry = queue[i];
+                    if (entry.CancellationToken.IsCancellationRequested || entry.Deadline <= now)
+                    {
+                        queue.RemoveAt(i);
+                        group.Rows -= entry.Rows;
+                        QueuedRows -= entry.Rows;
+                        QueuedRequests--;
+                        dropped.Add(entry);
+                    }
+                    else
+                    {
+                        earliest = Math.Min(earliest, entry.Deadline);
+                    }
+                }
+            }
+
+            if (group.Rows == 0)
+            {
+                _groups.Remove(group.Key);
+                _order.RemoveAt(g);
+            }
+        }
+
+        return earliest;
+    }
+
+    private sealed class Group(object key, int priorityLevels)
+    {
+        public object Key { get; } = key;
+
+        public List<BatchEntry<TRequest, TResult>>[] Queues { get; } = [.. Enumerable.Range(0, priorityLevels).Select(_ => new List<BatchEntry<TRequest, TResult>>())];
+
+        public int Rows { get; set; }
+
+        public bool Waiting { get; set; }
+
+        public (int Priority, long EnqueuedAt) Head()
+        {
+            for (var p = 0; p < Queues.Length; p++)
+            {
+                if (Queues[p].Count > 0)
+                {
+                    return (p, Queues[p][0].EnqueuedAt);
+                }
+            }
+
+            return (int.MaxValue, long.MaxValue);
+        }
+
+        public long OldestEnqueuedAt()
+        {
+            var oldest = long.MaxValue;
+            foreach (var queue in Queues)
+            {
+                if (queue.Count > 0)
+                {
+                    oldest = Math.Min(oldest, queue[0].EnqueuedAt);
+                }
+            }
+
+            return oldest;
+        }
+
+        // The rows the next batch would take, in the order Take takes them.
+        public int FittingRows(int maxRows)
+        {
+            var rows = 0;
+            foreach (var queue in Queues)
+            {
+                foreach (var entry in queue)
+                {
+                    if (rows + entry.Rows > maxRows)
+                    {
+                        return rows;
+                    }
+
+                    rows += entry.Rows;
+                }
+            }
+
+            return rows;
+        }
+    }
+}

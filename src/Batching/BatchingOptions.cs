@@ -1,0 +1,68 @@
+namespace ServingGateway.Batching;
+
+/// <summary>The settings of one batcher (one model version).</summary>
+internal sealed class BatchingOptions
+{
+    /// <summary>Rows per batch at most; a request's rows are never split. At least 1.</summary>
+    public int MaxBatchRows { get; init; } = 1;
+
+    /// <summary>Rows waiting in the queue at most; a request that would pass it is refused at once. At least <see cref="MaxBatchRows"/>.</summary>
+    public int MaxQueueRows { get; init; } = 1024;
+
+    /// <summary>Batches that may run at the same time: the model's instances.</summary>
+    public int Instances { get; init; } = 1;
+
+    /// <summary>When to dispatch.</summary>
+    public BatchingMode Mode { get; init; } = BatchingMode.Adaptive;
+
+    /// <summary>Adaptive mode: the latency a request should see, queueing and execution together.</summary>
+    public TimeSpan LatencySlo { get; init; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>The longest a request waits for others to join its batch (fixed mode: always waits this long unless the batch fills).</summary>
+    public TimeSpan MaxQueueDelay { get; init; } = TimeSpan.FromMilliseconds(5);
+
+    /// <summary>Fixed mode: batch sizes dispatched as soon as they can be formed (Triton's preferred_batch_size).</summary>
+    public int[] PreferredBatchSizes { get; init; } = [];
+
+    /// <summary>Priority levels; level 0 is served first.</summary>
+    public int PriorityLevels { get; init; } = 1;
+
+    /// <summary>Lists every invalid setting.</summary>
+    public IEnumerable<string> Validate()
+    {
+        if (MaxBatchRows < 1)
+        {
+            yield return $"max batch rows must be at least 1; it is {MaxBatchRows}";
+        }
+
+        if (MaxQueueRows < MaxBatchRows)
+        {
+            yield return $"max_queue_rows ({MaxQueueRows}) must be at least the batch size ({MaxBatchRows})";
+        }
+
+        if (Instances < 1)
+        {
+            yield return $"instances must be at least 1; it is {Instances}";
+        }
+
+        if (LatencySlo <= TimeSpan.Zero)
+        {
+            yield return "latency_slo_ms must be positive";
+        }
+
+        if (MaxQueueDelay < TimeSpan.Zero)
+        {
+            yield return "max_queue_delay_ms cannot be negative";
+        }
+
+        if (PreferredBatchSizes.Any(s => s < 1 || s > MaxBatchRows))
+        {
+            yield return $"preferred_batch_sizes must be from 1 to {MaxBatchRows}";
+        }
+
+        if (PriorityLevels < 1)
+        {
+            yield return "priority_levels must be at least 1";
+        }
+    }
+}

@@ -1,0 +1,313 @@
+using System.Threading.Channels;
+
+namespace ServingGateway.Batching;
+
+/// <summary>
+/// Merges concurrent requests for one model version into batches and runs them on the version's
+/// instances: one bounded channel, one consumer loop that owns the <see cref="BatchScheduler{TRequest, TResult}"/>,
+/// batches executed on the thread pool, at most one per instance at a time.
+/// </summary>
+/// <remarks>
+/// Everything the scheduler needs to hear arrives through the channel: new requests, instances that
+/// finished, and wake-ups (a timer the scheduler asked for, or a queued request's caller cancelling).
+/// The channel is bounded by the queue limit in rows plus the instances: admission counts rows before
+/// writing, so it never fills. A request leaves the queue only in a batch, or dropped uncomputed when its
+/// caller cancelled or its timeout passed; once dispatched, its caller always gets the result (or the
+/// batch's error), so pooled results are never orphaned.
+/// </remarks>
+/// <typeparam name="TRequest">The request.</typeparam>
+/// <typeparam name="TResult">What each caller gets back.</typeparam>
+internal sealed class DynamicBatcher<TRequest, TResult> : IAsyncDisposable
+{
+    private readonly BatchingOptions _options;
+    private readonly Func<int, BatchEntry<TRequest, TResult>[], TResult[]> _execute;
+    private readonly TimeProvider _time;
+    private readonly Channel<Event> _events;
+    private readonly BatchScheduler<TRequest, TResult> _scheduler;
+    private readonly ITimer _timer;
+    private readonly Stack<int> _freeInstances;
+    private readonly Task _loop;
+    private int _admittedRows;
+    private int _wakePending;
+    private int _timerFired;
+    private long _timerDueAt = long.MaxValue;
+    private double _drainRowsPerSecond;
+
+    /// <param name="options">The batcher's settings; must be valid.</param>
+    /// <param name="execute">
+    /// Runs a batch on instance (0 to Instances - 1) and returns one result per entry, in order; called on the
+    /// thread pool, never twice at once for one instance. An exception fails every entry of the batch.
+    /// </param>
+    /// <param name="time">The clock for queue times, waits and timeouts.</param>
+    public DynamicBatcher(BatchingOptions options, Func<int, BatchEntry<TRequest, TResult>[], TResult[]> execute, TimeProvider time)
+    {
+        var errors = options.Validate().ToList();
+        if (errors.Count > 0)
+        {
+            throw new ArgumentException(string.Join("; ", errors), nameof(options));
+        }
+
+        _options = options;
+        _execute = execute;
+        _time = time;
+        _scheduler = new BatchScheduler<TRequest, TResult>(options, time.TimestampFrequency);
+        _freeInstances = new Stack<int>(Enumerable.Range(0, options.Instances).Reverse());
+        _events = Channel.CreateBounded<Event>(new BoundedChannelOptions(options.MaxQueueRows + options.Instances + 1)
+        {
+            SingleReader = true,
+            SingleWriter = false,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+        _timer = time.CreateTimer(static s => ((DynamicBatcher<TRequest, TResult>)s!).TimerFired(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _loop = Task.Run(RunAsync);
+    }
+
+    /// <summary>The settings.</summary>
+    public BatchingOptions Options => _options;
+
+    /// <summary>Rows admitted and not yet dispatched or dropped: the queue depth the limit applies to.</summary>
+    public int QueuedRows => Volatile.Read(ref _admittedRows);
+
+    /// <summary>
+    /// Queues <paramref name="request"/> and completes with its result once its batch has run.
+    /// </summary>
+    /// <param name="request">The request.</param>
+    /// <param name="rows">The rows it adds to a batch (1 for models that do not batch).</param>
+    /// <param name="groupKey">Requests batch together only when their keys are equal.</param>
+    /// <param name="priority">Priority level, 0 first; clamped to the configured levels.</param>
+    /// <param name="timeout">How long it may wait in the queue; null for no limit.</param>
+    /// <param name="cancellationToken">The caller's; cancelling drops the request if it has not been dispatched yet.</param>
+    /// <exception cref="BatchRejectedException">The queue is full (thrown at once).</exception>
+    public Task<TResult> EnqueueAsync(TRequest request, int rows, object groupKey, int priority, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
+        if (rows < 1 || rows > _options.MaxBatchRows)
+        {
+            throw new ArgumentOutOfRangeException(nameof(rows), rows, $"a request holds 1 to {_options.MaxBatchRows} rows");
+        }
+
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return Task.FromCanceled<TResult>(cancellationToken);
+        }
+
+        var queued = Interlocked.Add(ref _admittedRows, rows);
+        if (queued > _options.MaxQueueRows)
+        {
+            Interlocked.Add(ref _admittedRows, -rows);
+            throw new BatchRejectedException(
+                $"the queue is full ({queued - rows} rows waiting, max_queue_rows {_options.MaxQueueRows})", EstimateDrainTime(queued - rows));
+        }
+
+        var now = _time.GetTimestamp();
+        var deadline = timeout is { } t ? now + (long)(t.TotalSeconds * _time.TimestampFrequency) : long.MaxValue;
+        var entry = new BatchEntry<TRequest, TResult>(request, rows, groupKey, priority, now, deadline, cancellationToken);
+        if (cancellationToken.CanBeCanceled)
+        {
+            // Wake the loop so a cancelled request leaves the queue now, not at the next event; the loop
+            // disposes the registration when the request leaves the queue.
+            entry.Registration = cancellationToken.UnsafeRegister(static s => ((DynamicBatcher<TRequest, TResult>)s!).Wake(), this);
+        }
+
+        if (!_events.Writer.TryWrite(Event.Arrived(entry)))
+        {
+            entry.Registration.Dispose();
+            Interlocked.Add(ref _admittedRows, -rows);
+            throw new ObjectDisposedException(nameof(DynamicBatcher<TRequest, TResult>), "the batcher is stopped");
+        }
+
+        return entry.Completion;
+    }
+
+    /// <summary>How long the rows queued now should take to drain, at the throughput measured so far (at least 1 s).</summary>
+    public TimeSpan EstimateDrainTime(int queuedRows)
+    {
+        var rate = Volatile.Read(ref _drainRowsPerSecond);
+        var seconds = rate > 0 ? queuedRows / rate : 1;
+        return TimeSpan.FromSeconds(Math.Clamp(seconds, 1, 3600));
+    }
+
+    /// <summary>Stops taking requests; requests still queued fail. Dispose only when no request is in flight.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _events.Writer.TryComplete();
+        await _loop.ConfigureAwait(false);
+        await _timer.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private void TimerFired()
+    {
+        Volatile.Write(ref _timerFired, 1);
+        Wake();
+    }
+
+    private void Wake()
+    {
+        if (Interlocked.Exchange(ref _wakePending, 1) == 0)
+        {
+            _events.Writer.TryWrite(Event.WakeUp);
+        }
+    }
+
+    private async Task RunAsync()
+    {
+        var dispatch = new List<BatchEntry<TRequest, TResult>[]>();
+        var dropped = new List<BatchEntry<TRequest, TResult>>();
+        var running = 0;
+        var reader = _events.Reader;
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            while (reader.TryRead(out var item))
+            {
+                switch (item.Kind)
+                {
+                    case EventKind.Arrived:
+                        _scheduler.Add(item.Entry!, item.Entry!.EnqueuedAt);
+                        break;
+                    case EventKind.Finished:
+                        _scheduler.Release(item.Rows, item.ElapsedTicks);
+                        _freeInstances.Push(item.Instance);
+                        running--;
+                        UpdateDrainRate();
+                        break;
+                    default:
+                        Volatile.Write(ref _wakePending, 0);
+                        if (Interlocked.Exchange(ref _timerFired, 0) == 1)
+                        {
+                            _timerDueAt = long.MaxValue; // fired: a new wake-up must be armed even for the same time
+                        }
+
+                        break;
+                }
+            }
+
+            var now = _time.GetTimestamp();
+            var next = _scheduler.Schedule(now, dispatch, dropped);
+            foreach (var entry in dropped)
+            {
+                Interlocked.Add(ref _admittedRows, -entry.Rows);
+                entry.Registration.Dispose();
+                if (entry.CancellationToken.IsCancellationRequested)
+                {
+                    entry.TrySetCanceled();
+                }
+                else
+                {
+                    var waited = TimeSpan.FromSeconds((double)(now - entry.EnqueuedAt) / _time.TimestampFrequency);
+                    entry.TrySetException(new BatchRejectedException(
+                        $"the request timed out after {waited.TotalMilliseconds:0.###} ms in the queue (its timeout parameter)", EstimateDrainTime(QueuedRows)));
+                }
+            }
+
+            foreach (var batch in dispatch)
+            {
+                Interlocked.Add(ref _admittedRows, -RowsOf(batch));
+                foreach (var entry in batch)
+                {
+                    entry.Registration.Dispose();
+                }
+
+                running++;
+                var instance = _freeInstances.Pop();
+                ThreadPool.UnsafeQueueUserWorkItem(static s => s.Batcher.Execute(s.Instance, s.Batch), (Batcher: this, Instance: instance, Batch: batch), preferLocal: false);
+            }
+
+            dispatch.Clear();
+            dropped.Clear();
+            ArmTimer(next);
+        }
+
+        // Stopped: whatever is still queued will not run.
+        _scheduler.Schedule(long.MaxValue, dispatch, dropped);
+        foreach (var entry in dropped.Concat(dispatch.SelectMany(b => b)))
+        {
+            entry.Registration.Dispose();
+            entry.TrySetException(new ObjectDisposedException(nameof(DynamicBatcher<TRequest, TResult>), "the model version was unloaded"));
+        }
+    }
+
+    private void Execute(int instance, BatchEntry<TRequest, TResult>[] batch)
+    {
+        var started = _time.GetTimestamp();
+        try
+        {
+            var results = _execute(instance, batch);
+            for (var i = 0; i < batch.Length; i++)
+            {
+                batch[i].TrySetResult(results[i]);
+            }
+        }
+        catch (Exception ex)
+        {
+            foreach (var entry in batch)
+            {
+                entry.TrySetException(ex);
+            }
+        }
+        finally
+        {
+            _events.Writer.TryWrite(Event.Done(instance, RowsOf(batch), _time.GetTimestamp() - started));
+        }
+    }
+
+    private static int RowsOf(BatchEntry<TRequest, TResult>[] batch)
+    {
+        var rows = 0;
+        foreach (var entry in batch)
+        {
+            rows += entry.Rows;
+        }
+
+        return rows;
+    }
+
+    private void ArmTimer(long next)
+    {
+        if (next == long.MaxValue)
+        {
+            if (_timerDueAt != long.MaxValue)
+            {
+                _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                _timerDueAt = long.MaxValue;
+            }
+
+            return;
+        }
+
+        if (next == _timerDueAt)
+        {
+            return;
+        }
+
+        _timerDueAt = next;
+
+        // Timers count whole milliseconds: round up, so the loop wakes at or after the time, never spins before it.
+        var due = TimeSpan.FromMilliseconds(Math.Ceiling(Math.Max(0, next - _time.GetTimestamp()) * 1000.0 / _time.TimestampFrequency));
+        _timer.Change(due, Timeout.InfiniteTimeSpan);
+    }
+
+    private void UpdateDrainRate()
+    {
+        var rows = _options.MaxBatchRows;
+        var ticks = _scheduler.ExecutionTimes.Estimate(rows);
+        if (ticks > 0)
+        {
+            Volatile.Write(ref _drainRowsPerSecond, _options.Instances * rows * _time.TimestampFrequency / ticks);
+        }
+    }
+
+    private enum EventKind
+    {
+        WakeUp,
+        Arrived,
+        Finished,
+    }
+
+    private readonly record struct Event(EventKind Kind, BatchEntry<TRequest, TResult>? Entry, int Instance, int Rows, long ElapsedTicks)
+    {
+        public static Event WakeUp => new(EventKind.WakeUp, null, 0, 0, 0);
+
+        public static Event Arrived(BatchEntry<TRequest, TResult> entry) => new(EventKind.Arrived, entry, 0, 0, 0);
+
+        public static Event Done(int instance, int rows, long elapsedTicks) => new(EventKind.Finished, null, instance, rows, elapsedTicks);
+    }
+}

@@ -1,0 +1,238 @@
+using Microsoft.Extensions.Time.Testing;
+
+namespace ServingGateway.Batching.Tests;
+
+public sealed class DynamicBatcherTests : IAsyncDisposable
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+    private readonly FakeTimeProvider _time = new();
+    private readonly ManualResetEventSlim _gate = new(initialState: true);
+    private readonly SemaphoreSlim _started = new(0);
+    private readonly List<string> _executed = [];
+    private DynamicBatcher<string, string>? _batcher;
+
+    public async ValueTask DisposeAsync()
+    {
+        _gate.Set();
+        if (_batcher is not null)
+        {
+            await _batcher.DisposeAsync();
+        }
+
+        _gate.Dispose();
+        _started.Dispose();
+    }
+
+    private DynamicBatcher<string, string> Create(int maxBatch = 4, int maxQueue = 8, int instances = 1) =>
+        _batcher = new DynamicBatcher<string, string>(
+            new BatchingOptions { MaxBatchRows = maxBatch, MaxQueueRows = maxQueue, Instances = instances },
+            (instance, batch) =>
+            {
+                lock (_executed)
+                {
+                    _executed.AddRange(batch.Select(e => e.Request));
+                }
+
+                _started.Release();
+                _gate.Wait();
+                return [.. batch.Select(e => $"{e.Request}@{instance}/{batch.Length}")];
+            },
+            _time);
+
+    // Blocks the only instance with one request, so the next ones stay queued.
+    private async Task<Task<string>> OccupyAsync(DynamicBatcher<string, string> batcher)
+    {
+        _gate.Reset();
+        var busy = batcher.EnqueueAsync("busy", 1, "k", 0, null, CancellationToken.None);
+        Assert.True(await _started.WaitAsync(Patience));
+        return busy;
+    }
+
+    [Fact]
+    public async Task Enqueue_LoneRequest_RunsWithoutAnyTimePassing()
+    {
+        var batcher = Create();
+
+        var result = await batcher.EnqueueAsync("a", 1, "k", 0, null, CancellationToken.None).WaitAsync(Patience);
+
+        Assert.Equal("a@0/1", result);
+    }
+
+    [Fact]
+    public async Task Enqueue_WhileInstanceBusy_QueuedRequestsRunAsOneBatch()
+    {
+        var batcher = Create(maxBatch: 4);
+        var busy = await OccupyAsync(batcher);
+        var queued = new[] { "a", "b", "c" }.Select(n => batcher.EnqueueAsync(n, 1, "k", 0, null, CancellationToken.None)).ToArray();
+        await WaitUntilAsync(() => batcher.QueuedRows == 3);
+
+        _gate.Set();
+
+        Assert.Equal("busy@0/1", await busy.WaitAsync(Patience));
+        Assert.Equal(["a@0/3", "b@0/3", "c@0/3"], await Task.WhenAll(queued).WaitAsync(Patience));
+    }
+
+    [Fact]
+    public async Task Enqueue_QueueFull_IsRefusedAtOnceWithRetryAfter()
+    {
+        var batcher = Create(maxBatch: 2, maxQueue: 4);
+        var busy = await OccupyAsync(batcher);
+        var queued = new[] { 2, 2 }.Select((rows, i) => batcher.EnqueueAsync($"q{i}", rows, "k", 0, null, CancellationToken.None)).ToArray();
+
+        // Refused synchronously, before any task exists: the caller answers 503 at once.
+        var ex = Assert.Throws<BatchRejectedException>(() => { _ = batcher.EnqueueAsync("overflow", 1, "k", 0, null, CancellationToken.None); });
+
+        Assert.Contains("queue is full", ex.Message, StringComparison.Ordinal);
+        Assert.True(ex.RetryAfter >= TimeSpan.FromSeconds(1));
+        Assert.Equal(4, batcher.QueuedRows);
+        _gate.Set();
+        await Task.WhenAll([busy, .. queued]).WaitAsync(Patience);
+        Assert.DoesNotContain("overflow", _executed);
+    }
+
+    [Fact]
+    public async Task Enqueue_TimeoutPassesInQueue_FailsUncomputed()
+    {
+        var batcher = Create();
+        var busy = await OccupyAsync(batcher);
+        var timed = batcher.EnqueueAsync("timed", 1, "k", 0, TimeSpan.FromMilliseconds(10), CancellationToken.None);
+        var patient = batcher.EnqueueAsync("patient", 1, "k", 0, null, CancellationToken.None);
+        await WaitUntilAsync(() => batcher.QueuedRows == 2);
+        var start = _time.GetTimestamp();
+
+        // Advance the fake clock a millisecond at a time until the consumer loop has dropped it.
+        await WaitUntilAsync(() =>
+        {
+            _time.Advance(TimeSpan.FromMilliseconds(1));
+            return timed.IsCompleted;
+        });
+
+        Assert.True(_time.GetElapsedTime(start) >= TimeSpan.FromMilliseconds(10), "dropped before its timeout");
+        var ex = await Assert.ThrowsAsync<BatchRejectedException>(() => timed.WaitAsync(Patience));
+        Assert.Contains("timed out", ex.Message, StringComparison.Ordinal);
+        _gate.Set();
+        Assert.Equal("patient@0/1", await patient.WaitAsync(Patience));
+        await busy;
+        Assert.DoesNotContain("timed", _executed);
+    }
+
+    [Fact]
+    public async Task Enqueue_CallerCancelsWhileQueued_DroppedUncomputed()
+    {
+        var batcher = Create();
+        var busy = await OccupyAsync(batcher);
+        using var cancel = new CancellationTokenSource();
+        var cancelled = batcher.EnqueueAsync("cancelled", 1, "k", 0, null, cancel.Token);
+        var kept = batcher.EnqueueAsync("kept", 1, "k", 0, null, CancellationToken.None);
+
+        await cancel.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled.WaitAsync(Patience));
+        await WaitUntilAsync(() => batcher.QueuedRows == 1);
+        _gate.Set();
+        Assert.Equal("kept@0/1", await kept.WaitAsync(Patience));
+        await busy;
+        Assert.DoesNotContain("cancelled", _executed);
+    }
+
+    [Fact]
+    public async Task Execute_Throws_EveryEntryOfTheBatchGetsTheError()
+    {
+        var failures = 0;
+        _batcher = new DynamicBatcher<string, string>(
+            new BatchingOptions { MaxBatchRows = 4, Instances = 1 },
+            (_, _) =>
+            {
+                Interlocked.Increment(ref failures);
+                throw new InvalidOperationException("model failed");
+            },
+            _time);
+
+        var results = Enumerable.Range(0, 3).Select(i => _batcher.EnqueueAsync($"r{i}", 1, "k", 0, null, CancellationToken.None)).ToArray();
+
+        foreach (var result in results)
+        {
+            var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => result.WaitAsync(Patience));
+            Assert.Equal("model failed", ex.Message);
+        }
+
+        Assert.Equal(0, _batcher.QueuedRows);
+    }
+
+    [Fact]
+    public async Task Randomized_ConcurrentRequests_EachCallerGetsExactlyItsOwnRows()
+    {
+        // The executor does what model execution does: concatenates the batch's rows, computes on the
+        // whole, and splits the result back by row ranges. Shapes (group keys) must never mix.
+        var random = new Random(20261128);
+        var mixed = 0;
+        var batches = 0;
+        await using var batcher = new DynamicBatcher<(string Key, int[] Rows), int[]>(
+            new BatchingOptions { MaxBatchRows = 8, MaxQueueRows = 16384, Instances = 2 },
+            (_, batch) =>
+            {
+                Interlocked.Increment(ref batches);
+                if (batch.Select(e => e.Request.Key).Distinct().Count() > 1)
+                {
+                    Interlocked.Increment(ref mixed);
+                }
+
+                var all = batch.SelectMany(e => e.Request.Rows).Select(v => (v * 3) + 1).ToArray();
+                var results = new int[batch.Length][];
+                var offset = 0;
+                for (var i = 0; i < batch.Length; i++)
+                {
+                    results[i] = all[offset..(offset + batch[i].Rows)];
+                    offset += batch[i].Rows;
+                }
+
+                return results;
+            },
+            TimeProvider.System);
+
+        var requests = Enumerable.Range(0, 2000).Select(i =>
+        {
+            var rows = random.Next(1, 5);
+            var key = $"shape{random.Next(3)}";
+            return (Key: key, Rows: Enumerable.Range(0, rows).Select(_ => random.Next(1000)).ToArray());
+        }).ToArray();
+
+        var results = await Task.WhenAll(requests.Select(r => Task.Run(() => batcher.EnqueueAsync(r, r.Rows.Length, r.Key, 0, null, CancellationToken.None)))).WaitAsync(Patience);
+
+        Assert.Equal(0, mixed);
+        Assert.True(batches < requests.Length, "some requests should have shared a batch");
+        for (var i = 0; i < requests.Length; i++)
+        {
+            Assert.Equal(requests[i].Rows.Select(v => (v * 3) + 1), results[i]);
+        }
+    }
+
+    [Fact]
+    public async Task Dispose_WithQueuedRequests_FailsThem()
+    {
+        var batcher = Create();
+        var busy = await OccupyAsync(batcher);
+        var queued = batcher.EnqueueAsync("queued", 1, "k", 0, null, CancellationToken.None);
+        await WaitUntilAsync(() => batcher.QueuedRows == 1);
+        _batcher = null;
+
+        var disposal = batcher.DisposeAsync().AsTask();
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => queued.WaitAsync(Patience));
+        _gate.Set();
+        await disposal.WaitAsync(Patience);
+        await busy;
+        Assert.Throws<ObjectDisposedException>(() => { _ = batcher.EnqueueAsync("late", 1, "k", 0, null, CancellationToken.None); });
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        // The consumer loop runs on the thread pool: wait for it to have seen the events, bounded.
+        var deadline = DateTime.UtcNow + Patience;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not reached");
+            await Task.Yield();
+        }
+    }
+}

@@ -50,9 +50,11 @@ internal sealed class BatchEntry<TRequest, TResult>
     /// <summary>Completes when the request has a result or has failed.</summary>
     public Task<TResult> Completion => _completion.Task;
 
-    internal bool TrySetResult(TResult result) => _completion.TrySetResult(result);
+    /// <summary>Gives the caller its result; false when it already has one (or an error).</summary>
+    public bool Complete(TResult result) => _completion.TrySetResult(result);
 
-    internal bool TrySetException(Exception exception) => _completion.TrySetException(exception);
+    /// <summary>Gives the caller an error; false when it already has a result (or an error).</summary>
+    public bool Fail(Exception exception) => _completion.TrySetException(exception);
 
     internal bool TrySetCanceled() => _completion.TrySetCanceled(CancellationToken);
 }

@@ -20,7 +20,7 @@ namespace ServingGateway.Batching;
 internal sealed class DynamicBatcher<TRequest, TResult> : IAsyncDisposable
 {
     private readonly BatchingOptions _options;
-    private readonly Func<int, BatchEntry<TRequest, TResult>[], TResult[]> _execute;
+    private readonly Action<int, BatchEntry<TRequest, TResult>[]> _execute;
     private readonly TimeProvider _time;
     private readonly Channel<Event> _events;
     private readonly BatchScheduler<TRequest, TResult> _scheduler;
@@ -35,11 +35,12 @@ internal sealed class DynamicBatcher<TRequest, TResult> : IAsyncDisposable
 
     /// <param name="options">The batcher's settings; must be valid.</param>
     /// <param name="execute">
-    /// Runs a batch on instance (0 to Instances - 1) and returns one result per entry, in order; called on the
-    /// thread pool, never twice at once for one instance. An exception fails every entry of the batch.
+    /// Runs a batch on instance (0 to Instances - 1) and completes each entry (<see cref="BatchEntry{TRequest, TResult}.Complete"/>
+    /// or <see cref="BatchEntry{TRequest, TResult}.Fail"/>); called on the thread pool, never twice at once for one
+    /// instance. An exception fails every entry it left uncompleted.
     /// </param>
     /// <param name="time">The clock for queue times, waits and timeouts.</param>
-    public DynamicBatcher(BatchingOptions options, Func<int, BatchEntry<TRequest, TResult>[], TResult[]> execute, TimeProvider time)
+    public DynamicBatcher(BatchingOptions options, Action<int, BatchEntry<TRequest, TResult>[]> execute, TimeProvider time)
     {
         var errors = options.Validate().ToList();
         if (errors.Count > 0)
@@ -193,7 +194,7 @@ internal sealed class DynamicBatcher<TRequest, TResult> : IAsyncDisposable
                 else
                 {
                     var waited = TimeSpan.FromSeconds((double)(now - entry.EnqueuedAt) / _time.TimestampFrequency);
-                    entry.TrySetException(new BatchRejectedException(
+                    entry.Fail(new BatchRejectedException(
                         $"the request timed out after {waited.TotalMilliseconds:0.###} ms in the queue (its timeout parameter)", EstimateDrainTime(QueuedRows)));
                 }
             }
@@ -221,32 +222,32 @@ internal sealed class DynamicBatcher<TRequest, TResult> : IAsyncDisposable
         foreach (var entry in dropped.Concat(dispatch.SelectMany(b => b)))
         {
             entry.Registration.Dispose();
-            entry.TrySetException(new ObjectDisposedException(nameof(DynamicBatcher<TRequest, TResult>), "the model version was unloaded"));
+            entry.Fail(new ObjectDisposedException(nameof(DynamicBatcher<TRequest, TResult>), "the model version was unloaded"));
         }
     }
 
     private void Execute(int instance, BatchEntry<TRequest, TResult>[] batch)
     {
         var started = _time.GetTimestamp();
+        Exception? failure = null;
         try
         {
-            var results = _execute(instance, batch);
-            for (var i = 0; i < batch.Length; i++)
-            {
-                batch[i].TrySetResult(results[i]);
-            }
+            _execute(instance, batch);
         }
         catch (Exception ex)
         {
-            foreach (var entry in batch)
+            failure = ex;
+        }
+
+        foreach (var entry in batch)
+        {
+            if (!entry.Completion.IsCompleted)
             {
-                entry.TrySetException(ex);
+                entry.Fail(failure ?? new InvalidOperationException("the batch ran but left this request without a result"));
             }
         }
-        finally
-        {
-            _events.Writer.TryWrite(Event.Done(instance, RowsOf(batch), _time.GetTimestamp() - started));
-        }
+
+        _events.Writer.TryWrite(Event.Done(instance, RowsOf(batch), _time.GetTimestamp() - started));
     }
 
     private static int RowsOf(BatchEntry<TRequest, TResult>[] batch)

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using ServingGateway.Inference.Http;
 using ServingGateway.Inference.Metrics;
@@ -23,6 +24,7 @@ public static class InferenceServiceCollectionExtensions
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<InferenceOptions>, InferenceOptionsValidator>();
         services.AddSingleton<NodeMetrics>();
+        services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<OnnxSessionFactory>();
         services.AddSingleton<ModelRepository>();
         services.AddHostedService<RepositoryLoader>();

@@ -121,6 +121,41 @@ def versioned_model(version):
     return finish(graph, f"Version {version}: y = x + {float(version)}, FP32 [batch, 4].")
 
 
+def lookup_model():
+    table = numpy_helper.from_array(np.arange(12, dtype=np.float32).reshape(4, 3), "table")
+    graph = helper.make_graph(
+        [helper.make_node("Gather", ["table", "ids"], ["vectors"], name="lookup", axis=0)],
+        "lookup",
+        [helper.make_tensor_value_info("ids", TensorProto.INT64, ["batch", 2])],
+        [fp32("vectors", ["batch", 2, 3])],
+        initializer=[table],
+    )
+    return finish(graph, "vectors = rows of a 4 x 3 table picked by ids; an id outside 0..3 fails at run time.")
+
+
+SLOW_SIZE = 512
+SLOW_STEPS = 400
+
+
+def slow_model():
+    # One shared, highly compressible weight (0.9 on the diagonal, a sparse pattern elsewhere) keeps the file
+    # small in git; SLOW_STEPS MatMul + Tanh steps make a run take milliseconds on one CPU thread.
+    i, j = np.indices((SLOW_SIZE, SLOW_SIZE))
+    w = np.where(i == j, 0.9, np.where((i + j) % 7 == 0, 0.001, 0.0)).astype(np.float32)
+    nodes = []
+    current = "x"
+    for step in range(SLOW_STEPS):
+        nodes.append(helper.make_node("MatMul", [current, "w"], [f"m{step}"], name=f"matmul{step}"))
+        out = "y" if step == SLOW_STEPS - 1 else f"t{step}"
+        nodes.append(helper.make_node("Tanh", [f"m{step}"], [out], name=f"tanh{step}"))
+        current = out
+    graph = helper.make_graph(
+        nodes, "slow", [fp32("x", ["batch", SLOW_SIZE])], [fp32("y", ["batch", SLOW_SIZE])],
+        initializer=[numpy_helper.from_array(w, "w")],
+    )
+    return finish(graph, f"{SLOW_STEPS} steps of y = tanh(y W), FP32 [batch, {SLOW_SIZE}]: a model that takes time, for queue tests.")
+
+
 def broken_bytes():
     data = np.random.default_rng(BROKEN_SEED).bytes(4096)
     try:
@@ -178,6 +213,12 @@ def files():
     )
     yield "versioned/notaversion/README.txt", NOTAVERSION_README.encode("utf-8")
     yield "broken/1/model.onnx", broken_bytes()
+    yield "lookup/1/model.onnx", lookup_model()
+    yield "lookup/config.json", config_bytes({"max_batch_size": 8, "instances": 1})
+    yield "slow/1/model.onnx", slow_model()
+    yield "slow/config.json", config_bytes(
+        {"max_batch_size": 1, "instances": 1, "max_queue_rows": 2, "priority_levels": 2}
+    )
     # Outside the model repository (the server must not see it): ../expected/.
     yield "../expected/mlp_reference.json", mlp_reference_json()
 

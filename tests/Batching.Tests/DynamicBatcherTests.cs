@@ -35,7 +35,10 @@ public sealed class DynamicBatcherTests : IAsyncDisposable
 
                 _started.Release();
                 _gate.Wait();
-                return [.. batch.Select(e => $"{e.Request}@{instance}/{batch.Length}")];
+                foreach (var entry in batch)
+                {
+                    entry.Complete($"{entry.Request}@{instance}/{batch.Length}");
+                }
             },
             _time);
 
@@ -160,6 +163,29 @@ public sealed class DynamicBatcherTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Execute_CompletesSomeAndFailsOthers_EachCallerGetsItsOwnOutcome()
+    {
+        _batcher = new DynamicBatcher<string, string>(
+            new BatchingOptions { MaxBatchRows = 4, Instances = 1 },
+            (_, batch) =>
+            {
+                foreach (var entry in batch.Where(e => e.Request != "bad"))
+                {
+                    entry.Complete(entry.Request);
+                }
+
+                throw new ArgumentException("bad input");
+            },
+            _time);
+
+        var good = _batcher.EnqueueAsync("good", 1, "k", 0, null, CancellationToken.None);
+        var bad = _batcher.EnqueueAsync("bad", 1, "k", 0, null, CancellationToken.None);
+
+        Assert.Equal("good", await good.WaitAsync(Patience));
+        await Assert.ThrowsAsync<ArgumentException>(() => bad.WaitAsync(Patience));
+    }
+
+    [Fact]
     public async Task Randomized_ConcurrentRequests_EachCallerGetsExactlyItsOwnRows()
     {
         // The executor does what model execution does: concatenates the batch's rows, computes on the
@@ -178,15 +204,12 @@ public sealed class DynamicBatcherTests : IAsyncDisposable
                 }
 
                 var all = batch.SelectMany(e => e.Request.Rows).Select(v => (v * 3) + 1).ToArray();
-                var results = new int[batch.Length][];
                 var offset = 0;
-                for (var i = 0; i < batch.Length; i++)
+                foreach (var entry in batch)
                 {
-                    results[i] = all[offset..(offset + batch[i].Rows)];
-                    offset += batch[i].Rows;
+                    entry.Complete(all[offset..(offset + entry.Rows)]);
+                    offset += entry.Rows;
                 }
-
-                return results;
             },
             TimeProvider.System);
 

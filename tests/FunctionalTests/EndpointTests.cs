@@ -31,7 +31,7 @@ public class EndpointTests(TestAssetsServer fixture) : IClassFixture<TestAssetsS
 
         Assert.Equal("servinggateway", json.GetProperty("name").GetString());
         Assert.False(string.IsNullOrEmpty(json.GetProperty("version").GetString()));
-        Assert.Equal(["binary_tensor_data", "model_repository"], json.GetProperty("extensions").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(["binary_tensor_data", "model_repository", "statistics", "schedule_policy"], json.GetProperty("extensions").EnumerateArray().Select(e => e.GetString()));
     }
 
     [Fact]

@@ -10,7 +10,7 @@ internal static class ErrorResponse
     private static readonly JsonWriterOptions Options = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>Writes the error unless the response has already started (then the connection is all that can fail).</summary>
-    public static Task WriteAsync(HttpContext context, int statusCode, string message)
+    public static Task WriteAsync(HttpContext context, int statusCode, string message, TimeSpan? retryAfter = null)
     {
         var response = context.Response;
         if (response.HasStarted)
@@ -19,6 +19,12 @@ internal static class ErrorResponse
         }
 
         response.StatusCode = statusCode;
+        if (retryAfter is { } wait)
+        {
+            // Whole seconds, rounded up: never 0, never shorter than the real wait.
+            response.Headers.RetryAfter = Math.Max(1, (long)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
         response.ContentType = "application/json";
         var body = Format(message);
         response.ContentLength = body.Length;

@@ -48,6 +48,9 @@ public static class InferenceEndpoints
         endpoints.MapGet("/v2/models/{model}/versions/{version}/ready", handlers.ModelReadyAsync);
         endpoints.MapPost("/v2/models/{model}/infer", handlers.InferAsync);
         endpoints.MapPost("/v2/models/{model}/versions/{version}/infer", handlers.InferAsync);
+        endpoints.MapGet("/v2/models/stats", handlers.StatisticsAsync);
+        endpoints.MapGet("/v2/models/{model}/stats", handlers.StatisticsAsync);
+        endpoints.MapGet("/v2/models/{model}/versions/{version}/stats", handlers.StatisticsAsync);
         endpoints.MapPost("/v2/repository/index", handlers.IndexAsync);
         endpoints.MapPost("/v2/repository/models/{model}/load", handlers.LoadAsync);
         endpoints.MapPost("/v2/repository/models/{model}/unload", handlers.UnloadAsync);
@@ -78,6 +81,8 @@ public static class InferenceEndpoints
                 w.WriteStartArray("extensions"u8);
                 w.WriteStringValue("binary_tensor_data"u8);
                 w.WriteStringValue("model_repository"u8);
+                w.WriteStringValue("statistics"u8);
+                w.WriteStringValue("schedule_policy"u8);
                 w.WriteEndArray();
             });
 
@@ -136,7 +141,7 @@ public static class InferenceEndpoints
                 var headerLength = ReadHeaderLength(context.Request);
                 using var body = await PooledBody.ReadAsync(context.Request, options.MaxRequestBodyBytes, context.RequestAborted);
                 using var request = InferRequestReader.Read(body.Span, headerLength, model.Signature);
-                var outputs = await model.Pool.RunAsync(request, context.RequestAborted);
+                var outputs = await model.InferAsync(request, context.RequestAborted);
                 try
                 {
                     await WriteInferResponseAsync(context, model, request, outputs);
@@ -152,7 +157,7 @@ public static class InferenceEndpoints
             catch (InferenceException ex)
             {
                 status = ex.StatusCode;
-                await ErrorResponse.WriteAsync(context, ex.StatusCode, ex.Message);
+                await ErrorResponse.WriteAsync(context, ex.StatusCode, ex.Message, ex.RetryAfter);
             }
             catch (BadHttpRequestException ex)
             {
@@ -161,8 +166,65 @@ public static class InferenceEndpoints
             }
             finally
             {
-                model?.Release();
-                metrics.RecordInference(model?.ModelName ?? "", model?.VersionText ?? "", status, Stopwatch.GetElapsedTime(started));
+                var elapsed = Stopwatch.GetElapsedTime(started);
+                if (model is not null)
+                {
+                    var outcome = status < 400 ? model.Statistics.Success : model.Statistics.Fail;
+                    outcome.Add(1, (long)(elapsed.TotalMilliseconds * 1_000_000));
+                    model.Release();
+                }
+
+                metrics.RecordInference(model?.ModelName ?? "", model?.VersionText ?? "", status, elapsed);
+            }
+        }
+
+        public Task StatisticsAsync(HttpContext context) => GuardAsync(context, () =>
+        {
+            var name = context.Request.RouteValues["model"] as string;
+            var versionText = context.Request.RouteValues["version"] as string;
+            var versions = new List<ModelVersion>();
+            try
+            {
+                if (name is null)
+                {
+                    foreach (var row in repository.GetIndex().Where(r => r.State == "READY").DistinctBy(r => r.Name))
+                    {
+                        AcquireAll(row.Name, versions);
+                    }
+                }
+                else if (versionText is null)
+                {
+                    if (repository.GetReady(name) is null)
+                    {
+                        throw InferenceException.NotFound($"unknown model '{name}'");
+                    }
+
+                    AcquireAll(name, versions);
+                }
+                else
+                {
+                    versions.Add(repository.Acquire(name, versionText));
+                }
+
+                return WriteJsonAsync(context, StatusCodes.Status200OK, w => StatisticsWriter.Write(w, versions));
+            }
+            finally
+            {
+                foreach (var version in versions)
+                {
+                    version.Release();
+                }
+            }
+        });
+
+        private void AcquireAll(string name, List<ModelVersion> into)
+        {
+            foreach (var version in repository.GetReady(name) ?? [])
+            {
+                if (version.TryAcquire())
+                {
+                    into.Add(version);
+                }
             }
         }
 
@@ -251,7 +313,7 @@ public static class InferenceEndpoints
             }
             catch (InferenceException ex)
             {
-                await ErrorResponse.WriteAsync(context, ex.StatusCode, ex.Message);
+                await ErrorResponse.WriteAsync(context, ex.StatusCode, ex.Message, ex.RetryAfter);
             }
             catch (BadHttpRequestException ex)
             {
@@ -342,7 +404,8 @@ public static class InferenceEndpoints
             w.WriteString("version"u8, model.VersionText);
             w.WriteString("digest"u8, model.Digest);
             w.WriteNumber("max_batch_size"u8, model.Signature.MaxBatchSize);
-            w.WriteNumber("instances"u8, model.Pool.Count);
+            w.WriteNumber("instances"u8, model.InstanceCount);
+            w.WriteString("batching"u8, model.Batching.Mode.ToString().ToLowerInvariant());
             w.WriteString("execution_provider"u8, model.ExecutionProvider);
             w.WriteEndObject();
         }

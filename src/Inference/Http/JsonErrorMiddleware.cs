@@ -28,7 +28,7 @@ internal sealed partial class JsonErrorMiddleware
         }
         catch (InferenceException ex)
         {
-            await ErrorResponse.WriteAsync(context, ex.StatusCode, ex.Message);
+            await ErrorResponse.WriteAsync(context, ex.StatusCode, ex.Message, ex.RetryAfter);
             return;
         }
         catch (BadHttpRequestException ex)

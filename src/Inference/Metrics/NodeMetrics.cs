@@ -15,6 +15,11 @@ internal sealed class NodeMetrics
 {
     private readonly Counter _requests;
     private readonly Histogram _duration;
+    private readonly Histogram _batchSize;
+    private readonly Histogram _queueTime;
+    private readonly Histogram _computeTime;
+    private readonly Gauge _queueRows;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Model, string Version), Func<int>> _queues = new();
 
     public NodeMetrics()
     {
@@ -30,6 +35,32 @@ internal sealed class NodeMetrics
             "Inference request time from body read to response written, by model, version and outcome.",
             ["model", "version", "outcome"],
             new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.0001, 2, 18) });
+        _batchSize = Factory.CreateHistogram(
+            "sg_batch_size",
+            "Rows per batch run, by model and version.",
+            ["model", "version"],
+            new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(1, 2, 11) });
+        _queueTime = Factory.CreateHistogram(
+            "sg_queue_duration_seconds",
+            "Time a request waited in the batcher's queue, by model and version.",
+            ["model", "version"],
+            new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.00005, 2, 18) });
+        _computeTime = Factory.CreateHistogram(
+            "sg_compute_duration_seconds",
+            "Time to run one batch (assembling inputs, running the model, splitting outputs), by model and version.",
+            ["model", "version"],
+            new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.00005, 2, 18) });
+        _queueRows = Factory.CreateGauge(
+            "sg_queue_rows",
+            "Rows waiting in the batcher's queue, by model and version.",
+            ["model", "version"]);
+        Registry.AddBeforeCollectCallback(() =>
+        {
+            foreach (var ((model, version), depth) in _queues)
+            {
+                _queueRows.WithLabels(model, version).Set(depth());
+            }
+        });
     }
 
     /// <summary>The registry <c>/metrics</c> exports.</summary>
@@ -38,11 +69,39 @@ internal sealed class NodeMetrics
     /// <summary>Creates further metrics in <see cref="Registry"/>.</summary>
     public IMetricFactory Factory { get; }
 
+    /// <summary>The batching metrics of one loaded version; <paramref name="queueRows"/> is read at each scrape.</summary>
+    public VersionMetrics ForVersion(string model, string version, Func<int> queueRows)
+    {
+        _queues[(model, version)] = queueRows;
+        return new VersionMetrics(_batchSize.WithLabels(model, version), _queueTime.WithLabels(model, version), _computeTime.WithLabels(model, version));
+    }
+
+    /// <summary>Forgets an unloaded version's queue gauge.</summary>
+    public void RemoveVersion(string model, string version)
+    {
+        if (_queues.TryRemove((model, version), out _))
+        {
+            _queueRows.RemoveLabelled(model, version);
+        }
+    }
+
     /// <summary>Counts one inference request and its duration.</summary>
     public void RecordInference(string model, string version, int statusCode, TimeSpan elapsed)
     {
         var outcome = statusCode < 400 ? "success" : statusCode < 500 ? "client_error" : "server_error";
         _requests.WithLabels(model, version, outcome).Inc();
         _duration.WithLabels(model, version, outcome).Observe(elapsed.TotalSeconds);
+    }
+
+    /// <summary>The batching metrics of one version, with their labels bound once.</summary>
+    internal sealed class VersionMetrics(Histogram.Child batchSize, Histogram.Child queueTime, Histogram.Child computeTime)
+    {
+        public void RecordBatch(int rows, TimeSpan compute)
+        {
+            batchSize.Observe(rows);
+            computeTime.Observe(compute.TotalSeconds);
+        }
+
+        public void RecordQueue(TimeSpan waited) => queueTime.Observe(waited.TotalSeconds);
     }
 }

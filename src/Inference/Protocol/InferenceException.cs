@@ -22,6 +22,9 @@ internal sealed class InferenceException : Exception
     /// <summary>The HTTP status code of the response.</summary>
     public int StatusCode { get; }
 
+    /// <summary>When set, sent as Retry-After (whole seconds, at least 1): for 503 and 429.</summary>
+    public TimeSpan? RetryAfter { get; init; }
+
     /// <summary>A 400: the request is malformed or does not fit the model.</summary>
     public static InferenceException BadRequest(string message) => new(StatusCodes.Status400BadRequest, message);
 

@@ -1,3 +1,5 @@
+using ServingGateway.Batching;
+
 namespace ServingGateway.Inference.Repository;
 
 /// <summary>
@@ -25,4 +27,25 @@ internal sealed class ModelConfig
 
     /// <summary>Which versions to serve.</summary>
     public VersionPolicy VersionPolicy { get; init; } = VersionPolicy.Default;
+
+    /// <summary>How the dynamic batcher decides when to dispatch: adaptive (default), fixed (Triton's) or off.</summary>
+    public BatchingMode Batching { get; init; } = BatchingMode.Adaptive;
+
+    /// <summary>The latency a request should see, queue and execution together (adaptive mode). Default 50 ms.</summary>
+    public double LatencySloMs { get; init; } = 50;
+
+    /// <summary>The longest a request waits for others to join its batch. Default 5 ms.</summary>
+    public double MaxQueueDelayMs { get; init; } = 5;
+
+    /// <summary>Fixed mode: batch sizes dispatched as soon as they can be formed.</summary>
+    public int[] PreferredBatchSizes { get; init; } = [];
+
+    /// <summary>Rows that may wait in the queue; more are refused with 503. Default 1024.</summary>
+    public int MaxQueueRows { get; init; } = 1024;
+
+    /// <summary>Priority levels; a request's "priority" parameter is 1 (first) to this, 0 for the default level. Default 1.</summary>
+    public int PriorityLevels { get; init; } = 1;
+
+    /// <summary>The level of requests that send no priority (or 0). Default: the lowest, <see cref="PriorityLevels"/>.</summary>
+    public int DefaultPriorityLevel { get; init; }
 }

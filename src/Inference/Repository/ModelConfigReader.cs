@@ -1,4 +1,5 @@
 using System.Text.Json;
+using ServingGateway.Batching;
 
 namespace ServingGateway.Inference.Repository;
 
@@ -9,7 +10,10 @@ namespace ServingGateway.Inference.Repository;
 /// <remarks>
 /// Keys: max_batch_size (0..1024), instances (1..64), execution_provider (auto | cpu | cuda),
 /// device_id (>= 0), intra_op_threads and inter_op_threads (0..1024, 0 = ONNX Runtime chooses),
-/// version_policy ({"latest": {"num_versions": N}} | {"all": {}} | {"specific": {"versions": [..]}}).
+/// version_policy ({"latest": {"num_versions": N}} | {"all": {}} | {"specific": {"versions": [..]}});
+/// batching: batching (adaptive | fixed | off), latency_slo_ms (0 &lt; x &lt;= 60000), max_queue_delay_ms
+/// (0..10000), preferred_batch_sizes ([1..1024, ...]), max_queue_rows (1..1048576), priority_levels (1..16),
+/// default_priority_level (1..priority_levels).
 /// </remarks>
 internal static class ModelConfigReader
 {
@@ -29,6 +33,7 @@ internal static class ModelConfigReader
                 ExecutionProvider = defaults.DefaultExecutionProvider,
                 IntraOpThreads = defaults.DefaultIntraOpThreads,
                 InterOpThreads = 1,
+                DefaultPriorityLevel = 1,
             };
         }
 
@@ -65,6 +70,13 @@ internal static class ModelConfigReader
             var intraOp = defaults.DefaultIntraOpThreads;
             var interOp = 1;
             var policy = VersionPolicy.Default;
+            var batching = BatchingMode.Adaptive;
+            var slo = 50.0;
+            var maxDelay = 5.0;
+            int[] preferred = [];
+            var maxQueueRows = 1024;
+            var priorityLevels = 1;
+            int? defaultPriority = null;
             foreach (var property in root.EnumerateObject())
             {
                 switch (property.Name)
@@ -90,10 +102,46 @@ internal static class ModelConfigReader
                     case "version_policy":
                         policy = ReadPolicy(property.Value, errors) ?? policy;
                         break;
+                    case "batching":
+                        batching = ReadBatching(property, errors) ?? batching;
+                        break;
+                    case "latency_slo_ms":
+                        slo = ReadMilliseconds(property, 60_000, allowZero: false, errors) ?? slo;
+                        break;
+                    case "max_queue_delay_ms":
+                        maxDelay = ReadMilliseconds(property, 10_000, allowZero: true, errors) ?? maxDelay;
+                        break;
+                    case "preferred_batch_sizes":
+                        preferred = ReadSizes(property, errors) ?? preferred;
+                        break;
+                    case "max_queue_rows":
+                        maxQueueRows = ReadInt(property, 1, 1_048_576, errors) ?? maxQueueRows;
+                        break;
+                    case "priority_levels":
+                        priorityLevels = ReadInt(property, 1, 16, errors) ?? priorityLevels;
+                        break;
+                    case "default_priority_level":
+                        defaultPriority = ReadInt(property, 1, 16, errors);
+                        break;
                     default:
                         errors.Add($"unknown key \"{property.Name}\"");
                         break;
                 }
+            }
+
+            if (defaultPriority > priorityLevels)
+            {
+                errors.Add($"\"default_priority_level\" ({defaultPriority}) must not exceed \"priority_levels\" ({priorityLevels})");
+            }
+
+            if (maxBatchSize is { } mbs && maxQueueRows < mbs)
+            {
+                errors.Add($"\"max_queue_rows\" ({maxQueueRows}) must be at least \"max_batch_size\" ({mbs})");
+            }
+
+            if (maxBatchSize is { } limit && preferred.Any(p => p > Math.Max(limit, 1)))
+            {
+                errors.Add($"\"preferred_batch_sizes\" must not exceed \"max_batch_size\" ({limit})");
             }
 
             if (errors.Count > 0)
@@ -110,6 +158,13 @@ internal static class ModelConfigReader
                 IntraOpThreads = intraOp,
                 InterOpThreads = interOp,
                 VersionPolicy = policy,
+                Batching = batching,
+                LatencySloMs = slo,
+                MaxQueueDelayMs = maxDelay,
+                PreferredBatchSizes = preferred,
+                MaxQueueRows = maxQueueRows,
+                PriorityLevels = priorityLevels,
+                DefaultPriorityLevel = defaultPriority ?? priorityLevels,
             };
         }
     }
@@ -123,6 +178,46 @@ internal static class ModelConfigReader
 
         errors.Add($"\"{property.Name}\" must be an integer from {min} to {max}");
         return null;
+    }
+
+    private static double? ReadMilliseconds(JsonProperty property, double max, bool allowZero, List<string> errors)
+    {
+        if (property.Value.ValueKind == JsonValueKind.Number && property.Value.TryGetDouble(out var value)
+            && (allowZero ? value >= 0 : value > 0) && value <= max)
+        {
+            return value;
+        }
+
+        errors.Add($"\"{property.Name}\" must be a number of milliseconds, {(allowZero ? "from 0" : "above 0")} to {max}");
+        return null;
+    }
+
+    private static int[]? ReadSizes(JsonProperty property, List<string> errors)
+    {
+        if (property.Value.ValueKind == JsonValueKind.Array
+            && property.Value.EnumerateArray().All(v => v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var n) && n is >= 1 and <= 1024))
+        {
+            return [.. property.Value.EnumerateArray().Select(v => v.GetInt32()).Distinct().Order()];
+        }
+
+        errors.Add($"\"{property.Name}\" must be an array of integers from 1 to 1024");
+        return null;
+    }
+
+    private static BatchingMode? ReadBatching(JsonProperty property, List<string> errors)
+    {
+        switch (property.Value.ValueKind == JsonValueKind.String ? property.Value.GetString() : null)
+        {
+            case "adaptive":
+                return BatchingMode.Adaptive;
+            case "fixed":
+                return BatchingMode.Fixed;
+            case "off":
+                return BatchingMode.Off;
+            default:
+                errors.Add("\"batching\" must be \"adaptive\", \"fixed\" or \"off\"");
+                return null;
+        }
     }
 
     private static ExecutionProviderKind? ReadProvider(JsonProperty property, List<string> errors)

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.ML.OnnxRuntime;
+using ServingGateway.Inference.Metrics;
 using ServingGateway.Inference.Protocol;
 using ServingGateway.Inference.Runtime;
 using ServingGateway.Inference.Tensors;
@@ -17,13 +18,17 @@ internal sealed partial class ModelLoader
     private readonly OnnxSessionFactory _sessions;
     private readonly InferenceOptions _options;
     private readonly RuntimeCounters _counters;
+    private readonly NodeMetrics _metrics;
+    private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
-    public ModelLoader(OnnxSessionFactory sessions, InferenceOptions options, RuntimeCounters counters, ILogger logger)
+    public ModelLoader(OnnxSessionFactory sessions, InferenceOptions options, RuntimeCounters counters, NodeMetrics metrics, TimeProvider time, ILogger logger)
     {
         _sessions = sessions;
         _options = options;
         _counters = counters;
+        _metrics = metrics;
+        _time = time;
         _logger = logger;
     }
 
@@ -70,7 +75,7 @@ internal sealed partial class ModelLoader
                 WarmUp(instance, signature!, modelName, version);
             }
 
-            return new ModelVersion(modelName, version, digest, signature!, new InstancePool([.. instances]), provider);
+            return new ModelVersion(modelName, version, digest, signature!, [.. instances], provider, config, _metrics, _time);
         }
         catch
         {

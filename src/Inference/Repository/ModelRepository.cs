@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using ServingGateway.Inference.Metrics;
 using ServingGateway.Inference.Protocol;
 using ServingGateway.Inference.Runtime;
 
@@ -21,12 +22,12 @@ internal sealed partial class ModelRepository : IDisposable
     private readonly ILogger<ModelRepository> _logger;
     private volatile bool _initialLoadComplete;
 
-    public ModelRepository(IOptions<InferenceOptions> options, OnnxSessionFactory sessions, ILogger<ModelRepository> logger)
+    public ModelRepository(IOptions<InferenceOptions> options, OnnxSessionFactory sessions, NodeMetrics metrics, TimeProvider time, ILogger<ModelRepository> logger)
     {
         _options = options.Value;
         _logger = logger;
         Root = Path.GetFullPath(_options.ModelRepository);
-        _loader = new ModelLoader(sessions, _options, Counters, logger);
+        _loader = new ModelLoader(sessions, _options, Counters, metrics, time, logger);
     }
 
     /// <summary>The repository folder, absolute.</summary>
@@ -315,7 +316,7 @@ internal sealed partial class ModelRepository : IDisposable
                 statuses.Add(new VersionStatus(version, ModelState.Ready, ""));
                 if (kept is null)
                 {
-                    Log.VersionLoaded(_logger, name, version, loaded.ExecutionProvider, loaded.Pool.Count, loaded.Signature.MaxBatchSize, digest);
+                    Log.VersionLoaded(_logger, name, version, loaded.ExecutionProvider, loaded.InstanceCount, loaded.Signature.MaxBatchSize, digest);
                 }
             }
             catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)

@@ -1,31 +1,60 @@
+using System.Globalization;
+using ServingGateway.Batching;
+using ServingGateway.Inference.Metrics;
+using ServingGateway.Inference.Protocol;
 using ServingGateway.Inference.Runtime;
 using ServingGateway.Inference.Tensors;
 
 namespace ServingGateway.Inference.Repository;
 
 /// <summary>
-/// A loaded model version: its signature, digest and session instances, reference-counted so that an
-/// unload or a replacement waits for the requests in flight before the sessions are disposed.
+/// A loaded model version: its signature, digest, session instances and dynamic batcher, reference-counted
+/// so that an unload or a replacement waits for the requests in flight before the sessions are disposed.
 /// </summary>
 /// <remarks>
 /// The repository holds one reference from load until it retires the version; each request holds one
-/// between <see cref="TryAcquire"/> and <see cref="Release"/>. The last release disposes the pool.
+/// between <see cref="TryAcquire"/> and <see cref="Release"/>. The last release stops the batcher and
+/// disposes the instances: no request is queued or running by then.
 /// </remarks>
 internal sealed class ModelVersion
 {
-    private readonly InstancePool _pool;
+    private readonly OnnxModelInstance[] _instances;
+    private readonly DynamicBatcher<InferRequest, PooledTensor[]> _batcher;
+    private readonly ModelConfig _config;
+    private readonly NodeMetrics _metrics;
     private int _references = 1;
     private int _retired;
 
-    public ModelVersion(string modelName, long version, string digest, ModelSignature signature, InstancePool pool, string executionProvider)
+    /// <summary>Takes ownership of <paramref name="instances"/>.</summary>
+    public ModelVersion(string modelName, long version, string digest, ModelSignature signature, OnnxModelInstance[] instances,
+        string executionProvider, ModelConfig config, NodeMetrics metrics, TimeProvider time)
     {
         ModelName = modelName;
         Version = version;
-        VersionText = version.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        VersionText = version.ToString(CultureInfo.InvariantCulture);
         Digest = digest;
         Signature = signature;
-        _pool = pool;
         ExecutionProvider = executionProvider;
+        _instances = instances;
+        _config = config;
+        _metrics = metrics;
+        var maxRows = Math.Max(signature.MaxBatchSize, 1);
+        Statistics = new ModelStatistics(maxRows);
+        Batching = new BatchingOptions
+        {
+            MaxBatchRows = maxRows,
+            MaxQueueRows = Math.Max(config.MaxQueueRows, maxRows),
+            Instances = instances.Length,
+            Mode = config.Batching,
+            LatencySlo = TimeSpan.FromMilliseconds(config.LatencySloMs),
+            MaxQueueDelay = TimeSpan.FromMilliseconds(config.MaxQueueDelayMs),
+            PreferredBatchSizes = config.PreferredBatchSizes,
+            PriorityLevels = config.PriorityLevels,
+        };
+        DynamicBatcher<InferRequest, PooledTensor[]>? batcher = null;
+        var versionMetrics = metrics.ForVersion(modelName, VersionText, () => batcher?.QueuedRows ?? 0);
+        var runner = new BatchRunner(instances, signature, Statistics, versionMetrics, time);
+        _batcher = batcher = new DynamicBatcher<InferRequest, PooledTensor[]>(Batching, runner.Execute, time);
     }
 
     /// <summary>The model's name.</summary>
@@ -46,11 +75,40 @@ internal sealed class ModelVersion
     /// <summary>Where the sessions run: "cpu" or "cuda".</summary>
     public string ExecutionProvider { get; }
 
+    /// <summary>The number of session instances.</summary>
+    public int InstanceCount => _instances.Length;
+
+    /// <summary>How the batcher of this version batches.</summary>
+    public BatchingOptions Batching { get; }
+
+    /// <summary>Triton's statistics of this version.</summary>
+    public ModelStatistics Statistics { get; }
+
     /// <summary>The text of the model's config.json when this version was loaded; a change reloads the version.</summary>
     public string ConfigText { get; set; } = "";
 
-    /// <summary>The session instances.</summary>
-    public InstancePool Pool => _pool;
+    /// <summary>
+    /// Queues <paramref name="request"/> in the version's batcher and returns its outputs (the caller's to dispose).
+    /// </summary>
+    /// <exception cref="InferenceException">400 for a priority out of range or an input the model refuses; 503 (with Retry-After) when the queue is full or the request's timeout passed in the queue.</exception>
+    public async Task<PooledTensor[]> InferAsync(InferRequest request, CancellationToken cancellationToken)
+    {
+        var batching = Signature.MaxBatchSize > 0;
+        var rows = batching ? (int)request.BatchSize : 1;
+        var key = batching ? ShapeKey.Of(request.Inputs) : ShapeKey.Unbatched;
+        TimeSpan? timeout = request.TimeoutMicroseconds is > 0 and var micros ? TimeSpan.FromMicroseconds(micros) : null;
+        try
+        {
+            return await _batcher.EnqueueAsync(request, rows, key, PriorityLevel(request.Priority), timeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (BatchRejectedException ex)
+        {
+            throw new InferenceException(Microsoft.AspNetCore.Http.StatusCodes.Status503ServiceUnavailable, ex.Message) { RetryAfter = ex.RetryAfter };
+        }
+    }
+
+    /// <summary>Rows waiting in the batcher's queue.</summary>
+    public int QueuedRows => _batcher.QueuedRows;
 
     /// <summary>Takes a reference for a request; false once the version is retired and drained.</summary>
     public bool TryAcquire()
@@ -75,7 +133,13 @@ internal sealed class ModelVersion
     {
         if (Interlocked.Decrement(ref _references) == 0)
         {
-            _pool.Dispose();
+            // Nothing is queued or running: stopping the batcher completes at once.
+            _ = _batcher.DisposeAsync().AsTask();
+            _metrics.RemoveVersion(ModelName, VersionText);
+            foreach (var instance in _instances)
+            {
+                instance.Dispose();
+            }
         }
     }
 
@@ -86,5 +150,22 @@ internal sealed class ModelVersion
         {
             Release();
         }
+    }
+
+    // OIP priority: 1 is first, N the last of priority_levels; 0 (or none) takes default_priority_level.
+    private int PriorityLevel(long priority)
+    {
+        if (priority == 0)
+        {
+            return _config.DefaultPriorityLevel - 1;
+        }
+
+        if (priority > _config.PriorityLevels)
+        {
+            throw InferenceException.BadRequest(
+                $"priority {priority} is out of range: this model has priority_levels {_config.PriorityLevels} (send 1 to {_config.PriorityLevels}, or 0 for the default)");
+        }
+
+        return (int)priority - 1;
     }
 }

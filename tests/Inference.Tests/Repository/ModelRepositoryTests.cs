@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using ServingGateway.Inference.Metrics;
 using ServingGateway.Inference.Protocol;
 using ServingGateway.Inference.Repository;
 using ServingGateway.Inference.Runtime;
@@ -16,7 +17,8 @@ public sealed class ModelRepositoryTests : IDisposable
     public void Dispose() => _models.Dispose();
 
     private ModelRepository CreateRepository() =>
-        new(Options.Create(new InferenceOptions { ModelRepository = _models.Path }), new OnnxSessionFactory(NullLogger<OnnxSessionFactory>.Instance), NullLogger<ModelRepository>.Instance);
+        new(Options.Create(new InferenceOptions { ModelRepository = _models.Path }), new OnnxSessionFactory(NullLogger<OnnxSessionFactory>.Instance),
+            new NodeMetrics(), TimeProvider.System, NullLogger<ModelRepository>.Instance);
 
     private static async Task<ModelRepository> LoadedAsync(ModelRepository repository)
     {
@@ -27,7 +29,7 @@ public sealed class ModelRepositoryTests : IDisposable
     private static float[] RunVersioned(ModelVersion version)
     {
         using var request = InferRequestReader.Read("""{"inputs":[{"name":"x","shape":[1,4],"datatype":"FP32","data":[0,0,0,0]}]}"""u8, null, version.Signature);
-        var outputs = version.Pool.RunAsync(request, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        var outputs = version.InferAsync(request, CancellationToken.None).GetAwaiter().GetResult();
         try
         {
             return MemoryMarshal.Cast<byte, float>(outputs[0].Span).ToArray();
@@ -189,7 +191,7 @@ public sealed class ModelRepositoryTests : IDisposable
         var row = Assert.Single(repository.GetIndex(), r => r.Name == "mlp");
         Assert.Equal("UNAVAILABLE", row.State);
         Assert.Contains("execution_provider is cuda but CUDA is not available", row.Reason, StringComparison.Ordinal);
-        Assert.Equal(0, repository.Counters.LiveSessions - repository.GetReady("versioned")!.Sum(v => v.Pool.Count) - repository.GetReady("fixed")!.Sum(v => v.Pool.Count));
+        Assert.Equal(0, repository.Counters.LiveSessions - repository.GetReady("versioned")!.Sum(v => v.InstanceCount) - repository.GetReady("fixed")!.Sum(v => v.InstanceCount));
     }
 
     [Fact]
@@ -197,7 +199,7 @@ public sealed class ModelRepositoryTests : IDisposable
     {
         using var repository = await LoadedAsync(CreateRepository());
         var inFlight = repository.Acquire("mlp", null);
-        var mlpSessions = inFlight.Pool.Count;
+        var mlpSessions = inFlight.InstanceCount;
         var before = repository.Counters.LiveSessions;
 
         await repository.UnloadAsync("mlp", CancellationToken.None);

@@ -1,0 +1,202 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text.Json;
+using ServingGateway.FunctionalTests.Infrastructure;
+using ServingGateway.TestSupport;
+
+namespace ServingGateway.FunctionalTests;
+
+/// <summary>The dynamic batcher over HTTP: statistics, queue limits, timeouts and priorities.</summary>
+public sealed class BatchingTests : IAsyncLifetime
+{
+    private static readonly string SlowRequest = Oip.JsonRequest("x", [1, 512], Enumerable.Repeat(0.5f, 512).ToArray());
+    private readonly TempModelRepository _models = new("slow", "mlp");
+    private GatewayServer _server = null!;
+
+    private HttpClient Client => _server.Client;
+
+    public async Task InitializeAsync()
+    {
+        // slowp: the slow model taking up to 64 rows, each request alone, two priority levels: a 64-row
+        // request keeps the instance busy long enough to queue others behind it.
+        _models.AddVersion("slowp", 1, "slow", 1);
+        _models.WriteConfig("slowp", """{"max_batch_size": 64, "instances": 1, "batching": "off", "priority_levels": 2}""");
+        _server = await GatewayServer.StartAsync(_models.Path);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _server.DisposeAsync();
+        _models.Dispose();
+    }
+
+    private Task<HttpResponseMessage> SlowAsync(string? parameters = null) =>
+        Client.PostAsync("v2/models/slow/infer", Oip.Json(parameters is null ? SlowRequest : SlowRequest[..^1] + $",\"parameters\":{parameters}}}"));
+
+    private Task<HttpResponseMessage> SlowPAsync(int rows, string parameters) =>
+        Client.PostAsync("v2/models/slowp/infer", Oip.Json(Oip.JsonRequest("x", [rows, 512], Enumerable.Repeat(0.5f, rows * 512).ToArray(), extra: $",\"parameters\":{parameters}")));
+
+    [Fact]
+    public async Task Stats_AfterInference_HasTritonShapeAndCounts()
+    {
+        var requests = Enumerable.Range(0, 16).Select(_ => Client.PostAsync("v2/models/mlp/infer", Oip.Json(Oip.JsonRequest("input", [2, 64], new float[128])))).ToArray();
+        foreach (var response in await Task.WhenAll(requests))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            response.Dispose();
+        }
+
+        using var stats = await Client.GetAsync("v2/models/mlp/stats");
+        var json = JsonDocument.Parse(await stats.Content.ReadAsStringAsync()).RootElement;
+        var all = JsonDocument.Parse(await Client.GetStringAsync("v2/models/stats")).RootElement;
+        var one = JsonDocument.Parse(await Client.GetStringAsync("v2/models/mlp/versions/1/stats")).RootElement;
+
+        Assert.Equal(HttpStatusCode.OK, stats.StatusCode);
+        var model = Assert.Single(json.GetProperty("model_stats").EnumerateArray());
+        Assert.Equal("mlp", model.GetProperty("name").GetString());
+        Assert.Equal("1", model.GetProperty("version").GetString());
+        Assert.Equal(32, model.GetProperty("inference_count").GetInt64());
+        var executions = model.GetProperty("execution_count").GetInt64();
+        Assert.InRange(executions, 1, 16);
+        Assert.True(model.GetProperty("last_inference").GetInt64() > 0);
+        var inference = model.GetProperty("inference_stats");
+        foreach (var field in new[] { "success", "fail", "queue", "compute_input", "compute_infer", "compute_output", "cache_hit", "cache_miss" })
+        {
+            Assert.True(inference.GetProperty(field).TryGetProperty("count", out _), field);
+            Assert.True(inference.GetProperty(field).TryGetProperty("ns", out _), field);
+        }
+
+        Assert.Equal(16, inference.GetProperty("success").GetProperty("count").GetInt64());
+        Assert.Equal(16, inference.GetProperty("queue").GetProperty("count").GetInt64());
+        Assert.Equal(16, inference.GetProperty("compute_infer").GetProperty("count").GetInt64());
+        var batchStats = model.GetProperty("batch_stats").EnumerateArray().ToList();
+        Assert.Equal(executions, batchStats.Sum(b => b.GetProperty("compute_infer").GetProperty("count").GetInt64()));
+        Assert.All(batchStats, b => Assert.Equal(0, b.GetProperty("batch_size").GetInt32() % 2));
+        Assert.Equal(executions, model.GetProperty("batch_size_histogram").EnumerateObject().Sum(p => p.Value.GetInt64()));
+        Assert.Equal(["mlp", "slow", "slowp"], all.GetProperty("model_stats").EnumerateArray().Select(m => m.GetProperty("name").GetString()).Order());
+        Assert.Single(one.GetProperty("model_stats").EnumerateArray());
+    }
+
+    [Theory]
+    [InlineData("v2/models/nope/stats")]
+    [InlineData("v2/models/mlp/versions/9/stats")]
+    public async Task Stats_UnknownModelOrVersion_Is404(string path)
+    {
+        using var response = await Client.GetAsync(path);
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        await Oip.ReadErrorAsync(response);
+    }
+
+    [Fact]
+    public async Task Infer_QueueFull_Is503WithRetryAfterAndTheRestSucceed()
+    {
+        // slow: 1 instance, max_batch_size 1, max_queue_rows 2, about 10 ms a run; 12 at once cannot all fit.
+        var responses = await Task.WhenAll(Enumerable.Range(0, 12).Select(_ => SlowAsync()));
+        try
+        {
+            var refused = responses.Where(r => r.StatusCode == HttpStatusCode.ServiceUnavailable).ToList();
+            Assert.NotEmpty(refused);
+            Assert.All(responses, r => Assert.True(r.StatusCode is HttpStatusCode.OK or HttpStatusCode.ServiceUnavailable, r.StatusCode.ToString()));
+            foreach (var response in refused)
+            {
+                Assert.Contains("queue is full", await Oip.ReadErrorAsync(response), StringComparison.Ordinal);
+                var retryAfter = response.Headers.RetryAfter?.Delta;
+                Assert.NotNull(retryAfter);
+                Assert.True(retryAfter >= TimeSpan.FromSeconds(1));
+            }
+
+            Assert.Contains(responses, r => r.StatusCode == HttpStatusCode.OK);
+        }
+        finally
+        {
+            foreach (var response in responses)
+            {
+                response.Dispose();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Infer_TimeoutPassesInQueue_Is503AndNotComputed()
+    {
+        var statistics = _server.Repository.GetReady("slowp")![0].Statistics;
+        var before = statistics.ExecutionCount;
+        var busy = SlowPAsync(64, "{}");
+        await PollAsync(() => statistics.Queue.Count > before);
+
+        // Behind a 64-row run, a 1 µs timeout has passed long before the instance is free.
+        using var timedOut = await SlowPAsync(1, """{"timeout":1}""");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, timedOut.StatusCode);
+        Assert.Contains("timed out", await Oip.ReadErrorAsync(timedOut), StringComparison.Ordinal);
+        Assert.NotNull(timedOut.Headers.RetryAfter);
+        (await busy).Dispose();
+        Assert.Equal(before + 1, statistics.ExecutionCount);
+        Assert.Equal(0, _server.Repository.GetReady("slowp")![0].QueuedRows);
+    }
+
+    [Fact]
+    public async Task Infer_HigherPriority_OvertakesQueuedLowerPriority()
+    {
+        var version = _server.Repository.GetReady("slowp")![0];
+        var dispatched = version.Statistics.Queue.Count;
+        var finished = new ConcurrentQueue<string>();
+        async Task Send(string name, int rows, int priority)
+        {
+            using var response = await SlowPAsync(rows, $$"""{"priority":{{priority}}}""");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            finished.Enqueue(name);
+        }
+
+        var busy = Send("busy", 64, 2);
+        await PollAsync(() => version.Statistics.Queue.Count > dispatched);
+        var lows = new List<Task>();
+        for (var i = 1; i <= 3; i++)
+        {
+            lows.Add(Send($"low{i}", 1, 2));
+            await PollAsync(() => version.QueuedRows + version.Statistics.Queue.Count - dispatched - 1 >= lows.Count);
+        }
+
+        // However many lows have started by the time it arrives, the high-priority request runs next.
+        var high = Send("high", 1, 1);
+        await Task.WhenAll([busy, high, .. lows]);
+
+        var order = finished.Where(n => n != "busy").ToList();
+        Assert.True(order.IndexOf("high") < order.IndexOf("low3"), string.Join(", ", order));
+        Assert.Equal(["low1", "low2", "low3"], order.Where(n => n != "high"));
+    }
+
+    [Fact]
+    public async Task Infer_PriorityOutOfRange_Is400()
+    {
+        using var response = await SlowPAsync(1, """{"priority":3}""");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("priority_levels 2", await Oip.ReadErrorAsync(response), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Metrics_HaveBatchQueueAndComputeSeries()
+    {
+        using var response = await Client.PostAsync("v2/models/mlp/infer", Oip.Json(Oip.JsonRequest("input", [1, 64], new float[64])));
+
+        var text = await Client.GetStringAsync("metrics");
+
+        Assert.Matches("""sg_batch_size_bucket\{model="mlp",version="1",le="1"\} [1-9]""", text);
+        Assert.Matches("""sg_queue_duration_seconds_count\{model="mlp",version="1"\} [1-9]""", text);
+        Assert.Matches("""sg_compute_duration_seconds_count\{model="mlp",version="1"\} [1-9]""", text);
+        Assert.Matches("""sg_queue_rows\{model="mlp",version="1"\} 0""", text);
+    }
+
+    // A bounded poll of the server's own figures (a run has started, a request is queued).
+    private static async Task PollAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not reached");
+            await Task.Yield();
+        }
+    }
+}

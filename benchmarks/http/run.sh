@@ -44,44 +44,18 @@ else
     KEEP_WORK=0
 fi
 
+source "$ROOT/benchmarks/lib.sh"
+
 GATEWAY_PID=""
 CEILING_PID=""
 stop() {
-    local pid
-    for pid in "$GATEWAY_PID" "$CEILING_PID"; do
-        [[ -n "$pid" ]] && kill "$pid" 2>/dev/null || true
-    done
-    for pid in "$GATEWAY_PID" "$CEILING_PID"; do
-        [[ -z "$pid" ]] && continue
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-        kill -9 "$pid" 2>/dev/null || true
-    done
+    kill_wait "$GATEWAY_PID" "$CEILING_PID"
     GATEWAY_PID=""
     CEILING_PID=""
     if [[ "$KEEP_WORK" == 0 ]]; then rm -rf "$WORK"; fi
 }
 trap stop EXIT
 trap 'exit 130' INT TERM
-
-log() { echo "run.sh: $*" >&2; }
-
-# Fails when something already listens on the port, so we never measure a stale server.
-port_free() {
-    if curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$1/"; then
-        log "something already listens on 127.0.0.1:$1"; exit 2
-    fi
-}
-
-# wait_ready URL PID LOG: health/ready 200 within 120 s, while the process lives.
-wait_ready() {
-    local url="$1" pid="$2" logfile="$3"
-    for _ in $(seq 240); do
-        kill -0 "$pid" 2>/dev/null || { log "server exited; log:"; cat "$logfile" >&2; exit 1; }
-        if curl -fs -o /dev/null --max-time 2 "$url/v2/health/ready"; then return 0; fi
-        sleep 0.5
-    done
-    log "$url not ready after 120 s; log:"; tail -50 "$logfile" >&2; exit 1
-}
 
 LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -168,39 +142,10 @@ for mode in json binary; do
 done
 
 # --- wrk --------------------------------------------------------------------------------------
-seconds() { # 10s / 2m / 1h / 10 -> seconds
-    local d="$1"
-    case "$d" in
-        *s) echo "${d%s}" ;; *m) echo $(( ${d%m} * 60 )) ;; *h) echo $(( ${d%h} * 3600 )) ;; *) echo "$d" ;;
-    esac
-}
-
-ERRORS=()
 # bench NAME URL MODE CONNECTIONS DURATION -> writes $WORK/NAME.MODE.cCONNECTIONS.txt
 bench() {
-    local name="$1" url="$2" mode="$3" conns="$4" duration="$5"
-    local threads=2 out="$WORK/$name.$mode.c$conns.txt"
-    [[ "$conns" -lt 2 ]] && threads=1
-    timeout $(( $(seconds "$duration") + 60 )) \
-        wrk -t "$threads" -c "$conns" -d "$duration" --latency -s "$SCRIPTS/mlp_$mode.lua" "$url$INFER_PATH" >"$out" 2>&1 \
-        || { log "wrk failed ($name $mode c=$conns):"; cat "$out" >&2; exit 1; }
-    local bad
-    bad=$(grep -E 'Socket errors|Non-2xx' "$out" || true)
-    if [[ -n "$bad" ]]; then
-        ERRORS+=("$name $mode c=$conns: $(echo "$bad" | tr '\n' ';' | tr -s ' ')")
-        log "$name $mode c=$conns:"; echo "$bad" >&2
-    fi
+    run_wrk "$WORK/$1.$3.c$4.txt" "$SCRIPTS/mlp_$3.lua" "$2$INFER_PATH" "$4" "$5"
 }
-
-# Latency as wrk prints it (123.45us, 1.23ms, 1.02s, 2.00m) -> milliseconds.
-to_ms() {
-    awk -v v="$1" 'BEGIN {
-        n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
-        if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
-        if (n < 1) printf "%.3f", n; else if (n < 100) printf "%.2f", n; else printf "%.0f", n }'
-}
-rps() { awk '/^Requests\/sec:/ { print $2 }' "$1"; }
-pct() { awk -v p="$2%" '$1 == p { print $2 }' "$1"; }
 
 for mode in $MODES; do
     log "warming up ($mode, $WARMUP each)"
@@ -216,15 +161,14 @@ for mode in $MODES; do
         bench ceiling "$CEILING_URL" "$mode" "$conns" "$DURATION"
         g="$WORK/gateway.$mode.c$conns.txt"
         c="$WORK/ceiling.$mode.c$conns.txt"
-        ratio=$(awk -v a="$(rps "$g")" -v b="$(rps "$c")" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
-        ROWS+=("| $mode | $conns | $(printf '%.0f' "$(rps "$g")") | $(to_ms "$(pct "$g" 50)") | $(to_ms "$(pct "$g" 99)") | $(printf '%.0f' "$(rps "$c")") | $(to_ms "$(pct "$c" 50)") | $(to_ms "$(pct "$c" 99)") | $ratio |")
+        ROWS+=("| $mode | $conns | $(printf '%.0f' "$(rps "$g")") | $(to_ms "$(pct "$g" 50)") | $(to_ms "$(pct "$g" 99)") | $(printf '%.0f' "$(rps "$c")") | $(to_ms "$(pct "$c" 50)") | $(to_ms "$(pct "$c" 99)") | $(ratio "$(rps "$g")" "$(rps "$c")") |")
     done
 done
 
 # --- report -----------------------------------------------------------------------------------
 echo
 echo "Date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(awk '/MemTotal/ { printf "%.1f GiB RAM", $2 / 1048576 }' /proc/meminfo), .NET SDK $(dotnet --version), $(wrk --version 2>&1 | head -1 | awk '{ print $1, $2 }')"
+echo "Machine: $(machine)"
 echo "Load average (1/5/15 min): $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) after the last run"
 echo "wrk: -t 1 for 1 connection, -t 2 otherwise; -d $DURATION --latency; warm-up $WARMUP per server and mode at 8 connections"
 echo
@@ -233,9 +177,4 @@ echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${ROWS[@]}"
 echo
 if [[ "$KEEP_WORK" == 1 ]]; then echo "Raw wrk output and server logs: $WORK"; fi
-if [[ ${#ERRORS[@]} -gt 0 ]]; then
-    echo "Errors (socket errors or non-2xx responses):"
-    printf '  %s\n' "${ERRORS[@]}"
-    exit 1
-fi
-echo "No socket errors or non-2xx responses."
+report_errors

@@ -10,8 +10,8 @@ namespace ServingGateway.Batching;
 /// The adaptive rule (docs/BATCHING.md), for the group whose head request has waited longest:
 /// dispatch when the batch is full; otherwise, with an instance idle, wait only while (1) rows are
 /// expected to arrive before the wait must end, (2) a bigger batch has been measured to cost less per
-/// row, and (3) the oldest request's SLO budget (SLO minus the expected execution time of a full batch)
-/// and the max queue delay have not run out. Not thread-safe.
+/// row, and (3) the oldest request's SLO budget (SLO minus the expected execution time of the batch it
+/// would join) and the max queue delay have not run out. Not thread-safe.
 /// </remarks>
 internal sealed class BatchScheduler<TRequest, TResult>
 {
@@ -42,6 +42,9 @@ internal sealed class BatchScheduler<TRequest, TResult>
 
     /// <summary>Requests queued.</summary>
     public int QueuedRequests { get; private set; }
+
+    /// <summary>Rows in batches that are running.</summary>
+    public int ExecutingRows { get; private set; }
 
     /// <summary>What the scheduler has learned of arrivals.</summary>
     public ArrivalRateEstimator Arrivals { get; }
@@ -75,6 +78,7 @@ internal sealed class BatchScheduler<TRequest, TResult>
     public void Release(int rows, long elapsedTicks)
     {
         ExecutionTimes.Record(rows, elapsedTicks);
+        ExecutingRows = Math.Max(0, ExecutingRows - rows);
         IdleInstances = Math.Min(IdleInstances + 1, _options.Instances);
     }
 
@@ -96,10 +100,11 @@ internal sealed class BatchScheduler<TRequest, TResult>
                 break;
             }
 
-            var wakeAt = Decide(group, now);
+            var limit = Limit();
+            var wakeAt = Decide(group, limit, now);
             if (wakeAt <= now)
             {
-                dispatch.Add(Take(group, now));
+                dispatch.Add(Take(group, limit, now));
                 IdleInstances--;
                 if (group.Rows == 0)
                 {
@@ -123,16 +128,30 @@ internal sealed class BatchScheduler<TRequest, TResult>
         return next;
     }
 
+    // The most rows the next batch takes. Adaptive mode keeps instances balanced: a batch takes at most its
+    // fair share of the rows queued and running (docs/BATCHING.md), so one instance does not take every
+    // waiting row while another, about to finish, then runs tiny batches.
+    private int Limit()
+    {
+        if (_options.Mode != BatchingMode.Adaptive || _options.Instances == 1)
+        {
+            return _options.MaxBatchRows;
+        }
+
+        var share = (QueuedRows + ExecutingRows + _options.Instances - 1) / _options.Instances;
+        return Math.Clamp(share, 1, _options.MaxBatchRows);
+    }
+
     // When the group should be dispatched: now or a later timestamp.
-    private long Decide(Group group, long now)
+    private long Decide(Group group, int limit, long now)
     {
         if (_options.Mode == BatchingMode.Off)
         {
             return now;
         }
 
-        var rows = group.FittingRows(_options.MaxBatchRows);
-        if (rows >= _options.MaxBatchRows || rows < group.Rows)
+        var rows = group.FittingRows(limit);
+        if (rows >= limit || rows < group.Rows)
         {
             return now; // as full as it can get: what does not fit waits for the next batch
         }
@@ -149,14 +168,15 @@ internal sealed class BatchScheduler<TRequest, TResult>
             return now; // no evidence that waiting adds rows, or that bigger batches are cheaper
         }
 
-        // The wait ends by the max queue delay, and early enough that even a full batch would finish within
-        // the oldest request's SLO: budget = SLO - expected execution time of a full batch.
-        var end = Math.Min(head + _maxDelayTicks, head + _sloTicks - (long)ExecutionTimes.Estimate(_options.MaxBatchRows));
-        var expected = rate * (end - now);
-        var target = (int)Math.Min(_options.MaxBatchRows, rows + Math.Floor(expected));
-        if (end <= now || expected < 1 || target <= rows)
+        // The wait ends by the max queue delay, and early enough that the batch expected by then would
+        // finish within the oldest request's SLO: budget = SLO - expected execution time of that batch.
+        var end = Math.Min(head + _maxDelayTicks, head + _sloTicks);
+        var target = Target(rows, rate, end - now);
+        end = Math.Min(end, head + _sloTicks - (long)Math.Ceiling(ExecutionTimes.Estimate(target)));
+        target = Target(rows, rate, end - now);
+        if (end <= now || target <= rows)
         {
-            return now;
+            return now; // no budget left, or no row expected before it runs out
         }
 
         var perRowNow = ExecutionTimes.Estimate(rows) / rows;
@@ -170,14 +190,18 @@ internal sealed class BatchScheduler<TRequest, TResult>
         return Math.Min(end, now + Math.Max(1, (long)Math.Ceiling(2 / rate)));
     }
 
-    private BatchEntry<TRequest, TResult>[] Take(Group group, long now)
+    // The batch size expected if the group waits 'ticks' more at 'rate' rows per tick.
+    private int Target(int rows, double rate, long ticks) =>
+        ticks <= 0 ? rows : (int)Math.Min(_options.MaxBatchRows, rows + Math.Floor(rate * ticks));
+
+    private BatchEntry<TRequest, TResult>[] Take(Group group, int limit, long now)
     {
         var taken = new List<BatchEntry<TRequest, TResult>>();
         var rows = 0;
         foreach (var queue in group.Queues)
         {
             var count = 0;
-            while (count < queue.Count && rows + queue[count].Rows <= _options.MaxBatchRows
+            while (count < queue.Count && (taken.Count == 0 || rows + queue[count].Rows <= limit)
                 && (_options.Mode != BatchingMode.Off || taken.Count == 0))
             {
                 rows += queue[count].Rows;
@@ -196,6 +220,7 @@ internal sealed class BatchScheduler<TRequest, TResult>
         group.Rows -= rows;
         QueuedRows -= rows;
         QueuedRequests -= taken.Count;
+        ExecutingRows += rows;
         return [.. taken];
     }
 
@@ -304,7 +329,7 @@ internal sealed class BatchScheduler<TRequest, TResult>
             {
                 foreach (var entry in queue)
                 {
-                    if (rows + entry.Rows > maxRows)
+                    if (rows > 0 && rows + entry.Rows > maxRows)
                     {
                         return rows;
                     }

@@ -154,11 +154,16 @@ public class BatchSchedulerTests
     [Fact]
     public void Schedule_Waiting_NeverPassesSloBudget()
     {
-        // SLO 6 ms and batches of up to 64 measured at 4 ms: the wait must end by 6 - 4 = 2 ms, well
-        // before the 50 ms max queue delay.
-        var scheduler = Create(maxBatch: 64, sloMs: 6, maxDelayMs: 50);
+        // SLO 6 ms, and every batch of 8 to 32 rows measured at 4 ms (1 row at 1 ms, so bigger batches
+        // are cheaper per row): whatever batch it expects, the wait must end by 6 - 4 = 2 ms, well before
+        // the 50 ms max queue delay.
+        var scheduler = Create(maxBatch: 32, sloMs: 6, maxDelayMs: 50);
         TeachWaitingPays(scheduler);
-        scheduler.Release(64, Ms(4));
+        for (var i = 0; i < 50; i++)
+        {
+            scheduler.Release(8, Ms(4));
+            scheduler.Release(32, Ms(4));
+        }
         var head = _time.GetTimestamp();
         scheduler.Add(Entry("a"), head);
 
@@ -219,15 +224,52 @@ public class BatchSchedulerTests
     [Fact]
     public void Schedule_MultiRowRequests_CountTheirRowsAndAreNeverSplit()
     {
-        var scheduler = Create(maxBatch: 8, instances: 2);
+        var scheduler = Create(maxBatch: 8, instances: 1);
         scheduler.Add(Entry("four-a", rows: 4), _time.GetTimestamp());
         scheduler.Add(Entry("four-b", rows: 4), _time.GetTimestamp());
         scheduler.Add(Entry("four-c", rows: 4), _time.GetTimestamp());
 
         Schedule(scheduler);
+        var first = Dispatched;
+        scheduler.Release(8, Ms(1));
+        Schedule(scheduler);
 
-        Assert.Equal([["four-a", "four-b"], ["four-c"]], Dispatched);
-        Assert.All(_dispatch, b => Assert.True(b.Sum(e => e.Rows) <= 8));
+        Assert.Equal([["four-a", "four-b"]], first);
+        Assert.Equal([["four-c"]], Dispatched);
+    }
+
+    [Fact]
+    public void Schedule_SeveralInstances_EachBatchTakesItsFairShare()
+    {
+        // Two idle instances and ten rows: five each, not ten on one and nothing on the other.
+        var scheduler = Create(maxBatch: 64, instances: 2);
+        for (var i = 0; i < 10; i++)
+        {
+            scheduler.Add(Entry($"r{i}"), _time.GetTimestamp());
+        }
+
+        Schedule(scheduler);
+
+        Assert.Equal([["r0", "r1", "r2", "r3", "r4"], ["r5", "r6", "r7", "r8", "r9"]], Dispatched);
+    }
+
+    [Fact]
+    public void Schedule_OtherInstanceRunsLittle_LeavesRowsForIt()
+    {
+        // One instance runs 1 row; 13 wait. The idle one takes 7 (half of the 14 queued and running),
+        // leaving 6 for the other, which will soon be free: both then run batches of about 7.
+        var scheduler = Create(maxBatch: 64, instances: 2);
+        scheduler.Add(Entry("running"), _time.GetTimestamp());
+        Schedule(scheduler);
+        for (var i = 0; i < 13; i++)
+        {
+            scheduler.Add(Entry($"r{i}"), _time.GetTimestamp());
+        }
+
+        Schedule(scheduler);
+
+        Assert.Equal(7, Assert.Single(_dispatch).Length);
+        Assert.Equal(6, scheduler.QueuedRows);
     }
 
     [Fact]

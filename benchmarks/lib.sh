@@ -1,0 +1,81 @@
+# Shared helpers of the benchmark scripts (sourced, not run). Everything listens on 127.0.0.1 only.
+# The sourcing script sets WORK (a folder for outputs) and defines `stop` for its EXIT trap.
+
+log() { echo "$(basename "$0"): $*" >&2; }
+
+# Fails when something already listens on the port, so we never measure a stale server.
+port_free() {
+    if curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$1/"; then
+        log "something already listens on 127.0.0.1:$1"; exit 2
+    fi
+}
+
+# wait_ready URL PID LOG: health/ready 200 within 120 s, while the process lives.
+wait_ready() {
+    local url="$1" pid="$2" logfile="$3"
+    for _ in $(seq 240); do
+        kill -0 "$pid" 2>/dev/null || { log "server exited; log:"; cat "$logfile" >&2; exit 1; }
+        if curl -fs -o /dev/null --max-time 2 "$url/v2/health/ready"; then return 0; fi
+        sleep 0.5
+    done
+    log "$url not ready after 120 s; log:"; tail -50 "$logfile" >&2; exit 1
+}
+
+# kill_wait PID...: TERM, up to 10 s to exit, then KILL.
+kill_wait() {
+    local pid
+    for pid in "$@"; do [[ -n "$pid" ]] && kill "$pid" 2>/dev/null || true; done
+    for pid in "$@"; do
+        [[ -z "$pid" ]] && continue
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+        kill -9 "$pid" 2>/dev/null || true
+    done
+}
+
+seconds() { # 10s / 2m / 1h / 10 -> seconds
+    local d="$1"
+    case "$d" in
+        *s) echo "${d%s}" ;; *m) echo $(( ${d%m} * 60 )) ;; *h) echo $(( ${d%h} * 3600 )) ;; *) echo "$d" ;;
+    esac
+}
+
+ERRORS=()
+# run_wrk OUT SCRIPT URL CONNECTIONS DURATION: wrk -t (1 for 1 connection, else 2) into OUT; socket
+# errors and non-2xx responses are collected in ERRORS.
+run_wrk() {
+    local out="$1" script="$2" url="$3" conns="$4" duration="$5" threads=2
+    [[ "$conns" -lt 2 ]] && threads=1
+    timeout $(( $(seconds "$duration") + 60 )) \
+        wrk -t "$threads" -c "$conns" -d "$duration" --latency -s "$script" "$url" >"$out" 2>&1 \
+        || { log "wrk failed ($out):"; cat "$out" >&2; exit 1; }
+    local bad
+    bad=$(grep -E 'Socket errors|Non-2xx' "$out" || true)
+    if [[ -n "$bad" ]]; then
+        ERRORS+=("$(basename "$out"): $(echo "$bad" | tr '\n' ';' | tr -s ' ')")
+        log "$(basename "$out"):"; echo "$bad" >&2
+    fi
+}
+
+# Latency as wrk prints it (123.45us, 1.23ms, 1.02s, 2.00m) -> milliseconds.
+to_ms() {
+    awk -v v="$1" 'BEGIN {
+        n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+        if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
+        if (n < 1) printf "%.3f", n; else if (n < 100) printf "%.2f", n; else printf "%.0f", n }'
+}
+rps() { awk '/^Requests\/sec:/ { print $2 }' "$1"; }
+pct() { awk -v p="$2%" '$1 == p { print $2 }' "$1"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+
+machine() {
+    echo "$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(awk '/MemTotal/ { printf "%.1f GiB RAM", $2 / 1048576 }' /proc/meminfo), .NET SDK $(dotnet --version), $(wrk --version 2>&1 | head -1 | awk '{ print $1, $2 }')"
+}
+
+report_errors() {
+    if [[ ${#ERRORS[@]} -gt 0 ]]; then
+        echo "Errors (socket errors or non-2xx responses):"
+        printf '  %s\n' "${ERRORS[@]}"
+        return 1
+    fi
+    echo "No socket errors or non-2xx responses."
+}

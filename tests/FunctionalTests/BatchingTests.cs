@@ -17,10 +17,10 @@ public sealed class BatchingTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        // slowp: the slow model taking up to 64 rows, each request alone, two priority levels: a 64-row
+        // slowp: the slow model taking up to 256 rows, each request alone, two priority levels: a 256-row
         // request keeps the instance busy long enough to queue others behind it.
         _models.AddVersion("slowp", 1, "slow", 1);
-        _models.WriteConfig("slowp", """{"max_batch_size": 64, "instances": 1, "batching": "off", "priority_levels": 2}""");
+        _models.WriteConfig("slowp", """{"max_batch_size": 256, "instances": 1, "batching": "off", "priority_levels": 2}""");
         _server = await GatewayServer.StartAsync(_models.Path);
     }
 
@@ -33,8 +33,13 @@ public sealed class BatchingTests : IAsyncLifetime
     private Task<HttpResponseMessage> SlowAsync(string? parameters = null) =>
         Client.PostAsync("v2/models/slow/infer", Oip.Json(parameters is null ? SlowRequest : SlowRequest[..^1] + $",\"parameters\":{parameters}}}"));
 
-    private Task<HttpResponseMessage> SlowPAsync(int rows, string parameters) =>
-        Client.PostAsync("v2/models/slowp/infer", Oip.Json(Oip.JsonRequest("x", [rows, 512], Enumerable.Repeat(0.5f, rows * 512).ToArray(), extra: $",\"parameters\":{parameters}")));
+    // Binary both ways, so that a 256-row request costs little to send and answer.
+    private Task<HttpResponseMessage> SlowPAsync(int rows, string parameters)
+    {
+        var merged = parameters[..^1] + (parameters.Length > 2 ? "," : "") + "\"binary_data_output\":true}";
+        var header = $$$"""{"inputs":[{"name":"x","shape":[{{{rows}}},512],"datatype":"FP32","parameters":{"binary_data_size":{{{rows * 512 * 4}}}}}],"parameters":{{{merged}}}}""";
+        return Client.PostAsync("v2/models/slowp/infer", Oip.Binary(header, Oip.Bytes(Enumerable.Repeat(0.5f, rows * 512).ToArray())));
+    }
 
     [Fact]
     public async Task Stats_AfterInference_HasTritonShapeAndCounts()
@@ -122,10 +127,10 @@ public sealed class BatchingTests : IAsyncLifetime
     {
         var statistics = _server.Repository.GetReady("slowp")![0].Statistics;
         var before = statistics.ExecutionCount;
-        var busy = SlowPAsync(64, "{}");
+        var busy = SlowPAsync(256, "{}");
         await PollAsync(() => statistics.Queue.Count > before);
 
-        // Behind a 64-row run, a 1 µs timeout has passed long before the instance is free.
+        // Behind a 256-row run, a 1 µs timeout has passed long before the instance is free.
         using var timedOut = await SlowPAsync(1, """{"timeout":1}""");
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, timedOut.StatusCode);
@@ -149,7 +154,7 @@ public sealed class BatchingTests : IAsyncLifetime
             finished.Enqueue(name);
         }
 
-        var busy = Send("busy", 64, 2);
+        var busy = Send("busy", 256, 2);
         await PollAsync(() => version.Statistics.Queue.Count > dispatched);
         var lows = new List<Task>();
         for (var i = 1; i <= 3; i++)

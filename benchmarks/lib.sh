@@ -3,6 +3,15 @@
 
 log() { echo "$(basename "$0"): $*" >&2; }
 
+# work_dir PREFIX: sets WORK to $OUT_DIR (kept) or a new temp folder (removed by `stop`), and KEEP_WORK.
+work_dir() {
+    if [[ -n "${OUT_DIR:-}" ]]; then
+        mkdir -p "$OUT_DIR"; WORK="$(cd "$OUT_DIR" && pwd)"; KEEP_WORK=1
+    else
+        WORK="$(mktemp -d -t "$1.XXXXXX")"; KEEP_WORK=0
+    fi
+}
+
 # Fails when something already listens on the port, so we never measure a stale server.
 port_free() {
     if curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$1/"; then

@@ -34,8 +34,7 @@ for tool in dotnet wrk curl; do
 done
 [[ -f "$MINILM" ]] || { log "$MINILM missing: run ./models/fetch.sh"; exit 2; }
 
-if [[ -n "${OUT_DIR:-}" ]]; then mkdir -p "$OUT_DIR"; WORK="$(cd "$OUT_DIR" && pwd)"; KEEP_WORK=1
-else WORK="$(mktemp -d -t batching-bench.XXXXXX)"; KEEP_WORK=0; fi
+work_dir batching-bench
 
 GATEWAY_PID=""
 stop() {

@@ -35,16 +35,8 @@ for tool in dotnet wrk curl; do
     command -v "$tool" >/dev/null || { echo "run.sh: $tool not found" >&2; exit 2; }
 done
 
-if [[ -n "${OUT_DIR:-}" ]]; then
-    mkdir -p "$OUT_DIR"
-    WORK="$(cd "$OUT_DIR" && pwd)"
-    KEEP_WORK=1
-else
-    WORK="$(mktemp -d -t http-bench.XXXXXX)"
-    KEEP_WORK=0
-fi
-
 source "$ROOT/benchmarks/lib.sh"
+work_dir http-bench
 
 GATEWAY_PID=""
 CEILING_PID=""

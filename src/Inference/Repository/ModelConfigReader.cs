@@ -88,7 +88,7 @@ internal static class ModelConfigReader
                         instances = ReadInt(property, 1, 64, errors) ?? instances;
                         break;
                     case "execution_provider":
-                        provider = ReadProvider(property, errors) ?? provider;
+                        provider = ReadChoice(property, [("auto", ExecutionProviderKind.Auto), ("cpu", ExecutionProviderKind.Cpu), ("cuda", ExecutionProviderKind.Cuda)], errors) ?? provider;
                         break;
                     case "device_id":
                         deviceId = ReadInt(property, 0, 1024, errors) ?? deviceId;
@@ -103,7 +103,7 @@ internal static class ModelConfigReader
                         policy = ReadPolicy(property.Value, errors) ?? policy;
                         break;
                     case "batching":
-                        batching = ReadBatching(property, errors) ?? batching;
+                        batching = ReadChoice(property, [("adaptive", BatchingMode.Adaptive), ("fixed", BatchingMode.Fixed), ("off", BatchingMode.Off)], errors) ?? batching;
                         break;
                     case "latency_slo_ms":
                         slo = ReadMilliseconds(property, 60_000, allowZero: false, errors) ?? slo;
@@ -204,36 +204,21 @@ internal static class ModelConfigReader
         return null;
     }
 
-    private static BatchingMode? ReadBatching(JsonProperty property, List<string> errors)
+    // One of a fixed set of strings, e.g. "auto" | "cpu" | "cuda".
+    private static T? ReadChoice<T>(JsonProperty property, (string Name, T Value)[] choices, List<string> errors)
+        where T : struct
     {
-        switch (property.Value.ValueKind == JsonValueKind.String ? property.Value.GetString() : null)
+        var text = property.Value.ValueKind == JsonValueKind.String ? property.Value.GetString() : null;
+        foreach (var (name, value) in choices)
         {
-            case "adaptive":
-                return BatchingMode.Adaptive;
-            case "fixed":
-                return BatchingMode.Fixed;
-            case "off":
-                return BatchingMode.Off;
-            default:
-                errors.Add("\"batching\" must be \"adaptive\", \"fixed\" or \"off\"");
-                return null;
+            if (text == name)
+            {
+                return value;
+            }
         }
-    }
 
-    private static ExecutionProviderKind? ReadProvider(JsonProperty property, List<string> errors)
-    {
-        switch (property.Value.ValueKind == JsonValueKind.String ? property.Value.GetString() : null)
-        {
-            case "auto":
-                return ExecutionProviderKind.Auto;
-            case "cpu":
-                return ExecutionProviderKind.Cpu;
-            case "cuda":
-                return ExecutionProviderKind.Cuda;
-            default:
-                errors.Add("\"execution_provider\" must be \"auto\", \"cpu\" or \"cuda\"");
-                return null;
-        }
+        errors.Add($"\"{property.Name}\" must be {string.Join(", ", choices[..^1].Select(c => $"\"{c.Name}\""))} or \"{choices[^1].Name}\"");
+        return null;
     }
 
     private static VersionPolicy? ReadPolicy(JsonElement value, List<string> errors)

@@ -1,0 +1,44 @@
+using System.Text;
+using ServingGateway.LoadTool.Results;
+
+namespace ServingGateway.LoadTool.Reporting;
+
+/// <summary>The CSV files of a run: the per-second timeline and the full percentile distribution.</summary>
+internal static class CsvReport
+{
+    /// <summary>second,finished,errors,p50_ms,p90_ms,p99_ms,max_ms: one row per second of the measured part.</summary>
+    public static string Timeline(RunSummary summary)
+    {
+        var csv = new StringBuilder().AppendLine("second,finished,errors,p50_ms,p90_ms,p99_ms,max_ms");
+        foreach (var s in summary.Timeline)
+        {
+            csv.AppendJoin(',', Formatting.Count(s.Second), Formatting.Count(s.Finished), Formatting.Count(s.Errors),
+                Formatting.Csv(s.P50Ms), Formatting.Csv(s.P90Ms), Formatting.Csv(s.P99Ms), Formatting.Csv(s.MaxMs)).AppendLine();
+        }
+
+        return csv.ToString();
+    }
+
+    /// <summary>
+    /// percentile,latency_ms,service_time_ms: the fixed percentiles (50 … 99.9, 100 = max), then
+    /// HdrHistogram's full distribution of latency as percentile,latency_ms,count_at_or_below.
+    /// </summary>
+    public static string Percentiles(RunSummary summary)
+    {
+        var csv = new StringBuilder().AppendLine("percentile,latency_ms,service_time_ms");
+        foreach (var p in LatencyDistribution.ReportedPercentiles)
+        {
+            csv.AppendJoin(',', Formatting.Csv(p), Formatting.Csv(summary.Latency.PercentileMs(p)), Formatting.Csv(summary.ServiceTime.PercentileMs(p))).AppendLine();
+        }
+
+        csv.AppendJoin(',', "100", Formatting.Csv(summary.Latency.MaxMs), Formatting.Csv(summary.ServiceTime.MaxMs)).AppendLine()
+            .AppendLine()
+            .AppendLine("percentile,latency_ms,count_at_or_below");
+        foreach (var (percentile, latencyMs, count) in summary.Latency.Distribution())
+        {
+            csv.AppendJoin(',', Formatting.Csv(percentile), Formatting.Csv(latencyMs), Formatting.Count(count)).AppendLine();
+        }
+
+        return csv.ToString();
+    }
+}

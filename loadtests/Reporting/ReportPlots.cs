@@ -1,0 +1,113 @@
+using ScottPlot;
+using ServingGateway.LoadTool.Results;
+
+namespace ServingGateway.LoadTool.Reporting;
+
+/// <summary>
+/// The plots of the HTML reports, drawn with ScottPlot as SVG (text stays text, so the browser
+/// draws it with its own fonts).
+/// </summary>
+internal static class ReportPlots
+{
+    private const int Width = 540;
+    private const int Height = 340;
+
+    /// <summary>p50, p90, p99 and max latency of each second.</summary>
+    public static string LatencyOverTime(RunSummary summary)
+    {
+        var plot = NewPlot("Latency over time", "second", "latency (ms)");
+        double[] xs = [.. summary.Timeline.Select(s => (double)s.Second)];
+        Line(plot, xs, [.. summary.Timeline.Select(s => s.MaxMs)], "max");
+        Line(plot, xs, [.. summary.Timeline.Select(s => s.P99Ms)], "p99");
+        Line(plot, xs, [.. summary.Timeline.Select(s => s.P90Ms)], "p90");
+        Line(plot, xs, [.. summary.Timeline.Select(s => s.P50Ms)], "p50");
+        return Svg(plot);
+    }
+
+    /// <summary>Requests finished and errors in each second.</summary>
+    public static string ThroughputOverTime(RunSummary summary)
+    {
+        var plot = NewPlot("Throughput and errors", "second", "requests / s");
+        double[] xs = [.. summary.Timeline.Select(s => (double)s.Second)];
+        Line(plot, xs, [.. summary.Timeline.Select(s => (double)s.Finished)], "finished");
+        Line(plot, xs, [.. summary.Timeline.Select(s => (double)s.Errors)], "errors");
+        return Svg(plot);
+    }
+
+    /// <summary>
+    /// Latency and service time by percentile, HdrHistogram style: the x axis is
+    /// log10(1 / (1 − p)), so 90%, 99%, 99.9% are evenly spaced and the tail is readable.
+    /// </summary>
+    public static string PercentileDistribution(RunSummary summary)
+    {
+        var plot = NewPlot("Latency by percentile", "percentile", "latency (ms)");
+        Distribution(plot, summary.Latency, "latency (from intended send)");
+        Distribution(plot, summary.ServiceTime, "service time (from actual send)");
+        double[] positions = [0, 1, 2, 3, 4, 5];
+        plot.Axes.Bottom.SetTicks(positions, ["0%", "90%", "99%", "99.9%", "99.99%", "99.999%"]);
+        return Svg(plot);
+    }
+
+    /// <summary>find-max-rate: p99 of each step against its target rate, with the SLO.</summary>
+    public static string P99ByRate(IReadOnlyList<double> rates, IReadOnlyList<double> p99s, double sloMs)
+    {
+        var plot = NewPlot("p99 by offered rate", "offered rate (req/s)", "p99 latency (ms)");
+        var scatter = plot.Add.Scatter(rates.ToArray(), p99s.ToArray());
+        scatter.LegendText = "p99";
+        scatter.LineWidth = 0;
+        scatter.MarkerSize = 8;
+        var slo = plot.Add.HorizontalLine(sloMs);
+        slo.LegendText = "SLO";
+        slo.LinePattern = LinePattern.Dashed;
+        return Svg(plot);
+    }
+
+    /// <summary>find-max-rate: achieved throughput of each step against its target rate.</summary>
+    public static string ThroughputByRate(IReadOnlyList<double> rates, IReadOnlyList<double> throughputs)
+    {
+        var plot = NewPlot("Throughput by offered rate", "offered rate (req/s)", "throughput (req/s)");
+        var scatter = plot.Add.Scatter(rates.ToArray(), throughputs.ToArray());
+        scatter.LegendText = "throughput";
+        scatter.LineWidth = 0;
+        scatter.MarkerSize = 8;
+        var max = rates.Count == 0 ? 1 : rates.Max();
+        var ideal = plot.Add.Line(0, 0, max, max);
+        ideal.LegendText = "throughput = offered";
+        ideal.LinePattern = LinePattern.Dashed;
+        return Svg(plot);
+    }
+
+    private static Plot NewPlot(string title, string xLabel, string yLabel)
+    {
+        var plot = new Plot();
+        plot.Title(title);
+        plot.XLabel(xLabel);
+        plot.YLabel(yLabel);
+        plot.ShowLegend(Alignment.UpperLeft);
+        return plot;
+    }
+
+    private static void Line(Plot plot, double[] xs, double[] ys, string label)
+    {
+        if (xs.Length == 0)
+        {
+            return;
+        }
+
+        var line = plot.Add.Scatter(xs, ys);
+        line.LegendText = label;
+        line.MarkerSize = xs.Length == 1 ? 6 : 0;
+        line.LineWidth = 2;
+    }
+
+    private static void Distribution(Plot plot, LatencyDistribution distribution, string label)
+    {
+        // The last rows are at percentile 100, which has no finite position: stop just before.
+        var rows = distribution.Distribution().Where(r => r.Percentile < 100).ToArray();
+        double[] xs = [.. rows.Select(r => Math.Log10(1 / (1 - (r.Percentile / 100))))];
+        double[] ys = [.. rows.Select(r => r.LatencyMs)];
+        Line(plot, xs, ys, label);
+    }
+
+    private static string Svg(Plot plot) => plot.GetSvgXml(Width, Height);
+}

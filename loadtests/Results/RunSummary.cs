@@ -1,0 +1,60 @@
+namespace ServingGateway.LoadTool.Results;
+
+/// <summary>
+/// The results of the measured part of one run (warm-up excluded). Latency is from each request's
+/// intended send time (open loop) or actual send time (closed loop) to its complete response;
+/// service time is always from the actual send. Both count responses of any status; failures
+/// without a response (connection errors, timeouts) count only in <see cref="Errors"/>.
+/// </summary>
+internal sealed record RunSummary
+{
+    /// <summary>The load as people read it, e.g. "open loop, 2000 req/s".</summary>
+    public string Description { get; init; } = "";
+
+    public required DateTimeOffset StartedAt { get; init; }
+
+    /// <summary>From the start of measurement to the last completion, at least the planned duration.</summary>
+    public required TimeSpan Elapsed { get; init; }
+
+    /// <summary>Requests that finished: responses plus failures without a response.</summary>
+    public required long Finished { get; init; }
+
+    public required long Responses { get; init; }
+
+    public required long Successes { get; init; }
+
+    /// <summary>Non-2xx responses plus failures without a response.</summary>
+    public required long Errors { get; init; }
+
+    public required long WarmupRequests { get; init; }
+
+    public required LatencyDistribution Latency { get; init; }
+
+    public required LatencyDistribution ServiceTime { get; init; }
+
+    public required IReadOnlyList<TargetSummary> Targets { get; init; }
+
+    public required IReadOnlyList<TimelineSecond> Timeline { get; init; }
+
+    public required IReadOnlyDictionary<ErrorKey, long> ErrorCounts { get; init; }
+
+    public required IReadOnlyDictionary<int, long> StatusCounts { get; init; }
+
+    /// <summary>X-Cache values of the responses ("(none)" when absent).</summary>
+    public required IReadOnlyDictionary<string, long> Cache { get; init; }
+
+    /// <summary>X-Served-By values of the responses ("(none)" when absent).</summary>
+    public required IReadOnlyDictionary<string, long> ServedBy { get; init; }
+
+    /// <summary>Schedule keeping of an open-loop run; null for a closed loop.</summary>
+    public OpenLoopStats? OpenLoop { get; init; }
+
+    /// <summary>Finished requests per second.</summary>
+    public double Throughput => Elapsed > TimeSpan.Zero ? Finished / Elapsed.TotalSeconds : 0;
+
+    /// <summary>2xx responses per second.</summary>
+    public double SuccessRate => Elapsed > TimeSpan.Zero ? Successes / Elapsed.TotalSeconds : 0;
+
+    /// <summary>Errors ÷ finished requests (0 to 1).</summary>
+    public double ErrorRate => Finished == 0 ? 0 : (double)Errors / Finished;
+}

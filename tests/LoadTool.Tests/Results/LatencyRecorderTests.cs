@@ -1,0 +1,110 @@
+using Microsoft.Extensions.Time.Testing;
+using ServingGateway.LoadTool.Load;
+using ServingGateway.LoadTool.Results;
+
+namespace ServingGateway.LoadTool.Tests.Results;
+
+public sealed class LatencyRecorderTests
+{
+    private readonly FakeTimeProvider _time = new();
+
+    [Fact]
+    public void Summarize_LatenciesOneToThousandMs_GivesHdrPercentiles()
+    {
+        var start = _time.GetTimestamp();
+        var recorder = new LatencyRecorder(_time, start, TimeSpan.FromSeconds(1), ["m"]);
+        for (var ms = 1; ms <= 1000; ms++)
+        {
+            recorder.Record(start, start, start + Ticks(ms), Ok());
+        }
+
+        var summary = recorder.Summarize(_time.GetTimestamp(), stoppedEarly: false);
+
+        Assert.Equal(1000, summary.Responses);
+        Assert.Equal(500, summary.Latency.PercentileMs(50), 0);
+        Assert.Equal(750, summary.Latency.PercentileMs(75), 0);
+        Assert.Equal(990, summary.Latency.PercentileMs(99), 0);
+        Assert.Equal(999, summary.Latency.PercentileMs(99.9), 0);
+        Assert.Equal(1000, summary.Latency.MaxMs, 0);
+        Assert.Equal(500.5, summary.Latency.MeanMs, 1);
+    }
+
+    [Fact]
+    public void Record_OpenLoop_LatencyFromIntendedAndServiceTimeFromSend()
+    {
+        var start = _time.GetTimestamp();
+        var recorder = new LatencyRecorder(_time, start, TimeSpan.FromSeconds(1), ["m"]);
+
+        recorder.Record(start, start + Ticks(40), start + Ticks(50), Ok());
+
+        var summary = recorder.Summarize(_time.GetTimestamp(), stoppedEarly: false);
+        Assert.Equal(50, summary.Latency.MaxMs, 1);
+        Assert.Equal(10, summary.ServiceTime.MaxMs, 1);
+    }
+
+    [Fact]
+    public void Summarize_ErrorsAndHeaders_CountedByStatusReasonAndValue()
+    {
+        var start = _time.GetTimestamp();
+        var recorder = new LatencyRecorder(_time, start, TimeSpan.FromSeconds(1), ["a", "b"]);
+        recorder.Record(start, start, start + Ticks(1), new RequestOutcome(0, 200, null, "hit-memory", "node-1"));
+        recorder.Record(start, start, start + Ticks(1), new RequestOutcome(0, 200, null, "miss", "node-2"));
+        recorder.Record(start, start, start + Ticks(1), new RequestOutcome(1, 200, null, "hit-memory", "node-1"));
+        recorder.Record(start, start, start + Ticks(1), new RequestOutcome(1, 503, "queue full", null, "node-1"));
+        recorder.Record(start, start, start + Ticks(1), new RequestOutcome(1, 503, "queue full", null, "node-2"));
+        recorder.Record(start, start, start + Ticks(1), RequestOutcome.Failure(0, "timeout"));
+        recorder.Record(start, start, start + Ticks(1), RequestOutcome.Abort(0));
+
+        var summary = recorder.Summarize(_time.GetTimestamp(), stoppedEarly: false);
+
+        Assert.Equal(6, summary.Finished);
+        Assert.Equal(5, summary.Responses);
+        Assert.Equal(3, summary.Errors);
+        Assert.Equal(0.5, summary.ErrorRate);
+        Assert.Equal(2, summary.ErrorCounts[new ErrorKey(503, "queue full")]);
+        Assert.Equal(1, summary.ErrorCounts[new ErrorKey(0, "timeout")]);
+        Assert.Equal(2, summary.Cache["hit-memory"]);
+        Assert.Equal(2, summary.Cache["(none)"]);
+        Assert.Equal(3, summary.ServedBy["node-1"]);
+        Assert.Equal(3, summary.StatusCounts[200]);
+        Assert.Equal([(3L, 1L), (3L, 2L)], summary.Targets.Select(t => (t.Finished, t.Errors)));
+    }
+
+    [Fact]
+    public void Summarize_Timeline_OneRowPerSecondOfCompletion()
+    {
+        var start = _time.GetTimestamp();
+        var recorder = new LatencyRecorder(_time, start, TimeSpan.FromSeconds(3), ["m"]);
+        recorder.Record(start, start, start + Ticks(100), Ok());
+        recorder.Record(start, start, start + Ticks(200), Ok());
+        recorder.Record(start + Ticks(2000), start + Ticks(2000), start + Ticks(2500), Ok());
+
+        var summary = recorder.Summarize(_time.GetTimestamp(), stoppedEarly: false);
+
+        Assert.Equal([0, 1, 2], summary.Timeline.Select(s => s.Second));
+        Assert.Equal([2L, 0L, 1L], summary.Timeline.Select(s => s.Finished));
+        Assert.Equal(200, summary.Timeline[0].MaxMs, 0);
+        Assert.Equal(500, summary.Timeline[2].P99Ms, 0);
+        Assert.Equal(TimeSpan.FromSeconds(3), summary.Elapsed);
+    }
+
+    [Fact]
+    public void Record_ManyDistinctReasons_KeepsAtMostTheCapAndCountsTheRestAsOther()
+    {
+        var start = _time.GetTimestamp();
+        var recorder = new LatencyRecorder(_time, start, TimeSpan.FromSeconds(1), ["m"]);
+        for (var i = 0; i < LatencyRecorder.MaxDistinctValues + 50; i++)
+        {
+            recorder.Record(start, start, start + Ticks(1), new RequestOutcome(0, 500, $"error {i}", null, null));
+        }
+
+        var summary = recorder.Summarize(_time.GetTimestamp(), stoppedEarly: false);
+
+        Assert.Equal(LatencyRecorder.MaxDistinctValues + 1, summary.ErrorCounts.Count);
+        Assert.Equal(50, summary.ErrorCounts[new ErrorKey(500, "(other)")]);
+    }
+
+    private long Ticks(double ms) => (long)(ms / 1000 * _time.TimestampFrequency);
+
+    private static RequestOutcome Ok() => new(0, 200, null, null, null);
+}

@@ -3,7 +3,7 @@
 
     models/resnet18/1/model.onnx          input "Input247" [1,3,224,224] -> "Pooling395_Output_0" [1,512,1,1]
     models/resnet18_dynamic/1/model.onnx  input "Input247" [batch,3,224,224] -> "Pooling395_Output_0" [batch,512,1,1]
-    models/resnet18_dynamic/config.json   {"max_batch_size": 32, "instances": 2}
+    models/resnet18_dynamic/config.json   {"max_batch_size": 32, "instances": 2, "cache": {"enable": true, "ttl_seconds": 300}}
 
 The graph (CNTK export, opset 8) has only Conv, BatchNormalization, Relu, MaxPool, Add
 and AveragePool: no Reshape/Flatten/Shape node bakes the batch size in, so replacing dim 0
@@ -37,7 +37,7 @@ INPUT = "Input247"
 OUTPUT = "Pooling395_Output_0"
 BATCH = "batch"
 ALLOWED_OPS = {"Conv", "BatchNormalization", "Relu", "MaxPool", "Add", "AveragePool"}
-CONFIG = {"max_batch_size": 32, "instances": 2}
+CONFIG = {"max_batch_size": 32, "instances": 2, "cache": {"enable": True, "ttl_seconds": 300}}
 
 
 def dims(value_info):

@@ -28,7 +28,9 @@ HIDDEN = 32
 OUT_FEATURES = 10
 OPSET = 13
 IR_VERSION = 7  # the IR version that goes with opset 13; pinned so the output does not depend on the onnx version
-CONFIG = {"max_batch_size": 64, "instances": 2}
+CONFIG = {"max_batch_size": 64, "instances": 2, "cache": {"enable": True, "ttl_seconds": 300}}
+# The test repository's copy (tests/Assets/models/mlp) runs without the cache, so tests see real runs.
+TEST_CONFIG = {"max_batch_size": 64, "instances": 2}
 
 
 def weights():

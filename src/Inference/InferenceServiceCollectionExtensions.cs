@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using ServingGateway.Inference.Caching;
 using ServingGateway.Inference.Http;
 using ServingGateway.Inference.Metrics;
 using ServingGateway.Inference.Repository;
@@ -23,6 +24,11 @@ public static class InferenceServiceCollectionExtensions
             .Bind(configuration.GetSection(InferenceOptions.SectionName))
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<InferenceOptions>, InferenceOptionsValidator>();
+        services.AddOptions<CacheOptions>()
+            .Bind(configuration.GetSection(CacheOptions.SectionName))
+            .Validate(o => !o.Validate().Any(), "invalid Cache settings")
+            .ValidateOnStart();
+        services.AddSingleton<PredictionCache>();
         services.AddSingleton<NodeMetrics>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<OnnxSessionFactory>();

@@ -205,7 +205,7 @@ def files():
     yield "dynamic/1/model.onnx", dynamic_model()
     yield "dynamic/config.json", config_bytes({"max_batch_size": 16})
     yield "mlp/1/model.onnx", make_mlp.build_model().SerializeToString()
-    yield "mlp/config.json", config_bytes(make_mlp.CONFIG)
+    yield "mlp/config.json", config_bytes(make_mlp.TEST_CONFIG)
     for v in (1, 2, 3):
         yield f"versioned/{v}/model.onnx", versioned_model(v)
     yield "versioned/config.json", config_bytes(

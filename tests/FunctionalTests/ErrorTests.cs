@@ -170,7 +170,7 @@ public sealed class ErrorTests : IAsyncLifetime
     [Fact]
     public async Task Infer_ChunkedBodyOverLimit_Is413()
     {
-        var content = new StreamContent(new MemoryStream(new byte[(2 * 1024 * 1024) + 5]));
+        var content = new StreamContent(new MemoryStream(new byte[(1024 * 1024 * 3 / 2) + 5]));
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         using var request = new HttpRequestMessage(HttpMethod.Post, "v2/models/mlp/infer") { Content = content };
         request.Headers.TransferEncodingChunked = true;

@@ -209,8 +209,9 @@ internal static class Program
 
     private static void WriteConfig(string path, int maxBatchSize, int instances)
     {
-        // Same formatting as Python's json.dumps(indent=2) used for the other configs.
-        var text = $"{{\n  \"max_batch_size\": {maxBatchSize},\n  \"instances\": {instances}\n}}\n";
+        // Same formatting as Python's json.dumps(indent=2) used for the other configs; the example
+        // models have the prediction cache on.
+        var text = $"{{\n  \"max_batch_size\": {maxBatchSize},\n  \"instances\": {instances},\n  \"cache\": {{\n    \"enable\": true,\n    \"ttl_seconds\": 300\n  }}\n}}\n";
         var bytes = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false).GetBytes(text);
         if (File.Exists(path) && File.ReadAllBytes(path).AsSpan().SequenceEqual(bytes))
         {

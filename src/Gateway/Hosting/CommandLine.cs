@@ -9,8 +9,8 @@ internal sealed class CommandLine
 {
     /// <summary>The usage text printed by --help.</summary>
     public const string Usage = """
-        Usage: ServingGateway [--role standalone|node|edge] [--models DIR] [--urls URLS] [--config FILE]
-                              [--Section:Key VALUE ...]
+        Usage: ServingGateway [--role standalone|node|edge] [--models DIR] [--urls URLS] [--redis HOST:PORT]
+                              [--config FILE] [--Section:Key VALUE ...]
 
         Serves ONNX models over the Open Inference Protocol (KServe V2) REST API.
 
@@ -20,6 +20,8 @@ internal sealed class CommandLine
           --models DIR     model repository, Triton's layout DIR/<name>/<version>/model.onnx
                            (default ./models); config key: Inference:ModelRepository
           --urls URLS      where to listen, ';'-separated (default http://127.0.0.1:8000); config key: Urls
+          --redis HOST:PORT  Redis for the shared prediction cache (default none: in-process cache only);
+                           config key: Cache:Redis
           --config FILE    a JSON configuration file, read after appsettings.json and before
                            environment variables and switches
           --Section:Key V  any configuration key, e.g. --Inference:MaxRequestBodyBytes 1048576
@@ -31,6 +33,8 @@ internal sealed class CommandLine
           Inference:DefaultIntraOpThreads   ONNX Runtime intra-op threads per session (default 1)
           Inference:DefaultExecutionProvider auto | cpu | cuda (default auto)
           Inference:DefaultMaxBatchSize     max_batch_size of batchable models without one (default 4)
+          Cache:MemoryMb                    in-process prediction cache size, MiB of outputs (default 256)
+          Cache:RedisReadBudgetMs           a Redis lookup slower than this is a miss (default 2)
         """;
 
     private static readonly Dictionary<string, string> Switches = new(StringComparer.Ordinal)
@@ -38,6 +42,7 @@ internal sealed class CommandLine
         ["--role"] = "Role",
         ["--models"] = "Inference:ModelRepository",
         ["--urls"] = "Urls",
+        ["--redis"] = "Cache:Redis",
     };
 
     private CommandLine(bool help, string? configFile, string[] configurationArgs, List<string> errors)

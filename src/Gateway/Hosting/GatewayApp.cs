@@ -7,6 +7,7 @@ using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
 using Prometheus;
 using ServingGateway.Inference;
+using ServingGateway.Inference.Caching;
 using ServingGateway.Inference.Http;
 using ServingGateway.Inference.Metrics;
 
@@ -111,6 +112,9 @@ internal static partial class GatewayApp
         var inference = new InferenceOptions();
         builder.Configuration.GetSection(InferenceOptions.SectionName).Bind(inference);
         errors.AddRange(inference.Validate());
+        var cache = new CacheOptions();
+        builder.Configuration.GetSection(CacheOptions.SectionName).Bind(cache);
+        errors.AddRange(cache.Validate());
 
         if (errors.Count > 0)
         {
@@ -125,7 +129,9 @@ internal static partial class GatewayApp
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = inference.MaxRequestBodyBytes;
+            // Twice the limit: the node refuses bodies over the limit itself (413 with JSON) and may drain up
+            // to one more limit's worth of a chunked body so the client reads the answer (PooledBody).
+            kestrel.Limits.MaxRequestBodySize = 2 * inference.MaxRequestBodyBytes;
         });
 
         builder.Services.AddInferenceNode(builder.Configuration);

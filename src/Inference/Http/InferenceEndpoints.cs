@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using ServingGateway.Inference.Buffers;
+using ServingGateway.Inference.Caching;
 using ServingGateway.Inference.Metrics;
 using ServingGateway.Inference.Protocol;
 using ServingGateway.Inference.Repository;
@@ -36,6 +37,7 @@ public static class InferenceEndpoints
     {
         var handlers = new Handlers(
             endpoints.ServiceProvider.GetRequiredService<ModelRepository>(),
+            endpoints.ServiceProvider.GetRequiredService<PredictionCache>(),
             endpoints.ServiceProvider.GetRequiredService<NodeMetrics>(),
             endpoints.ServiceProvider.GetRequiredService<IOptions<InferenceOptions>>().Value);
 
@@ -57,7 +59,7 @@ public static class InferenceEndpoints
         return endpoints;
     }
 
-    private sealed class Handlers(ModelRepository repository, NodeMetrics metrics, InferenceOptions options)
+    private sealed class Handlers(ModelRepository repository, PredictionCache cache, NodeMetrics metrics, InferenceOptions options)
     {
         public static Task LiveAsync(HttpContext context) =>
             WriteJsonAsync(context, StatusCodes.Status200OK, w => w.WriteBoolean("live"u8, true));
@@ -141,9 +143,10 @@ public static class InferenceEndpoints
                 var headerLength = ReadHeaderLength(context.Request);
                 using var body = await PooledBody.ReadAsync(context.Request, options.MaxRequestBodyBytes, context.RequestAborted);
                 using var request = InferRequestReader.Read(body.Span, headerLength, model.Signature);
-                var outputs = await model.InferAsync(request, context.RequestAborted);
+                var (outputs, outcome) = await cache.InferAsync(model, request, context.RequestAborted);
                 try
                 {
+                    context.Response.Headers["X-Cache"] = CacheHeader(outcome);
                     await WriteInferResponseAsync(context, model, request, outputs);
                 }
                 finally
@@ -320,6 +323,14 @@ public static class InferenceEndpoints
                 await ErrorResponse.WriteAsync(context, ex.StatusCode, ex.Message);
             }
         }
+
+        private static string CacheHeader(CacheOutcome outcome) => outcome switch
+        {
+            CacheOutcome.HitMemory => "hit-memory",
+            CacheOutcome.HitRedis => "hit-redis",
+            CacheOutcome.Miss => "miss",
+            _ => "bypass",
+        };
 
         private static (string Name, string? Version) RouteModel(HttpContext context) =>
             ((string)context.Request.RouteValues["model"]!, context.Request.RouteValues["version"] as string);

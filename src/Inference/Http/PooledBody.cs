@@ -46,6 +46,7 @@ internal sealed class PooledBody : IDisposable
                 if (length + sequence.Length > limit)
                 {
                     reader.AdvanceTo(sequence.End);
+                    await DrainAsync(reader, length + sequence.Length, result.IsCompleted, limit, cancellationToken).ConfigureAwait(false);
                     throw TooLarge(length + sequence.Length, limit);
                 }
 
@@ -82,6 +83,20 @@ internal sealed class PooledBody : IDisposable
         if (buffer.Length > 0)
         {
             ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    // A body without Content-Length is refused only once it passes the limit, while the client is still
+    // sending. Reading (and dropping) up to one more limit's worth lets a client that sends the whole body
+    // before reading the answer see the 413 instead of a broken connection; a longer body is cut off.
+    private static async ValueTask DrainAsync(System.IO.Pipelines.PipeReader reader, long seen, bool completed, long limit, CancellationToken cancellationToken)
+    {
+        while (!completed && seen <= 2 * limit)
+        {
+            var result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            seen += result.Buffer.Length;
+            reader.AdvanceTo(result.Buffer.End);
+            completed = result.IsCompleted;
         }
     }
 

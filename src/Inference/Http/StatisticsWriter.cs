@@ -27,8 +27,8 @@ internal static class StatisticsWriter
             Duration(w, "compute_input"u8, stats.ComputeInput);
             Duration(w, "compute_infer"u8, stats.ComputeInfer);
             Duration(w, "compute_output"u8, stats.ComputeOutput);
-            Duration(w, "cache_hit"u8, null);
-            Duration(w, "cache_miss"u8, null);
+            Duration(w, "cache_hit"u8, stats.CacheHit);
+            Duration(w, "cache_miss"u8, stats.CacheMiss);
             w.WriteEndObject();
 
             w.WriteStartArray("batch_stats"u8);
@@ -69,11 +69,11 @@ internal static class StatisticsWriter
         w.WriteEndArray();
     }
 
-    private static void Duration(Utf8JsonWriter w, ReadOnlySpan<byte> name, ModelStatistics.Duration? duration)
+    private static void Duration(Utf8JsonWriter w, ReadOnlySpan<byte> name, ModelStatistics.Duration duration)
     {
         w.WriteStartObject(name);
-        w.WriteNumber("count"u8, duration?.Count ?? 0);
-        w.WriteNumber("ns"u8, duration?.Nanoseconds ?? 0);
+        w.WriteNumber("count"u8, duration.Count);
+        w.WriteNumber("ns"u8, duration.Nanoseconds);
         w.WriteEndObject();
     }
 }

@@ -38,6 +38,12 @@ internal sealed class ModelStatistics
     /// <summary>Splitting the batch's outputs back to the requests.</summary>
     public Duration ComputeOutput { get; } = new();
 
+    /// <summary>Predictions found in the cache (either tier), with the lookup time.</summary>
+    public Duration CacheHit { get; } = new();
+
+    /// <summary>Predictions not found in the cache, with the lookup time.</summary>
+    public Duration CacheMiss { get; } = new();
+
     /// <summary>Rows inferred.</summary>
     public long InferenceCount => Interlocked.Read(ref _inferenceCount);
 

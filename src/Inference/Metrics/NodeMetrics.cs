@@ -19,6 +19,7 @@ internal sealed class NodeMetrics
     private readonly Histogram _queueTime;
     private readonly Histogram _computeTime;
     private readonly Gauge _queueRows;
+    private readonly Counter _cacheLookups;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Model, string Version), Func<int>> _queues = new();
 
     public NodeMetrics()
@@ -54,6 +55,10 @@ internal sealed class NodeMetrics
             "sg_queue_rows",
             "Rows waiting in the batcher's queue, by model and version.",
             ["model", "version"]);
+        _cacheLookups = Factory.CreateCounter(
+            "sg_cache_lookups_total",
+            "Prediction cache lookups by model, tier (memory, redis) and outcome (hit, miss).",
+            ["model", "tier", "outcome"]);
         Registry.AddBeforeCollectCallback(() =>
         {
             foreach (var ((model, version), depth) in _queues)
@@ -84,6 +89,10 @@ internal sealed class NodeMetrics
             _queueRows.RemoveLabelled(model, version);
         }
     }
+
+    /// <summary>Counts one lookup in one cache tier.</summary>
+    public void RecordCacheLookup(string model, string tier, bool hit) =>
+        _cacheLookups.WithLabels(model, tier, hit ? "hit" : "miss").Inc();
 
     /// <summary>Counts one inference request and its duration.</summary>
     public void RecordInference(string model, string version, int statusCode, TimeSpan elapsed)

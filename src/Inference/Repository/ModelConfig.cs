@@ -1,4 +1,5 @@
 using ServingGateway.Batching;
+using ServingGateway.Inference.Caching;
 
 namespace ServingGateway.Inference.Repository;
 
@@ -48,4 +49,7 @@ internal sealed class ModelConfig
 
     /// <summary>The level of requests that send no priority (or 0). Default: the lowest, <see cref="PriorityLevels"/>.</summary>
     public int DefaultPriorityLevel { get; init; }
+
+    /// <summary>Whether and how predictions are cached ("cache": {"enable", "ttl_seconds", "admission"}). Default off.</summary>
+    public CachePolicy Cache { get; init; } = CachePolicy.Disabled;
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using ServingGateway.Batching;
+using ServingGateway.Inference.Caching;
 
 namespace ServingGateway.Inference.Repository;
 
@@ -13,7 +14,8 @@ namespace ServingGateway.Inference.Repository;
 /// version_policy ({"latest": {"num_versions": N}} | {"all": {}} | {"specific": {"versions": [..]}});
 /// batching: batching (adaptive | fixed | off), latency_slo_ms (0 &lt; x &lt;= 60000), max_queue_delay_ms
 /// (0..10000), preferred_batch_sizes ([1..1024, ...]), max_queue_rows (1..1048576), priority_levels (1..16),
-/// default_priority_level (1..priority_levels).
+/// default_priority_level (1..priority_levels); cache: {"enable": bool, "ttl_seconds" (1..604800, default 300),
+/// "admission": "always" | "second-hit"}.
 /// </remarks>
 internal static class ModelConfigReader
 {
@@ -77,6 +79,7 @@ internal static class ModelConfigReader
             var maxQueueRows = 1024;
             var priorityLevels = 1;
             int? defaultPriority = null;
+            var cache = CachePolicy.Disabled;
             foreach (var property in root.EnumerateObject())
             {
                 switch (property.Name)
@@ -123,6 +126,9 @@ internal static class ModelConfigReader
                     case "default_priority_level":
                         defaultPriority = ReadInt(property, 1, 16, errors);
                         break;
+                    case "cache":
+                        cache = ReadCache(property.Value, errors) ?? cache;
+                        break;
                     default:
                         errors.Add($"unknown key \"{property.Name}\"");
                         break;
@@ -165,6 +171,7 @@ internal static class ModelConfigReader
                 MaxQueueRows = maxQueueRows,
                 PriorityLevels = priorityLevels,
                 DefaultPriorityLevel = defaultPriority ?? priorityLevels,
+                Cache = cache,
             };
         }
     }
@@ -202,6 +209,43 @@ internal static class ModelConfigReader
 
         errors.Add($"\"{property.Name}\" must be an array of integers from 1 to 1024");
         return null;
+    }
+
+    private static CachePolicy? ReadCache(JsonElement value, List<string> errors)
+    {
+        if (value.ValueKind != JsonValueKind.Object)
+        {
+            errors.Add("\"cache\" must be an object: {\"enable\": true, \"ttl_seconds\": 300, \"admission\": \"always\"}");
+            return null;
+        }
+
+        var enabled = false;
+        var ttl = 300;
+        var admission = CacheAdmission.Always;
+        var count = errors.Count;
+        foreach (var property in value.EnumerateObject())
+        {
+            switch (property.Name)
+            {
+                case "enable" when property.Value.ValueKind is JsonValueKind.True or JsonValueKind.False:
+                    enabled = property.Value.GetBoolean();
+                    break;
+                case "enable":
+                    errors.Add("\"cache\": \"enable\" must be true or false");
+                    break;
+                case "ttl_seconds":
+                    ttl = ReadInt(property, 1, 604_800, errors) ?? ttl;
+                    break;
+                case "admission":
+                    admission = ReadChoice(property, [("always", CacheAdmission.Always), ("second-hit", CacheAdmission.SecondHit)], errors) ?? admission;
+                    break;
+                default:
+                    errors.Add($"\"cache\": unknown key \"{property.Name}\"");
+                    break;
+            }
+        }
+
+        return errors.Count == count ? new CachePolicy(enabled, TimeSpan.FromSeconds(ttl), admission) : null;
     }
 
     // One of a fixed set of strings, e.g. "auto" | "cpu" | "cuda".

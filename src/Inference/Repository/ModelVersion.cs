@@ -1,5 +1,6 @@
 using System.Globalization;
 using ServingGateway.Batching;
+using ServingGateway.Inference.Caching;
 using ServingGateway.Inference.Metrics;
 using ServingGateway.Inference.Protocol;
 using ServingGateway.Inference.Runtime;
@@ -80,6 +81,9 @@ internal sealed class ModelVersion
 
     /// <summary>How the batcher of this version batches.</summary>
     public BatchingOptions Batching { get; }
+
+    /// <summary>Whether and how this version's predictions are cached.</summary>
+    public CachePolicy CachePolicy => _config.Cache;
 
     /// <summary>Triton's statistics of this version.</summary>
     public ModelStatistics Statistics { get; }

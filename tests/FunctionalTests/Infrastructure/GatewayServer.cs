@@ -28,6 +28,10 @@ internal sealed class GatewayServer : IAsyncDisposable
     /// <summary>A client for <see cref="BaseAddress"/>.</summary>
     public HttpClient Client { get; }
 
+    /// <summary>A service of the server, for checks on its state.</summary>
+    public T Services<T>()
+        where T : notnull => _app.Services.GetRequiredService<T>();
+
     /// <summary>The server's model repository, for checks on what it holds.</summary>
     public ModelRepository Repository => _app.Services.GetRequiredService<ModelRepository>();
 

@@ -1,0 +1,69 @@
+namespace ServingGateway.Inference.Caching;
+
+/// <summary>
+/// The node's prediction cache, bound from the configuration section <c>Cache</c>. Which models are cached,
+/// and for how long, is each model's config.json ("cache": {"enable", "ttl_seconds", "admission"}).
+/// </summary>
+public sealed class CacheOptions
+{
+    /// <summary>The configuration section these options bind from.</summary>
+    public const string SectionName = "Cache";
+
+    /// <summary>In-process tier size limit: the bytes of stored outputs. Default 256; 1 to 1048576.</summary>
+    public int MemoryMb { get; set; } = 256;
+
+    /// <summary>
+    /// Redis for the shared tier, as StackExchange.Redis takes it ("127.0.0.1:6379", or with options);
+    /// empty for none. Switch: <c>--redis</c>.
+    /// </summary>
+    public string? Redis { get; set; }
+
+    /// <summary>How long a Redis lookup may take before it counts as a miss. Default 2 ms; 0.1 to 1000.</summary>
+    public double RedisReadBudgetMs { get; set; } = 2;
+
+    /// <summary>Consecutive Redis failures or budget overruns that open the circuit (L1 alone). Default 5; 1 to 1000.</summary>
+    public int RedisFailuresToOpen { get; set; } = 5;
+
+    /// <summary>How long the circuit stays open before one probe is let through. Default 2 s; 0.1 to 600.</summary>
+    public double RedisOpenSeconds { get; set; } = 2;
+
+    /// <summary>Second-hit admission: keys remembered per Bloom filter generation. Default 1 000 000; 1000 to 100 000 000.</summary>
+    public int SecondHitExpectedKeys { get; set; } = 1_000_000;
+
+    /// <summary>Second-hit admission: the Bloom filter's false-positive rate. Default 0.01; 0.0001 to 0.5.</summary>
+    public double SecondHitFalsePositiveRate { get; set; } = 0.01;
+
+    /// <summary>Lists every invalid setting.</summary>
+    public IEnumerable<string> Validate()
+    {
+        if (MemoryMb is < 1 or > 1_048_576)
+        {
+            yield return $"Cache:MemoryMb must be from 1 to 1048576; it is {MemoryMb}.";
+        }
+
+        if (RedisReadBudgetMs is < 0.1 or > 1000)
+        {
+            yield return $"Cache:RedisReadBudgetMs must be from 0.1 to 1000; it is {RedisReadBudgetMs}.";
+        }
+
+        if (RedisFailuresToOpen is < 1 or > 1000)
+        {
+            yield return $"Cache:RedisFailuresToOpen must be from 1 to 1000; it is {RedisFailuresToOpen}.";
+        }
+
+        if (RedisOpenSeconds is < 0.1 or > 600)
+        {
+            yield return $"Cache:RedisOpenSeconds must be from 0.1 to 600; it is {RedisOpenSeconds}.";
+        }
+
+        if (SecondHitExpectedKeys is < 1000 or > 100_000_000)
+        {
+            yield return $"Cache:SecondHitExpectedKeys must be from 1000 to 100000000; it is {SecondHitExpectedKeys}.";
+        }
+
+        if (SecondHitFalsePositiveRate is < 0.0001 or > 0.5)
+        {
+            yield return $"Cache:SecondHitFalsePositiveRate must be from 0.0001 to 0.5; it is {SecondHitFalsePositiveRate}.";
+        }
+    }
+}

@@ -8,7 +8,8 @@ namespace ServingGateway.LoadTool.Results;
 /// time is before the start of measurement are warm-up: counted, not recorded. The per-second
 /// timeline is by completion time; only the current second keeps a histogram, earlier seconds are
 /// summarised when the next one starts (a completion that loses the race to the lock by a few
-/// microseconds at a second boundary is counted in the later second).
+/// microseconds at a second boundary is counted in the later second). Completions after the
+/// planned duration count in its last second.
 /// </summary>
 /// <remarks>One lock guards everything: a record is a few histogram increments, far below the cost
 /// of the HTTP request it describes.</remarks>
@@ -34,6 +35,7 @@ internal sealed class LatencyRecorder
     private readonly Dictionary<int, long> _statuses = [];
     private readonly Dictionary<string, long> _cache = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _servedBy = new(StringComparer.Ordinal);
+    private readonly int _lastSecond;
     private int _currentSecond;
     private long _secondFinished;
     private long _secondErrors;
@@ -59,6 +61,7 @@ internal sealed class LatencyRecorder
         _targetFinished = new long[_targetNames.Length];
         _targetErrors = new long[_targetNames.Length];
         _lastCompleted = measureStart;
+        _lastSecond = Math.Max(0, (int)Math.Ceiling(plannedDuration.TotalSeconds) - 1);
     }
 
     /// <summary>
@@ -157,7 +160,7 @@ internal sealed class LatencyRecorder
             elapsed = elapsed < TimeSpan.Zero ? TimeSpan.Zero : elapsed;
 
             var timeline = new List<TimelineSecond>(_timeline);
-            if (_secondFinished > 0 || timeline.Count < (int)Math.Ceiling(elapsed.TotalSeconds))
+            if (_secondFinished > 0 || timeline.Count < Math.Min(_lastSecond + 1, (int)Math.Ceiling(elapsed.TotalSeconds)))
             {
                 timeline.Add(SummarizeSecond());
             }
@@ -183,8 +186,10 @@ internal sealed class LatencyRecorder
         }
     }
 
+    // Completions after the planned end (the tail of the last requests) count in the last planned
+    // second, so the timeline does not end with a nearly empty second that looks like a collapse.
     private int SecondOf(long timestamp) =>
-        (int)Math.Max(0, _timeProvider.GetElapsedTime(_measureStart, timestamp).Ticks / TimeSpan.TicksPerSecond);
+        (int)Math.Clamp(_timeProvider.GetElapsedTime(_measureStart, timestamp).Ticks / TimeSpan.TicksPerSecond, 0, _lastSecond);
 
     private long ToMicros(long timestampDelta) =>
         _timeProvider.GetElapsedTime(0, timestampDelta).Ticks / TimeSpan.TicksPerMicrosecond;

@@ -89,6 +89,19 @@ public sealed class LatencyRecorderTests
     }
 
     [Fact]
+    public void Summarize_CompletionsAfterThePlannedEnd_CountInTheLastSecond()
+    {
+        var start = _time.GetTimestamp();
+        var recorder = new LatencyRecorder(_time, start, TimeSpan.FromSeconds(2), ["m"]);
+        recorder.Record(start + Ticks(1990), start + Ticks(1990), start + Ticks(2300), Ok());
+
+        var summary = recorder.Summarize(_time.GetTimestamp(), stoppedEarly: false);
+
+        Assert.Equal([0L, 1L], summary.Timeline.Select(s => s.Finished));
+        Assert.Equal(2.3, summary.Elapsed.TotalSeconds, 6);
+    }
+
+    [Fact]
     public void Record_ManyDistinctReasons_KeepsAtMostTheCapAndCountsTheRestAsOther()
     {
         var start = _time.GetTimestamp();

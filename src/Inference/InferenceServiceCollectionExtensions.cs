@@ -26,6 +26,7 @@ public static class InferenceServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<InferenceOptions>, InferenceOptionsValidator>();
         services.AddOptions<CacheOptions>()
             .Bind(configuration.GetSection(CacheOptions.SectionName))
+            .PostConfigure(o => o.Redis = string.IsNullOrWhiteSpace(o.Redis) ? configuration["Redis"] : o.Redis)
             .Validate(o => !o.Validate().Any(), "invalid Cache settings")
             .ValidateOnStart();
         services.AddSingleton<PredictionCache>();

@@ -10,20 +10,24 @@ internal sealed class CommandLine
     /// <summary>The usage text printed by --help.</summary>
     public const string Usage = """
         Usage: ServingGateway [--role standalone|node|edge] [--models DIR] [--urls URLS] [--redis HOST:PORT]
-                              [--config FILE] [--Section:Key VALUE ...]
+                              [--node URL ...] [--nodes-dns NAME:PORT] [--config FILE] [--Section:Key VALUE ...]
 
         Serves ONNX models over the Open Inference Protocol (KServe V2) REST API.
 
           --role ROLE      standalone (default): edge pipeline and inference node in one process
-                           node: inference node only; edge: edge in front of nodes (not available yet)
+                           node: inference node only; edge: API keys, rate limits and consistent-hash
+                           routing in front of nodes
                            config key: Role
           --models DIR     model repository, Triton's layout DIR/<name>/<version>/model.onnx
                            (default ./models); config key: Inference:ModelRepository
           --urls URLS      where to listen, ';'-separated (default http://127.0.0.1:8000); config key: Urls
-          --redis HOST:PORT  Redis for the shared prediction cache (default none: in-process cache only);
-                           config key: Cache:Redis
+          --redis HOST:PORT  Redis shared by all nodes and edges: the prediction cache's second tier and
+                           the edges' rate limits (default none: in process only); config key: Redis
+          --node URL       edge: a node to forward to, repeatable; config key: Edge:Nodes
+          --nodes-dns NAME:PORT  edge: the nodes are the addresses NAME resolves to (a headless Service),
+                           resolved again every Edge:DnsRefreshSeconds; config key: Edge:NodesDns
           --config FILE    a JSON configuration file, read after appsettings.json and before
-                           environment variables and switches
+                           environment variables and switches; reloaded when it changes (keys, limits)
           --Section:Key V  any configuration key, e.g. --Inference:MaxRequestBodyBytes 1048576
           -h, --help       this text
 
@@ -35,6 +39,8 @@ internal sealed class CommandLine
           Inference:DefaultMaxBatchSize     max_batch_size of batchable models without one (default 4)
           Cache:MemoryMb                    in-process prediction cache size, MiB of outputs (default 256)
           Cache:RedisReadBudgetMs           a Redis lookup slower than this is a miss (default 2)
+          Auth:Keys, Auth:AllowAnonymous    API keys (SHA-256 hashes) and roles; see docs/EDGE.md
+          RateLimits:Default, RateLimits:Models:NAME   token buckets {"Rate": per second, "Burst": n}
         """;
 
     private static readonly Dictionary<string, string> Switches = new(StringComparer.Ordinal)
@@ -42,7 +48,8 @@ internal sealed class CommandLine
         ["--role"] = "Role",
         ["--models"] = "Inference:ModelRepository",
         ["--urls"] = "Urls",
-        ["--redis"] = "Cache:Redis",
+        ["--redis"] = "Redis",
+        ["--nodes-dns"] = "Edge:NodesDns",
     };
 
     private CommandLine(bool help, string? configFile, string[] configurationArgs, List<string> errors)
@@ -72,6 +79,7 @@ internal sealed class CommandLine
         var configuration = new List<string>();
         string? configFile = null;
         var help = false;
+        var nodes = 0;
         for (var i = 0; i < args.Length; i++)
         {
             var arg = args[i];
@@ -104,6 +112,10 @@ internal sealed class CommandLine
             if (name == "--config")
             {
                 configFile = value;
+            }
+            else if (name == "--node")
+            {
+                configuration.Add($"--Edge:Nodes:{nodes++}={value}");
             }
             else if (Switches.TryGetValue(name, out var key))
             {

@@ -1,19 +1,27 @@
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration.EnvironmentVariables;
 using Microsoft.Extensions.Configuration.Json;
 using Microsoft.Extensions.Configuration.Memory;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
 using Prometheus;
+using ServingGateway.Auth;
+using ServingGateway.Edge;
 using ServingGateway.Inference;
 using ServingGateway.Inference.Caching;
 using ServingGateway.Inference.Http;
 using ServingGateway.Inference.Metrics;
+using ServingGateway.RateLimiting;
+using ServingGateway.Routing;
+using Yarp.ReverseProxy.Health;
+using Yarp.ReverseProxy.LoadBalancing;
 
 namespace ServingGateway.Hosting;
 
-/// <summary>Builds and runs the ServingGateway host for the chosen role.</summary>
+/// <summary>Builds and runs the ServingGateway host for the chosen role (see ARCHITECTURE.md).</summary>
 internal static partial class GatewayApp
 {
     /// <summary>Where the server listens when no --urls or Urls key is given (Triton's HTTP port, loopback only).</summary>
@@ -56,7 +64,7 @@ internal static partial class GatewayApp
         }
     }
 
-    /// <summary>Builds the host; throws <see cref="StartupException"/> listing every argument or role error.</summary>
+    /// <summary>Builds the host; throws <see cref="StartupException"/> listing every argument or configuration error.</summary>
     public static WebApplication Build(CommandLine commandLine)
     {
         var errors = new List<string>(commandLine.Errors);
@@ -74,47 +82,30 @@ internal static partial class GatewayApp
                 ["Logging:LogLevel:Default"] = "Information",
                 ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
                 ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
+                ["Logging:LogLevel:Yarp"] = "Warning",
             },
         });
+        AddConfigFile(builder, commandLine.ConfigFile, errors);
 
-        if (commandLine.ConfigFile is { } configFile)
+        var role = ParseRole(builder.Configuration["Role"] ?? "standalone", errors);
+        var inference = Bind<InferenceOptions>(builder, InferenceOptions.SectionName);
+        var cache = Bind<CacheOptions>(builder, CacheOptions.SectionName);
+        cache.Redis ??= builder.Configuration["Redis"];
+        var edge = Bind<EdgeOptions>(builder, EdgeOptions.SectionName);
+        var auth = Bind<AuthOptions>(builder, AuthOptions.SectionName);
+        var limits = Bind<RateLimitOptions>(builder, RateLimitOptions.SectionName);
+        if (role != GatewayRole.Edge)
         {
-            var path = Path.GetFullPath(configFile);
-            if (!File.Exists(path))
-            {
-                errors.Add($"--config file {path} does not exist");
-            }
-            else
-            {
-                // After appsettings.json, before environment variables and switches.
-                var sources = builder.Configuration.Sources;
-                var at = sources.ToList().FindIndex(s => s is EnvironmentVariablesConfigurationSource);
-                var source = new JsonConfigurationSource
-                {
-                    Path = Path.GetFileName(path),
-                    FileProvider = new PhysicalFileProvider(Path.GetDirectoryName(path)!),
-                    Optional = false,
-                };
-                sources.Insert(at < 0 ? sources.Count : at, source);
-            }
+            errors.AddRange(inference.Validate());
+            errors.AddRange(cache.Validate());
         }
 
-        var roleText = builder.Configuration["Role"] ?? "standalone";
-        if (!Enum.TryParse<GatewayRole>(roleText, ignoreCase: true, out var role) || int.TryParse(roleText, out _))
+        if (role != GatewayRole.Node)
         {
-            errors.Add($"--role must be standalone, node or edge; it is '{roleText}'");
+            errors.AddRange(edge.Validate(role == GatewayRole.Edge));
+            errors.AddRange(auth.Validate());
+            errors.AddRange(limits.Validate());
         }
-        else if (role == GatewayRole.Edge)
-        {
-            errors.Add("--role edge is not available in this build yet; run standalone or node");
-        }
-
-        var inference = new InferenceOptions();
-        builder.Configuration.GetSection(InferenceOptions.SectionName).Bind(inference);
-        errors.AddRange(inference.Validate());
-        var cache = new CacheOptions();
-        builder.Configuration.GetSection(CacheOptions.SectionName).Bind(cache);
-        errors.AddRange(cache.Validate());
 
         if (errors.Count > 0)
         {
@@ -129,30 +120,188 @@ internal static partial class GatewayApp
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            // Twice the limit: the node refuses bodies over the limit itself (413 with JSON) and may drain up
-            // to one more limit's worth of a chunked body so the client reads the answer (PooledBody).
-            kestrel.Limits.MaxRequestBodySize = 2 * inference.MaxRequestBodyBytes;
+            kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(edge.RequestHeadersTimeoutSeconds);
+
+            // A node refuses bodies over its limit itself (413 with JSON) and may drain up to one more
+            // limit's worth of a chunked body so the client reads the answer (PooledBody); an edge streams
+            // bodies to the nodes and stops them at its own limit.
+            kestrel.Limits.MaxRequestBodySize = role == GatewayRole.Edge ? edge.MaxRequestBodyBytes : 2 * inference.MaxRequestBodyBytes;
         });
 
-        builder.Services.AddInferenceNode(builder.Configuration);
+        var anonymousByDefault = role == GatewayRole.Standalone && AllLoopback(builder.Configuration["Urls"] ?? DefaultUrls);
+        if (role != GatewayRole.Edge)
+        {
+            builder.Services.AddInferenceNode(builder.Configuration);
+        }
+
+        if (role != GatewayRole.Node)
+        {
+            AddEdgePipeline(builder, anonymousByDefault, cache.Redis);
+        }
+
+        if (role == GatewayRole.Edge)
+        {
+            builder.Services.AddSingleton<ILoadBalancingPolicy, ConsistentHashLoadBalancingPolicy>();
+            builder.Services.AddSingleton<RetryOnConnectFailure>();
+            builder.Services.AddReverseProxy().LoadFromMemory(
+                [NodeDiscovery.Route],
+                [NodeDiscovery.Cluster([.. edge.Nodes.Select(n => n.TrimEnd('/'))], edge)]);
+            builder.Services.AddHostedService<NodeDiscovery>();
+
+            // Failures older than the window stop counting, so a node that came back is not kept out by them.
+            builder.Services.Configure<TransportFailureRateHealthPolicyOptions>(o => o.DetectionWindowSize = TimeSpan.FromSeconds(edge.PassiveWindowSeconds));
+
+            // YARP's session affinity (unused: requests are routed by model) would keep data-protection keys.
+            builder.Services.AddDataProtection().UseEphemeralDataProtectionProvider();
+        }
 
         var app = builder.Build();
         app.UseJsonErrors();
-        app.MapInferenceEndpoints();
-        app.MapMetrics("/metrics", app.Services.GetRequiredService<NodeMetrics>().Registry);
-
-        app.Lifetime.ApplicationStarted.Register(() =>
+        if (role != GatewayRole.Node)
         {
-            var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses;
-            var options = app.Services.GetRequiredService<IOptions<InferenceOptions>>().Value;
-            Log.Started(app.Logger, role.ToString().ToLowerInvariant(), string.Join(", ", addresses ?? []), Path.GetFullPath(options.ModelRepository));
-        });
+            app.UseMiddleware<ApiKeyMiddleware>();
+            app.UseMiddleware<RateLimitMiddleware>();
+        }
+
+        if (role == GatewayRole.Edge)
+        {
+            app.MapEdgeEndpoints();
+            app.MapMetrics("/metrics", app.Services.GetRequiredService<EdgeMetrics>().Registry);
+            var retry = app.Services.GetRequiredService<RetryOnConnectFailure>();
+            app.MapReverseProxy(pipeline =>
+            {
+                pipeline.Use(retry.InvokeAsync);
+                pipeline.UseLoadBalancing();
+                pipeline.UsePassiveHealthChecks();
+            });
+        }
+        else
+        {
+            app.UseMiddleware<ServedByMiddleware>();
+            app.MapInferenceEndpoints();
+            app.MapMetrics("/metrics", app.Services.GetRequiredService<NodeMetrics>().Registry);
+        }
+
+        app.Lifetime.ApplicationStarted.Register(() => LogStarted(app, role, edge, anonymousByDefault));
         return app;
+    }
+
+    private static void AddEdgePipeline(WebApplicationBuilder builder, bool anonymousByDefault, string? redis)
+    {
+        var services = builder.Services;
+        services.Configure<AuthOptions>(builder.Configuration.GetSection(AuthOptions.SectionName));
+        services.Configure<RateLimitOptions>(builder.Configuration.GetSection(RateLimitOptions.SectionName));
+        services.Configure<EdgeOptions>(builder.Configuration.GetSection(EdgeOptions.SectionName));
+        services.AddSingleton(new ApiKeyMiddleware.AnonymousDefault(anonymousByDefault));
+        services.AddSingleton<LocalTokenBuckets>();
+        services.AddSingleton<EdgeMetrics>();
+        services.TryAddSingleton(TimeProvider.System);
+        if (!string.IsNullOrWhiteSpace(redis))
+        {
+            services.AddSingleton(sp =>
+            {
+                var connection = RedisConnections.Connect(redis);
+                var breaker = new CircuitBreaker(
+                    "Redis rate limits " + redis, 3, TimeSpan.FromSeconds(2), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RateLimitMiddleware>>());
+                return new RateLimitMiddleware.SharedBuckets(new RedisTokenBuckets(connection, TimeSpan.FromMilliseconds(250)), breaker);
+            });
+        }
+    }
+
+    private static void AddConfigFile(WebApplicationBuilder builder, string? configFile, List<string> errors)
+    {
+        if (configFile is null)
+        {
+            return;
+        }
+
+        var path = Path.GetFullPath(configFile);
+        if (!File.Exists(path))
+        {
+            errors.Add($"--config file {path} does not exist");
+            return;
+        }
+
+        // After appsettings.json, before environment variables and switches; watched, so rate limits and keys
+        // reload when it changes.
+        var sources = builder.Configuration.Sources;
+        var at = sources.ToList().FindIndex(s => s is EnvironmentVariablesConfigurationSource);
+        sources.Insert(at < 0 ? sources.Count : at, new JsonConfigurationSource
+        {
+            Path = Path.GetFileName(path),
+            FileProvider = new PhysicalFileProvider(Path.GetDirectoryName(path)!),
+            Optional = false,
+            ReloadOnChange = true,
+        });
+    }
+
+    private static GatewayRole ParseRole(string text, List<string> errors)
+    {
+        if (Enum.TryParse<GatewayRole>(text, ignoreCase: true, out var role) && !int.TryParse(text, out _))
+        {
+            return role;
+        }
+
+        errors.Add($"--role must be standalone, node or edge; it is '{text}'");
+        return GatewayRole.Standalone;
+    }
+
+    private static T Bind<T>(WebApplicationBuilder builder, string section)
+        where T : new()
+    {
+        var options = new T();
+        builder.Configuration.GetSection(section).Bind(options);
+        return options;
+    }
+
+    // True when every URL listens on a loopback address only (127.0.0.1, [::1], localhost).
+    private static bool AllLoopback(string urls) =>
+        urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).All(url =>
+        {
+            var host = url.Split("://", 2) is [_, var rest] ? rest.Split('/')[0] : url;
+            host = host.StartsWith('[') ? host[..(host.IndexOf(']') + 1)] : host.Split(':')[0];
+            return host is "127.0.0.1" or "localhost" or "[::1]";
+        });
+
+    private static void LogStarted(WebApplication app, GatewayRole role, EdgeOptions edge, bool anonymousByDefault)
+    {
+        var addresses = string.Join(", ", app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? []);
+        var name = role.ToString().ToLowerInvariant();
+        if (role == GatewayRole.Edge)
+        {
+            Log.StartedEdge(app.Logger, addresses, edge.NodesDns is { Length: > 0 } dns ? $"DNS {dns}" : string.Join(", ", edge.Nodes));
+        }
+        else
+        {
+            Log.Started(app.Logger, name, addresses, Path.GetFullPath(app.Services.GetRequiredService<IOptions<InferenceOptions>>().Value.ModelRepository));
+        }
+
+        if (role != GatewayRole.Node)
+        {
+            var auth = app.Services.GetRequiredService<IOptionsMonitor<AuthOptions>>().CurrentValue;
+            if (auth.AllowAnonymous ?? anonymousByDefault)
+            {
+                Log.AnonymousAllowed(app.Logger, string.Join(", ", auth.AnonymousRoles), auth.AllowAnonymous is null ? "the standalone role on loopback allows it by default" : "Auth:AllowAnonymous is true");
+            }
+            else
+            {
+                Log.AnonymousRefused(app.Logger, auth.Keys.Count);
+            }
+        }
     }
 
     private static partial class Log
     {
         [LoggerMessage(1, LogLevel.Information, "ServingGateway ({Role}) listening on {Addresses}, serving models from {Repository}")]
         public static partial void Started(ILogger logger, string role, string addresses, string repository);
+
+        [LoggerMessage(2, LogLevel.Information, "ServingGateway (edge) listening on {Addresses}, forwarding to {Nodes}")]
+        public static partial void StartedEdge(ILogger logger, string addresses, string nodes);
+
+        [LoggerMessage(3, LogLevel.Warning, "Anonymous access is allowed ({Reason}): callers without an API key may {Roles}. Set Auth:AllowAnonymous false and add Auth:Keys to require keys")]
+        public static partial void AnonymousAllowed(ILogger logger, string roles, string reason);
+
+        [LoggerMessage(4, LogLevel.Information, "Anonymous access is refused: requests need one of {Keys} configured API key(s)")]
+        public static partial void AnonymousRefused(ILogger logger, int keys);
     }
 }

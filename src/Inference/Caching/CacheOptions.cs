@@ -14,7 +14,8 @@ public sealed class CacheOptions
 
     /// <summary>
     /// Redis for the shared tier, as StackExchange.Redis takes it ("127.0.0.1:6379", or with options);
-    /// empty for none. Switch: <c>--redis</c>.
+    /// empty for none, which means the top-level key <c>Redis</c> (switch <c>--redis</c>), shared with the
+    /// edge's rate limits.
     /// </summary>
     public string? Redis { get; set; }
 

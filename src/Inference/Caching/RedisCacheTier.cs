@@ -19,14 +19,7 @@ internal sealed class RedisCacheTier : IPredictionCacheTier, IDisposable
 
     public RedisCacheTier(CacheOptions options, TimeProvider time, ILogger logger)
     {
-        var configuration = ConfigurationOptions.Parse(options.Redis!);
-        configuration.AbortOnConnectFail = false; // start without Redis, connect when it comes
-        configuration.ConnectTimeout = 1000;
-        configuration.AsyncTimeout = 1000;
-        configuration.SyncTimeout = 1000;
-        configuration.BacklogPolicy = BacklogPolicy.FailFast; // never queue commands while disconnected
-        configuration.ReconnectRetryPolicy = new LinearRetry(500);
-        _redis = ConnectionMultiplexer.Connect(configuration);
+        _redis = RedisConnections.Connect(options.Redis!);
         _budget = TimeSpan.FromMilliseconds(options.RedisReadBudgetMs);
         _time = time;
         Breaker = new CircuitBreaker("Redis cache " + options.Redis, options.RedisFailuresToOpen, TimeSpan.FromSeconds(options.RedisOpenSeconds), time, logger);

@@ -26,6 +26,17 @@ public class CommandLineTests
     }
 
     [Fact]
+    public void Parse_NodesAndDns_MapToEdgeKeys()
+    {
+        var commandLine = CommandLine.Parse(["--role", "edge", "--node", "http://10.0.0.1:8000", "--node=http://10.0.0.2:8000", "--nodes-dns", "nodes.ns.svc:8000", "--redis", "r:6379"]);
+
+        Assert.Empty(commandLine.Errors);
+        Assert.Equal(
+            ["--Role=edge", "--Edge:Nodes:0=http://10.0.0.1:8000", "--Edge:Nodes:1=http://10.0.0.2:8000", "--Edge:NodesDns=nodes.ns.svc:8000", "--Redis=r:6379"],
+            commandLine.ConfigurationArgs);
+    }
+
+    [Fact]
     public void Parse_SectionKey_PassesThrough()
     {
         var commandLine = CommandLine.Parse(["--Inference:MaxRequestBodyBytes", "2048", "--Logging:LogLevel:Default=Debug"]);

@@ -28,7 +28,7 @@ public class GatewayAppTests
     }
 
     [Theory]
-    [InlineData("edge", "--role edge is not available in this build yet")]
+    [InlineData("edge", "role edge needs nodes")]
     [InlineData("gpu", "--role must be standalone, node or edge; it is 'gpu'")]
     [InlineData("1", "--role must be standalone, node or edge; it is '1'")]
     public void Build_UnsupportedRole_Throws(string role, string expected)

@@ -1,0 +1,44 @@
+using Prometheus;
+using ServingGateway.Inference.Metrics;
+
+namespace ServingGateway.Edge;
+
+/// <summary>
+/// The edge pipeline's Prometheus metrics: in the standalone role they join the node's registry, in the
+/// edge role they have a registry of their own. Labels are few and fixed: limits and nodes come from
+/// configuration, never from requests (refusals are counted by limit, never by key).
+/// </summary>
+internal sealed class EdgeMetrics
+{
+    private readonly Counter _rateLimited;
+    private readonly Counter _forwarded;
+    private readonly Counter _retries;
+
+    public EdgeMetrics(IServiceProvider services)
+    {
+        if (services.GetService(typeof(NodeMetrics)) is NodeMetrics node)
+        {
+            Registry = node.Registry;
+        }
+        else
+        {
+            Registry = Prometheus.Metrics.NewCustomRegistry();
+            DotNetStats.Register(Registry);
+        }
+
+        var factory = Prometheus.Metrics.WithCustomRegistry(Registry);
+        _rateLimited = factory.CreateCounter("sg_rate_limited_total", "Requests refused with 429, by limit (\"default\" or the model's own).", ["limit"]);
+        _forwarded = factory.CreateCounter("sg_edge_forwarded_total", "Requests the edge forwarded, by node and outcome (success, client_error, server_error, proxy_error).", ["node", "outcome"]);
+        _retries = factory.CreateCounter("sg_edge_retries_total", "Requests sent again to the next node because their node refused the connection, by that node.", ["node"]);
+    }
+
+    /// <summary>The registry /metrics exports.</summary>
+    public CollectorRegistry Registry { get; }
+
+    public void RateLimited(string limit) => _rateLimited.WithLabels(limit).Inc();
+
+    public void Forwarded(string node, int statusCode, bool proxyError) =>
+        _forwarded.WithLabels(node, proxyError ? "proxy_error" : statusCode < 400 ? "success" : statusCode < 500 ? "client_error" : "server_error").Inc();
+
+    public void Retried(string node) => _retries.WithLabels(node).Inc();
+}

@@ -1,0 +1,107 @@
+using System.Globalization;
+using Microsoft.Extensions.Options;
+using ServingGateway.Auth;
+using ServingGateway.Edge;
+using ServingGateway.Inference.Caching;
+using ServingGateway.Inference.Http;
+using ServingGateway.Routing;
+using StackExchange.Redis;
+
+namespace ServingGateway.RateLimiting;
+
+/// <summary>
+/// Takes a token for every authenticated request from the caller's bucket of the limit that covers it
+/// (the model's own, else the default), in Redis when one is configured (one limit for all edges), else in
+/// process, and in process too while Redis cannot answer. Every limited response carries RateLimit-Limit,
+/// RateLimit-Remaining and RateLimit-Reset; a refusal is a 429 with a JSON error and a Retry-After that is
+/// never 0 and never shorter than the wait for the next token.
+/// </summary>
+internal sealed class RateLimitMiddleware
+{
+    private readonly RequestDelegate _next;
+    private readonly IOptionsMonitor<RateLimitOptions> _options;
+    private readonly LocalTokenBuckets _local;
+    private readonly SharedBuckets? _shared;
+    private readonly EdgeMetrics _metrics;
+
+    public RateLimitMiddleware(RequestDelegate next, IOptionsMonitor<RateLimitOptions> options, LocalTokenBuckets local, EdgeMetrics metrics, SharedBuckets? shared = null)
+    {
+        _next = next;
+        _options = options;
+        _local = local;
+        _metrics = metrics;
+        _shared = shared;
+    }
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        if (ApiKeyMiddleware.Required(context.Request) == GatewayRoles.None)
+        {
+            await _next(context);
+            return;
+        }
+
+        var options = _options.CurrentValue;
+        var model = RoutingKey.ModelName(context.Request.Path);
+        var (rule, limit) = model is not null && options.Models.TryGetValue(model, out var own) ? (own, model) : (options.Default, "default");
+        if (rule is null)
+        {
+            await _next(context);
+            return;
+        }
+
+        var caller = context.Items[ApiKeyMiddleware.CallerItem] as string ?? "anonymous";
+        if (caller == "anonymous")
+        {
+            caller = "ip:" + context.Connection.RemoteIpAddress;
+        }
+
+        var decision = await TakeAsync($"{limit}\n{caller}", rule, context.RequestAborted);
+        var headers = context.Response.Headers;
+        headers["RateLimit-Limit"] = decision.Limit.ToString(CultureInfo.InvariantCulture);
+        headers["RateLimit-Remaining"] = Math.Max(0, decision.Remaining).ToString(CultureInfo.InvariantCulture);
+        headers["RateLimit-Reset"] = WholeSeconds(decision.Reset).ToString(CultureInfo.InvariantCulture);
+        if (decision.Allowed)
+        {
+            await _next(context);
+            return;
+        }
+
+        _metrics.RateLimited(limit);
+        await ErrorResponse.WriteAsync(
+            context,
+            StatusCodes.Status429TooManyRequests,
+            $"rate limit exceeded: {rule.Burst} requests at once, {rule.Rate.ToString(CultureInfo.InvariantCulture)} a second ({(limit == "default" ? "the default limit" : $"model '{limit}'")}); retry after {WholeSeconds(decision.RetryAfter)} s",
+            decision.RetryAfter);
+    }
+
+    // Rounded up, at least 1: never tells a client to come back before it can.
+    private static long WholeSeconds(TimeSpan span) => Math.Max(1, (long)Math.Ceiling(span.TotalSeconds));
+
+    private async ValueTask<RateLimitDecision> TakeAsync(string bucket, RateLimitRule rule, CancellationToken cancellationToken)
+    {
+        if (_shared is not null && _shared.Breaker.TryEnter())
+        {
+            try
+            {
+                var decision = await _shared.Store.TakeAsync(bucket, rule, cancellationToken);
+                _shared.Breaker.Succeeded();
+                return decision;
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                _shared.Breaker.Failed(ex.Message);
+            }
+        }
+
+        return await _local.TakeAsync(bucket, rule, cancellationToken);
+    }
+
+    /// <summary>The Redis buckets and the circuit breaker that falls back to local buckets while Redis is away.</summary>
+    internal sealed class SharedBuckets(RedisTokenBuckets store, CircuitBreaker breaker)
+    {
+        public RedisTokenBuckets Store { get; } = store;
+
+        public CircuitBreaker Breaker { get; } = breaker;
+    }
+}

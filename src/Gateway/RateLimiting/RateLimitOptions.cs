@@ -1,0 +1,63 @@
+namespace ServingGateway.RateLimiting;
+
+/// <summary>
+/// Token-bucket rate limits, bound from the configuration section <c>RateLimits</c> and reloaded when the
+/// configuration changes. Each caller (API key name; anonymous callers by client address) has a bucket
+/// per limit: the model's own limit when <see cref="Models"/> has one, else <see cref="Default"/>.
+/// Shared by all edges through Redis when <c>--redis</c> is set.
+/// </summary>
+public sealed class RateLimitOptions
+{
+    /// <summary>The configuration section these options bind from.</summary>
+    public const string SectionName = "RateLimits";
+
+    /// <summary>The limit of every request that no model limit covers; none when unset.</summary>
+    public RateLimitRule? Default { get; set; }
+
+    /// <summary>Per-model limits, by model name.</summary>
+    public Dictionary<string, RateLimitRule> Models { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Lists every invalid setting.</summary>
+    public IEnumerable<string> Validate()
+    {
+        if (Default is { } rule)
+        {
+            foreach (var error in rule.Validate("RateLimits:Default"))
+            {
+                yield return error;
+            }
+        }
+
+        foreach (var (model, modelRule) in Models)
+        {
+            foreach (var error in modelRule.Validate($"RateLimits:Models:{model}"))
+            {
+                yield return error;
+            }
+        }
+    }
+}
+
+/// <summary>A token bucket: <see cref="Rate"/> tokens a second, holding at most <see cref="Burst"/>.</summary>
+public sealed class RateLimitRule
+{
+    /// <summary>Tokens added per second (requests per second sustained). 0.001 to 1 000 000.</summary>
+    public double Rate { get; set; }
+
+    /// <summary>The bucket's size (requests at once). 1 to 1 000 000.</summary>
+    public int Burst { get; set; }
+
+    /// <summary>Lists what is wrong with the rule.</summary>
+    public IEnumerable<string> Validate(string where)
+    {
+        if (Rate is < 0.001 or > 1_000_000)
+        {
+            yield return $"{where}:Rate must be from 0.001 to 1000000 requests a second; it is {Rate}.";
+        }
+
+        if (Burst is < 1 or > 1_000_000)
+        {
+            yield return $"{where}:Burst must be from 1 to 1000000; it is {Burst}.";
+        }
+    }
+}

@@ -1,0 +1,127 @@
+using Microsoft.Extensions.Options;
+using ServingGateway.Edge;
+using Yarp.ReverseProxy.LoadBalancing;
+using Yarp.ReverseProxy.Model;
+
+namespace ServingGateway.Routing;
+
+/// <summary>
+/// YARP load balancing by consistent hashing with bounded loads (Mirrokni, Thorup and Zadimoghaddam): a
+/// request goes to the first node on the ring from its routing key whose in-flight requests are below
+/// ceil(load factor x (all in-flight + 1) / nodes); unhealthy nodes (not in YARP's available list) are
+/// passed over. So one model's traffic stays on one node (warm sessions, warm cache) until that node
+/// carries more than its bounded share, and spills to the next node on the ring.
+/// </summary>
+internal sealed class ConsistentHashLoadBalancingPolicy : ILoadBalancingPolicy
+{
+    /// <summary>The policy's name in cluster configuration.</summary>
+    public const string PolicyName = "ConsistentHashBoundedLoad";
+
+    private readonly IOptionsMonitor<EdgeOptions> _options;
+    private RingCache? _ring;
+
+    public ConsistentHashLoadBalancingPolicy(IOptionsMonitor<EdgeOptions> options)
+    {
+        _options = options;
+    }
+
+    public string Name => PolicyName;
+
+    public DestinationState? PickDestination(HttpContext context, ClusterState cluster, IReadOnlyList<DestinationState> availableDestinations)
+    {
+        if (availableDestinations.Count == 0)
+        {
+            return null;
+        }
+
+        var options = _options.CurrentValue;
+        var ring = Ring(cluster, options.VirtualNodes);
+        var key = RoutingKey.Of(context.Request);
+        return Pick(ring, key, availableDestinations, options.LoadFactor);
+    }
+
+    /// <summary>The first available destination on the ring from <paramref name="key"/> that is under the load bound.</summary>
+    internal static DestinationState Pick(ConsistentHashRing<DestinationState> ring, string key, IReadOnlyList<DestinationState> available, double loadFactor)
+    {
+        var total = 0L;
+        foreach (var destination in available)
+        {
+            total += destination.ConcurrentRequestCount;
+        }
+
+        var bound = (long)Math.Ceiling(loadFactor * (total + 1) / available.Count);
+        Span<int> order = ring.Count <= 256 ? stackalloc int[ring.Count] : new int[ring.Count];
+        ring.Walk(key, order);
+        DestinationState? firstAvailable = null;
+        foreach (var index in order)
+        {
+            var candidate = ring[index];
+            if (!Contains(available, candidate))
+            {
+                continue; // unhealthy or removed: passed over
+            }
+
+            firstAvailable ??= candidate;
+            if (candidate.ConcurrentRequestCount < bound)
+            {
+                return candidate;
+            }
+        }
+
+        // Every node is at the bound (it cannot be, as the bound is above the average): take the owner.
+        return firstAvailable ?? available[0];
+    }
+
+    private static bool Contains(IReadOnlyList<DestinationState> available, DestinationState candidate)
+    {
+        foreach (var destination in available)
+        {
+            if (ReferenceEquals(destination, candidate))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    // The ring over all of the cluster's destinations (healthy or not, so health changes do not move keys),
+    // rebuilt only when the set of destinations changes.
+    private ConsistentHashRing<DestinationState> Ring(ClusterState cluster, int virtualNodes)
+    {
+        var all = cluster.DestinationsState.AllDestinations;
+        var cached = Volatile.Read(ref _ring);
+        if (cached is not null && cached.Matches(all, virtualNodes))
+        {
+            return cached.Ring;
+        }
+
+        var fresh = new RingCache([.. all], virtualNodes);
+        Volatile.Write(ref _ring, fresh);
+        return fresh.Ring;
+    }
+
+    private sealed class RingCache(DestinationState[] destinations, int virtualNodes)
+    {
+        public ConsistentHashRing<DestinationState> Ring { get; } =
+            new([.. destinations.OrderBy(d => d.DestinationId, StringComparer.Ordinal).Select(d => (d.DestinationId, d))], virtualNodes);
+
+        public bool Matches(IReadOnlyList<DestinationState> all, int nodes)
+        {
+            if (nodes != virtualNodes || all.Count != destinations.Length)
+            {
+                return false;
+            }
+
+            for (var i = 0; i < all.Count; i++)
+            {
+                if (!ReferenceEquals(all[i], destinations[i]))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+    }
+}

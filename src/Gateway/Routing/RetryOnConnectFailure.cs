@@ -1,0 +1,81 @@
+using System.Net.Sockets;
+using ServingGateway.Edge;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace ServingGateway.Routing;
+
+/// <summary>
+/// A step of the YARP pipeline, before load balancing: a request that could not even connect to its node
+/// (nothing of it was sent, so repeating it is safe; infer is idempotent) is sent once more, to the next
+/// node on the ring. Errors after the connection was made are not retried. It also counts what was
+/// forwarded where.
+/// </summary>
+internal sealed class RetryOnConnectFailure(EdgeMetrics metrics)
+{
+    public async Task InvokeAsync(HttpContext context, Func<Task> next)
+    {
+        // Load balancing narrows the available destinations to the one it picked: keep the full list.
+        var proxy = context.GetReverseProxyFeature();
+        var candidates = proxy.AvailableDestinations;
+        await next().ConfigureAwait(false);
+        var error = context.Features.Get<IForwarderErrorFeature>();
+        if (error is null || context.Response.HasStarted || !IsConnectFailure(error))
+        {
+            Record(context, error);
+            return;
+        }
+
+        var failed = proxy.ProxiedDestination;
+        var remaining = candidates.Where(d => !ReferenceEquals(d, failed)).ToArray();
+        if (remaining.Length == 0)
+        {
+            Record(context, error);
+            return;
+        }
+
+        metrics.Retried(failed?.DestinationId ?? "");
+
+        proxy.AvailableDestinations = remaining;
+        context.Features.Set<IForwarderErrorFeature>(null);
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        context.Response.Headers.Clear();
+        context.Items[RetriedItem] = failed?.DestinationId;
+        await next().ConfigureAwait(false);
+        Record(context, context.Features.Get<IForwarderErrorFeature>());
+    }
+
+    private void Record(HttpContext context, IForwarderErrorFeature? error)
+    {
+        if (context.GetReverseProxyFeature().ProxiedDestination is { } destination)
+        {
+            metrics.Forwarded(destination.DestinationId, context.Response.StatusCode, error is not null);
+        }
+    }
+
+    /// <summary>HttpContext.Items key set when a request was retried; the value is the node that failed.</summary>
+    public const string RetriedItem = "sg.retried-from";
+
+    /// <summary>True when the request failed before any byte reached the node: the connection itself failed.</summary>
+    public static bool IsConnectFailure(IForwarderErrorFeature error)
+    {
+        if (error.Error != ForwarderError.Request)
+        {
+            return false;
+        }
+
+        for (var exception = error.Exception; exception is not null; exception = exception.InnerException)
+        {
+            if (exception is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError })
+            {
+                return true;
+            }
+
+            if (exception is SocketException { SocketErrorCode: SocketError.ConnectionRefused or SocketError.HostUnreachable or SocketError.NetworkUnreachable or SocketError.HostNotFound })
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}

@@ -1,0 +1,206 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using ServingGateway.FunctionalTests.Infrastructure;
+using ServingGateway.TestSupport;
+
+namespace ServingGateway.FunctionalTests;
+
+/// <summary>Three node processes on loopback, shared by the edge tests.</summary>
+public sealed class ThreeNodes : IAsyncLifetime
+{
+    private readonly TempModelRepository _models = new("mlp", "slow");
+
+    internal NodeProcess[] Nodes { get; private set; } = [];
+
+    public async Task InitializeAsync()
+    {
+        _models.WriteConfig("slow", """{"max_batch_size": 1, "instances": 1, "max_queue_rows": 256}""");
+        Nodes = await Task.WhenAll(Enumerable.Range(1, 3).Select(i => NodeProcess.StartNodeAsync(_models.Path, $"node-{i}")));
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var node in Nodes)
+        {
+            await node.DisposeAsync();
+        }
+
+        _models.Dispose();
+    }
+}
+
+/// <summary>An edge in front of three nodes: consistent hashing with bounded load, failover, discovery.</summary>
+public sealed class EdgeTests(ThreeNodes fixture) : IClassFixture<ThreeNodes>
+{
+    private static readonly string MlpRequest = Oip.JsonRequest("input", [1, 64], new float[64]);
+    private static readonly string SlowRequest = Oip.JsonRequest("x", [1, 512], new float[512]);
+
+    private Task<GatewayServer> StartEdgeAsync(params string[] extra) =>
+        GatewayServer.StartAsync(RepoPaths.TestModels,
+        [
+            "--role", "edge", "--Auth:AllowAnonymous", "true",
+            "--Edge:HealthCheckIntervalSeconds", "0.5", "--Edge:ReactivationSeconds", "2", "--Edge:PassiveWindowSeconds", "3",
+            .. extra.Length > 0 ? extra : fixture.Nodes.SelectMany(n => new[] { "--node", n.Url }),
+        ]);
+
+    private static async Task<string> ServedByAsync(HttpClient client, string model, string body, string? routingKey = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"v2/models/{model}/infer") { Content = Oip.Json(body) };
+        if (routingKey is not null)
+        {
+            request.Headers.Add("X-Routing-Key", routingKey);
+        }
+
+        using var response = await client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return response.Headers.GetValues("X-Served-By").Single();
+    }
+
+    [Fact]
+    public async Task Infer_UnderTheBound_OneModelStaysOnOneNode()
+    {
+        await using var edge = await StartEdgeAsync();
+
+        var servedBy = new HashSet<string>();
+        for (var i = 0; i < 30; i++)
+        {
+            servedBy.Add(await ServedByAsync(edge.Client, "mlp", MlpRequest));
+        }
+
+        Assert.Single(servedBy);
+    }
+
+    [Fact]
+    public async Task Infer_LoadPastTheBound_SpreadsToOtherNodes()
+    {
+        await using var edge = await StartEdgeAsync();
+        var owner = await ServedByAsync(edge.Client, "slow", SlowRequest);
+
+        // 12 clients at once on a 10 ms model with one instance per node: the owner's in-flight requests
+        // pass ceil(1.25 x (in flight + 1) / 3), and the next nodes on the ring take the rest.
+        var counts = new ConcurrentDictionary<string, int>();
+        var stopAt = DateTime.UtcNow.AddSeconds(2);
+        await Task.WhenAll(Enumerable.Range(0, 12).Select(_ => Task.Run(async () =>
+        {
+            while (DateTime.UtcNow < stopAt)
+            {
+                counts.AddOrUpdate(await ServedByAsync(edge.Client, "slow", SlowRequest), 1, (_, n) => n + 1);
+            }
+        })));
+
+        // Each node then runs flat out (one instance each), so the shares even out; what matters is the spread.
+        Assert.True(counts.Count >= 2, $"served by {string.Join(", ", counts)}");
+        Assert.Contains(owner, counts.Keys);
+    }
+
+    [Fact]
+    public async Task NodeKilledUnderLoad_FewFailuresThenNoneAndItRejoinsWhenBack()
+    {
+        await using var edge = await StartEdgeAsync();
+        var victim = fixture.Nodes[1];
+        var failures = new ConcurrentQueue<(TimeSpan At, string What)>();
+        var servedBy = new ConcurrentQueue<(TimeSpan At, string Node)>();
+        var clock = Stopwatch.StartNew();
+        using var stop = new CancellationTokenSource();
+        var traffic = Enumerable.Range(0, 6).Select(worker => Task.Run(async () =>
+        {
+            for (var n = 0; !stop.IsCancellationRequested; n++)
+            {
+                // Many routing keys, so every node has traffic.
+                using var request = new HttpRequestMessage(HttpMethod.Post, "v2/models/mlp/infer") { Content = Oip.Json(MlpRequest) };
+                request.Headers.Add("X-Routing-Key", $"{worker}-{n % 16}");
+                try
+                {
+                    using var response = await edge.Client.SendAsync(request);
+                    if (response.StatusCode == HttpStatusCode.OK)
+                    {
+                        servedBy.Enqueue((clock.Elapsed, response.Headers.GetValues("X-Served-By").Single()));
+                    }
+                    else
+                    {
+                        failures.Enqueue((clock.Elapsed, $"{(int)response.StatusCode}"));
+                    }
+                }
+                catch (HttpRequestException ex)
+                {
+                    failures.Enqueue((clock.Elapsed, ex.Message));
+                }
+            }
+        })).ToArray();
+
+        try
+        {
+            await Task.Delay(1000);
+            Assert.Contains(servedBy, s => s.Node == "node-2");
+            var killedAt = clock.Elapsed;
+            victim.Kill();
+            await Task.Delay(3000);
+            var tripped = clock.Elapsed;
+            await Task.Delay(2000);
+            var calm = clock.Elapsed;
+            await victim.RestartAsync();
+            var restarted = clock.Elapsed;
+            var deadline = clock.Elapsed + TimeSpan.FromSeconds(20);
+            while (!servedBy.Any(s => s.Node == "node-2" && s.At > restarted) && clock.Elapsed < deadline)
+            {
+                await Task.Delay(100);
+            }
+
+            // Only requests in flight on the node when it died can fail (6 clients): connection failures
+            // are retried on the next node, and the passive check takes the node out.
+            var during = failures.Count(f => f.At >= killedAt && f.At < tripped);
+            Assert.True(during <= 6, $"{during} failures after the kill: {string.Join("; ", failures.Select(f => f.What).Distinct())}");
+            Assert.DoesNotContain(failures, f => f.At >= tripped && f.At < calm);
+            Assert.Contains(servedBy, s => s.Node == "node-2" && s.At > restarted);
+        }
+        finally
+        {
+            stop.Cancel();
+            await Task.WhenAll(traffic);
+            if (!(await victim.Client.GetAsync("v2/health/ready").ContinueWith(t => t.IsCompletedSuccessfully && t.Result.IsSuccessStatusCode)))
+            {
+                await victim.RestartAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task DeadNodeInTheList_ConnectFailuresAreRetriedOnTheNextNode()
+    {
+        var dead = $"http://127.0.0.1:{NodeProcess.FreePort()}";
+        await using var edge = await StartEdgeAsync(["--node", dead, .. fixture.Nodes.SelectMany(n => new[] { "--node", n.Url })]);
+
+        // Before the health checks have marked it, the dead node owns some of these keys: all must succeed.
+        var results = await Task.WhenAll(Enumerable.Range(0, 40).Select(i => ServedByAsync(edge.Client, "mlp", MlpRequest, $"key-{i}")));
+
+        Assert.All(results, r => Assert.StartsWith("node-", r, StringComparison.Ordinal));
+        var metrics = await edge.Client.GetStringAsync("metrics");
+        Assert.Matches("sg_edge_forwarded_total\\{node=\"http://127.0.0.1:\\d+\",outcome=\"success\"\\} [1-9]", metrics);
+    }
+
+    [Fact]
+    public async Task NodesFromDns_LocalhostResolvesToTheNode()
+    {
+        var node = fixture.Nodes[0];
+        await using var edge = await StartEdgeAsync("--nodes-dns", $"localhost:{node.Port}");
+
+        Assert.Equal("node-1", await ServedByAsync(edge.Client, "mlp", MlpRequest));
+    }
+
+    [Fact]
+    public async Task EdgeHealthAndErrors_AnsweredByTheEdgeAsJson()
+    {
+        await using var edge = await StartEdgeAsync();
+
+        using var live = await edge.Client.GetAsync("v2/health/live");
+        using var unknown = await edge.Client.PostAsync("v2/models/nope/infer", Oip.Json("{}"));
+        using var bad = await edge.Client.PostAsync("v2/models/mlp/infer", Oip.Json("{"));
+
+        Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Contains("unknown model 'nope'", await Oip.ReadErrorAsync(unknown), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Contains("malformed JSON", await Oip.ReadErrorAsync(bad), StringComparison.Ordinal);
+    }
+}

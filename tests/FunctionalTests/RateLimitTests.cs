@@ -1,0 +1,214 @@
+using System.Diagnostics;
+using System.Net;
+using ServingGateway.FunctionalTests.Infrastructure;
+using ServingGateway.TestSupport;
+
+namespace ServingGateway.FunctionalTests;
+
+/// <summary>API keys and token-bucket rate limits on the edge pipeline (standalone: no network hop).</summary>
+public sealed class AuthAndRateLimitTests : IAsyncLifetime
+{
+    private const string InferKey = "infer-key-123";
+    private const string DeployKey = "deploy-key-456";
+    private static readonly string MlpRequest = Oip.JsonRequest("input", [1, 64], new float[64]);
+    private readonly string _config = Path.Combine(Path.GetTempPath(), $"sg-edge-{Guid.NewGuid():N}.json");
+    private GatewayServer _server = null!;
+
+    public async Task InitializeAsync()
+    {
+        await WriteConfigAsync(rate: 1, burst: 2);
+        _server = await GatewayServer.StartAsync(RepoPaths.TestModels, "--config", _config, "--Auth:AllowAnonymous", "false");
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _server.DisposeAsync();
+        File.Delete(_config);
+    }
+
+    private Task WriteConfigAsync(double rate, int burst) => File.WriteAllTextAsync(_config, $$"""
+        {
+          "Auth": {
+            "Keys": [
+              {"Name": "infer", "Sha256": "{{Hash(InferKey)}}", "Roles": ["infer"]},
+              {"Name": "deploy", "Sha256": "{{Hash(DeployKey)}}", "Roles": ["deploy", "infer"]}
+            ]
+          },
+          "RateLimits": {
+            "Default": {"Rate": 1000, "Burst": 1000},
+            "Models": {"fixed": {"Rate": {{rate}}, "Burst": {{burst}} } }
+          }
+        }
+        """);
+
+    private static string Hash(string key) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)));
+
+    private Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string? key, string header = "Bearer", HttpContent? content = null)
+    {
+        var request = new HttpRequestMessage(method, path) { Content = content };
+        if (key is not null)
+        {
+            if (header == "Bearer")
+            {
+                request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+            }
+            else
+            {
+                request.Headers.Add("X-Api-Key", key);
+            }
+        }
+
+        return _server.Client.SendAsync(request);
+    }
+
+    private Task<HttpResponseMessage> InferFixedAsync(string key = InferKey) =>
+        SendAsync(HttpMethod.Post, "v2/models/fixed/infer", key, content: Oip.Json("""{"inputs":[{"name":"a","shape":[2,3],"datatype":"FP32","data":[1,2,3,4,5,6]},{"name":"b","shape":[2,3],"datatype":"FP32","data":[1,1,1,1,1,1]}]}"""));
+
+    [Fact]
+    public async Task NoKey_Is401WithJsonAndChallenge_PublicEndpointsOpen()
+    {
+        using var noKey = await SendAsync(HttpMethod.Post, "v2/models/mlp/infer", null, content: Oip.Json(MlpRequest));
+        using var wrongKey = await SendAsync(HttpMethod.Post, "v2/models/mlp/infer", "nope", content: Oip.Json(MlpRequest));
+        using var health = await SendAsync(HttpMethod.Get, "v2/health/ready", null);
+        using var metrics = await SendAsync(HttpMethod.Get, "metrics", null);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, noKey.StatusCode);
+        Assert.Contains("API key is required", await Oip.ReadErrorAsync(noKey), StringComparison.Ordinal);
+        Assert.Equal("Bearer", noKey.Headers.WwwAuthenticate.Single().Scheme);
+        Assert.Equal(HttpStatusCode.Unauthorized, wrongKey.StatusCode);
+        Assert.Contains("unknown API key", await Oip.ReadErrorAsync(wrongKey), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, metrics.StatusCode);
+    }
+
+    [Fact]
+    public async Task KeyInEitherHeader_Works_RoleIsChecked()
+    {
+        using var bearer = await SendAsync(HttpMethod.Post, "v2/models/mlp/infer", InferKey, content: Oip.Json(MlpRequest));
+        using var header = await SendAsync(HttpMethod.Post, "v2/models/mlp/infer", InferKey, "X-Api-Key", Oip.Json(MlpRequest));
+        using var forbidden = await SendAsync(HttpMethod.Post, "v2/repository/index", InferKey);
+        using var allowed = await SendAsync(HttpMethod.Post, "v2/repository/index", DeployKey, "X-Api-Key");
+
+        Assert.Equal(HttpStatusCode.OK, bearer.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, header.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, forbidden.StatusCode);
+        Assert.Contains("lacks the deploy role", await Oip.ReadErrorAsync(forbidden), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, allowed.StatusCode);
+    }
+
+    [Fact]
+    public async Task OverTheLimit_Is429WithHeaders_AndWaitingRetryAfterLetsTheRetryThrough()
+    {
+        var first = await InferFixedAsync();
+        var second = await InferFixedAsync();
+        using var refused = await InferFixedAsync();
+        var retryAfter = refused.Headers.RetryAfter?.Delta;
+        var clock = Stopwatch.StartNew();
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal("2", first.Headers.GetValues("RateLimit-Limit").Single());
+        Assert.Equal("1", first.Headers.GetValues("RateLimit-Remaining").Single());
+        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.Contains("rate limit exceeded", await Oip.ReadErrorAsync(refused), StringComparison.Ordinal);
+        Assert.Equal("0", refused.Headers.GetValues("RateLimit-Remaining").Single());
+        Assert.True(int.Parse(refused.Headers.GetValues("RateLimit-Reset").Single(), System.Globalization.CultureInfo.InvariantCulture) >= 1);
+        Assert.NotNull(retryAfter);
+        Assert.True(retryAfter >= TimeSpan.FromSeconds(1));
+
+        // A functional test against real time: wait what the server said, and the retry must pass.
+        await Task.Delay(retryAfter.Value - clock.Elapsed);
+        using var retried = await InferFixedAsync();
+        Assert.Equal(HttpStatusCode.OK, retried.StatusCode);
+
+        var metrics = await _server.Client.GetStringAsync("metrics");
+        Assert.Matches("sg_rate_limited_total\\{limit=\"fixed\"\\} [1-9]", metrics);
+        Assert.DoesNotContain("infer-key", metrics, StringComparison.Ordinal);
+        first.Dispose();
+        second.Dispose();
+    }
+
+    [Fact]
+    public async Task ConfigFileChanges_LimitsReloadWithoutRestart()
+    {
+        await WriteConfigAsync(rate: 0.001, burst: 1);
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        string limit;
+        do
+        {
+            // The old limit (burst 2) answers until the file is read again; the new one says RateLimit-Limit 1.
+            using var response = await InferFixedAsync(DeployKey);
+            limit = response.Headers.GetValues("RateLimit-Limit").Single();
+            if (limit != "1")
+            {
+                await Task.Delay(100);
+            }
+        }
+        while (limit != "1" && DateTime.UtcNow < deadline);
+
+        using var refused = await InferFixedAsync(DeployKey);
+
+        Assert.Equal("1", limit);
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.True(refused.Headers.RetryAfter!.Delta >= TimeSpan.FromSeconds(999), "a token every 1000 s");
+    }
+}
+
+/// <summary>Two edges sharing Redis enforce one limit between them.</summary>
+public sealed class SharedRateLimitTests : IAsyncLifetime
+{
+    private const double Rate = 40;
+    private const int Burst = 20;
+    private readonly RedisServer _redis = new();
+    private readonly TempModelRepository _models = new("mlp");
+    private NodeProcess _node = null!;
+
+    public async Task InitializeAsync() => _node = await NodeProcess.StartNodeAsync(_models.Path, "node-1");
+
+    public async Task DisposeAsync()
+    {
+        await _node.DisposeAsync();
+        _models.Dispose();
+        _redis.Dispose();
+    }
+
+    private Task<GatewayServer> StartEdgeAsync() =>
+        GatewayServer.StartAsync(_models.Path,
+            "--role", "edge", "--node", _node.Url, "--redis", _redis.Endpoint, "--Auth:AllowAnonymous", "true",
+            "--RateLimits:Default:Rate", Rate.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--RateLimits:Default:Burst", Burst.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    [Fact]
+    public async Task TwoEdges_EnforceOneCombinedLimitWithinTenPercent()
+    {
+        await using var first = await StartEdgeAsync();
+        await using var second = await StartEdgeAsync();
+        var body = Oip.JsonRequest("input", [1, 64], new float[64]);
+        var allowed = 0;
+        var refused = 0;
+        var clock = Stopwatch.StartNew();
+        var duration = TimeSpan.FromSeconds(3);
+        await Task.WhenAll(new[] { first, second }.SelectMany(edge => Enumerable.Range(0, 3).Select(_ => Task.Run(async () =>
+        {
+            while (clock.Elapsed < duration)
+            {
+                using var response = await edge.Client.PostAsync("v2/models/mlp/infer", Oip.Json(body));
+                if (response.StatusCode == HttpStatusCode.OK)
+                {
+                    Interlocked.Increment(ref allowed);
+                }
+                else
+                {
+                    Assert.Equal(HttpStatusCode.TooManyRequests, response.StatusCode);
+                    Interlocked.Increment(ref refused);
+                }
+            }
+        }))));
+        var elapsed = clock.Elapsed.TotalSeconds;
+
+        // One anonymous caller (one address) through both edges: one bucket in Redis.
+        var expected = Burst + (Rate * elapsed);
+        Assert.True(refused > 0, "the load should pass the limit");
+        Assert.InRange(allowed, expected * 0.9, expected * 1.1);
+    }
+}

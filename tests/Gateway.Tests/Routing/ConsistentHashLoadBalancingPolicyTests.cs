@@ -1,0 +1,117 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
+using ServingGateway.Edge;
+using ServingGateway.Routing;
+using Yarp.ReverseProxy.Model;
+
+namespace ServingGateway.Gateway.Tests.Routing;
+
+public class ConsistentHashLoadBalancingPolicyTests
+{
+    private readonly DestinationState[] _nodes = [new("http://n1"), new("http://n2"), new("http://n3")];
+    private readonly ClusterState _cluster = new("nodes");
+    private readonly ConsistentHashLoadBalancingPolicy _policy = new(new Monitor(new EdgeOptions()));
+
+    public ConsistentHashLoadBalancingPolicyTests()
+    {
+        _cluster.DestinationsState = new ClusterDestinationsState(_nodes, _nodes);
+    }
+
+    private static HttpContext Request(string path, string? routingKey = null)
+    {
+        var context = new DefaultHttpContext();
+        context.Request.Path = path;
+        if (routingKey is not null)
+        {
+            context.Request.Headers[RoutingKey.Header] = routingKey;
+        }
+
+        return context;
+    }
+
+    private DestinationState Pick(string model, IReadOnlyList<DestinationState>? available = null, string? routingKey = null) =>
+        _policy.PickDestination(Request($"/v2/models/{model}/infer", routingKey), _cluster, available ?? _nodes)!;
+
+    [Fact]
+    public void Pick_UnderTheBound_AlwaysTheSameNodeForAModel()
+    {
+        var first = Pick("mlp");
+
+        Assert.All(Enumerable.Range(0, 20), _ => Assert.Same(first, Pick("mlp")));
+        Assert.Same(first, _policy.PickDestination(Request("/v2/models/mlp/versions/3/infer"), _cluster, _nodes));
+        Assert.Same(first, _policy.PickDestination(Request("/v2/models/mlp"), _cluster, _nodes));
+    }
+
+    [Fact]
+    public void Pick_ModelsSpreadOverNodes()
+    {
+        var used = Enumerable.Range(0, 60).Select(i => Pick($"model{i}")).Distinct().Count();
+
+        Assert.Equal(3, used);
+    }
+
+    [Fact]
+    public void Pick_OwnerAtTheBound_PassesToTheNextOnTheRing()
+    {
+        var owner = Pick("mlp");
+        var next = Pick("mlp", [.. _nodes.Where(n => n != owner)]);
+
+        // In flight on the owner alone, the bound is ceil(1.25 * (in flight + 1) / 3):
+        owner.ConcurrentRequestCount = 8; // bound 4: over it
+        Assert.Same(next, Pick("mlp"));
+        owner.ConcurrentRequestCount = 3; // bound 2: over it
+        Assert.Same(next, Pick("mlp"));
+        owner.ConcurrentRequestCount = 1; // bound 1: at it, passed over
+        Assert.Same(next, Pick("mlp"));
+        owner.ConcurrentRequestCount = 0; // bound 1: under it
+        Assert.Same(owner, Pick("mlp"));
+    }
+
+    [Fact]
+    public void Pick_EvenLoad_KeepsTheOwner()
+    {
+        var owner = Pick("mlp");
+        foreach (var node in _nodes)
+        {
+            node.ConcurrentRequestCount = 5;
+        }
+
+        // 15 in flight: bound = ceil(1.25 * 16 / 3) = 7, everyone under it.
+        Assert.Same(owner, Pick("mlp"));
+    }
+
+    [Fact]
+    public void Pick_OwnerUnavailable_NextOnTheRingAndBackWhenItReturns()
+    {
+        var owner = Pick("mlp");
+        var others = _nodes.Where(n => n != owner).ToArray();
+
+        var fallback = Pick("mlp", others);
+
+        Assert.Contains(fallback, others);
+        Assert.Same(owner, Pick("mlp"));
+    }
+
+    [Fact]
+    public void Pick_RoutingKeyHeader_SpreadsOneModelOverNodes()
+    {
+        var used = Enumerable.Range(0, 60).Select(i => Pick("mlp", routingKey: $"user-{i}")).Distinct().Count();
+
+        Assert.Equal(3, used);
+    }
+
+    [Fact]
+    public void Pick_NothingAvailable_IsNull()
+    {
+        Assert.Null(_policy.PickDestination(Request("/v2/models/mlp/infer"), _cluster, []));
+    }
+
+    private sealed class Monitor(EdgeOptions value) : IOptionsMonitor<EdgeOptions>
+    {
+        public EdgeOptions CurrentValue => value;
+
+        public EdgeOptions Get(string? name) => value;
+
+        public IDisposable? OnChange(Action<EdgeOptions, string?> listener) => null;
+    }
+}

@@ -64,6 +64,34 @@ public sealed class CacheTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Infer_ByteIdenticalRepeats_SameResponseFromMemory()
+    {
+        var json = Request(7);
+        var header = """{"id":"b","inputs":[{"name":"input","shape":[1,64],"datatype":"FP32","parameters":{"binary_data_size":256}}],"parameters":{"binary_data_output":true}}""";
+        var values = Oip.Bytes([.. Enumerable.Range(0, 64).Select(i => (float)i)]);
+
+        var bodies = new List<(string Cache, byte[] Body, string? HeaderLength)>();
+        for (var i = 0; i < 3; i++)
+        {
+            using var first = await _server.Client.PostAsync("v2/models/mlp/infer", Oip.Json(json));
+            bodies.Add((first.Headers.GetValues("X-Cache").Single(), await first.Content.ReadAsByteArrayAsync(), null));
+            using var binary = await _server.Client.PostAsync("v2/models/mlp/infer", Oip.Binary(header, values));
+            bodies.Add((binary.Headers.GetValues("X-Cache").Single(), await binary.Content.ReadAsByteArrayAsync(), binary.Headers.GetValues(Oip.HeaderLength).Single()));
+            Assert.Equal("application/octet-stream", binary.Content.Headers.ContentType?.MediaType);
+        }
+
+        Assert.Equal(["miss", "miss", "hit-memory", "hit-memory", "hit-memory", "hit-memory"], bodies.Select(b => b.Cache));
+        Assert.Equal(bodies[0].Body, bodies[2].Body);
+        Assert.Equal(bodies[0].Body, bodies[4].Body);
+        Assert.Equal(bodies[1].Body, bodies[3].Body);
+        Assert.Equal(bodies[1].HeaderLength, bodies[5].HeaderLength);
+        Assert.Equal(40, bodies[5].Body.Length - int.Parse(bodies[5].HeaderLength!, System.Globalization.CultureInfo.InvariantCulture));
+        var stats = JsonDocument.Parse(await _server.Client.GetStringAsync("v2/models/mlp/stats")).RootElement.GetProperty("model_stats")[0].GetProperty("inference_stats");
+        Assert.Equal(4, stats.GetProperty("cache_hit").GetProperty("count").GetInt64());
+        Assert.Equal(2, stats.GetProperty("success").GetProperty("count").GetInt64() - 4);
+    }
+
+    [Fact]
     public async Task Infer_BinaryRequestAfterJson_SameKeyHits()
     {
         var values = Enumerable.Range(0, 64).Select(i => (float)(128 + i)).ToArray();

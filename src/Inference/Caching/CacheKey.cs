@@ -15,17 +15,32 @@ namespace ServingGateway.Inference.Caching;
 /// <remarks>Lengths precede variable parts, so no two different requests hash the same stream.</remarks>
 internal static class CacheKey
 {
-    /// <summary>Computes the key of <paramref name="request"/> to <paramref name="modelName"/> at <paramref name="digest"/>.</summary>
-    public static UInt128 Compute(string modelName, string digest, InferRequest request, TensorSpec[] outputs)
+    /// <summary>
+    /// The hash state after the model name and digest, computed once per version; <see cref="Compute(XxHash128, InferRequest, ModelSignature)"/>
+    /// continues from a copy of it.
+    /// </summary>
+    public static XxHash128 Prefix(string modelName, string digest)
     {
         var hash = new XxHash128();
         hash.Append("sg-cache-v1"u8);
-        AppendText(hash, modelName);
-        AppendText(hash, digest);
+        AppendText(hash, Encoding.UTF8.GetBytes(modelName));
+        AppendText(hash, Encoding.UTF8.GetBytes(digest));
+        return hash;
+    }
+
+    /// <summary>Computes the key of <paramref name="request"/> to <paramref name="modelName"/> at <paramref name="digest"/>.</summary>
+    public static UInt128 Compute(string modelName, string digest, InferRequest request, ModelSignature signature) =>
+        Compute(Prefix(modelName, digest), request, signature);
+
+    /// <summary>Computes the key of <paramref name="request"/> from a version's <see cref="Prefix"/> (left unchanged).</summary>
+    public static UInt128 Compute(XxHash128 prefix, InferRequest request, ModelSignature signature)
+    {
+        var hash = prefix.Clone();
         AppendInt(hash, request.Inputs.Length);
-        foreach (var input in request.Inputs.OrderBy(i => i.Name, StringComparer.Ordinal))
+        foreach (var index in signature.InputsByName)
         {
-            AppendText(hash, input.Name);
+            var input = request.Inputs[index];
+            AppendText(hash, signature.Inputs[index].Utf8Name);
             AppendInt(hash, (long)input.DataType);
             AppendInt(hash, input.Shape.Length);
             foreach (var dim in input.Shape)
@@ -40,10 +55,24 @@ internal static class CacheKey
         AppendInt(hash, request.Outputs.Length);
         foreach (var output in request.Outputs)
         {
-            AppendText(hash, outputs[output.Index].Name);
+            AppendText(hash, signature.Outputs[output.Index].Utf8Name);
             AppendInt(hash, output.Binary ? 1 : 0);
         }
 
+        return hash.GetCurrentHashAsUInt128();
+    }
+
+    /// <summary>
+    /// The key of a request's exact bytes (and its binary header length), for the whole-response fast path:
+    /// byte-identical requests to a version get byte-identical responses.
+    /// </summary>
+    public static UInt128 ComputeExact(XxHash128 prefix, int? headerLength, ReadOnlySpan<byte> body)
+    {
+        var hash = prefix.Clone();
+        hash.Append("exact-request"u8);
+        AppendInt(hash, headerLength ?? -1);
+        AppendInt(hash, body.Length);
+        hash.Append(body);
         return hash.GetCurrentHashAsUInt128();
     }
 
@@ -54,10 +83,9 @@ internal static class CacheKey
         hash.Append(bytes);
     }
 
-    private static void AppendText(XxHash128 hash, string value)
+    private static void AppendText(XxHash128 hash, byte[] utf8)
     {
-        var bytes = Encoding.UTF8.GetBytes(value);
-        AppendInt(hash, bytes.Length);
-        hash.Append(bytes);
+        AppendInt(hash, utf8.Length);
+        hash.Append(utf8);
     }
 }

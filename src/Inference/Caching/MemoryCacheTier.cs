@@ -47,5 +47,27 @@ internal sealed class MemoryCacheTier : IPredictionCacheTier, IDisposable
         });
     }
 
+    /// <summary>The whole response kept for a byte-identical request, or null.</summary>
+    public CachedResponse? GetResponse(UInt128 requestKey) =>
+        _cache.TryGetValue(new ResponseKey(requestKey), out CachedResponse? response) ? response : null;
+
+    /// <summary>Keeps a whole response for <paramref name="timeToLive"/>, counted in the same size limit.</summary>
+    public void SetResponse(UInt128 requestKey, CachedResponse response, TimeSpan timeToLive)
+    {
+        if (response.Body.Length > SizeLimit)
+        {
+            return;
+        }
+
+        _cache.Set(new ResponseKey(requestKey), response, new MemoryCacheEntryOptions
+        {
+            Size = Math.Max(1, response.Body.Length),
+            AbsoluteExpirationRelativeToNow = timeToLive,
+        });
+    }
+
     public void Dispose() => _cache.Dispose();
+
+    // Responses live beside predictions in the one cache, under keys of their own type.
+    private readonly record struct ResponseKey(UInt128 Value);
 }

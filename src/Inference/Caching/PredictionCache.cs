@@ -39,19 +39,38 @@ internal sealed class PredictionCache : IDisposable
     /// <summary>The keys seen, for second-hit admission.</summary>
     public RotatingBloomFilter SeenKeys { get; }
 
+    /// <summary>The whole response for a byte-identical earlier request to <paramref name="version"/>, or null; counted as a memory hit.</summary>
+    public CachedResponse? GetResponse(ModelVersion version, UInt128 exactKey)
+    {
+        var started = _time.GetTimestamp();
+        var response = Memory.GetResponse(exactKey);
+        if (response is not null)
+        {
+            _metrics.RecordCacheLookup(version.ModelName, Memory.Name, hit: true);
+            version.Statistics.CacheHit.Add(1, Nanoseconds(started));
+        }
+
+        return response;
+    }
+
+    /// <summary>Keeps the whole response of a request whose prediction is cached, for its byte-identical repeats.</summary>
+    public void SetResponse(ModelVersion version, UInt128 exactKey, CachedResponse response) =>
+        Memory.SetResponse(exactKey, response, version.CachePolicy.TimeToLive);
+
     /// <summary>
-    /// The outputs of <paramref name="request"/> (the caller's to dispose) and where they came from.
+    /// The outputs of <paramref name="request"/> (the caller's to dispose), where they came from, and whether
+    /// the prediction is now in the in-process tier (so its whole response may be kept too).
     /// </summary>
-    public async Task<(PooledTensor[] Outputs, CacheOutcome Outcome)> InferAsync(ModelVersion version, InferRequest request, CancellationToken cancellationToken)
+    public async ValueTask<(PooledTensor[] Outputs, CacheOutcome Outcome, bool Cached)> InferAsync(ModelVersion version, InferRequest request, CancellationToken cancellationToken)
     {
         var policy = version.CachePolicy;
         if (!policy.Enabled)
         {
-            return (await version.InferAsync(request, cancellationToken).ConfigureAwait(false), CacheOutcome.Bypass);
+            return (await version.InferAsync(request, cancellationToken).ConfigureAwait(false), CacheOutcome.Bypass, false);
         }
 
         var started = _time.GetTimestamp();
-        var key = CacheKey.Compute(version.ModelName, version.Digest, request, version.Signature.Outputs);
+        var key = CacheKey.Compute(version.CacheKeyPrefix, request, version.Signature);
         for (var attempt = 1; ; attempt++)
         {
             var local = await Memory.GetAsync(key, cancellationToken).ConfigureAwait(false);
@@ -59,7 +78,7 @@ internal sealed class PredictionCache : IDisposable
             if (local is not null)
             {
                 version.Statistics.CacheHit.Add(1, Nanoseconds(started));
-                return (local.ToPooled(), CacheOutcome.HitMemory);
+                return (local.ToPooled(), CacheOutcome.HitMemory, true);
             }
 
             if (Redis is not null)
@@ -70,7 +89,7 @@ internal sealed class PredictionCache : IDisposable
                 {
                     Memory.Set(key, shared, policy.TimeToLive);
                     version.Statistics.CacheHit.Add(1, Nanoseconds(started));
-                    return (shared.ToPooled(), CacheOutcome.HitRedis);
+                    return (shared.ToPooled(), CacheOutcome.HitRedis, true);
                 }
             }
 
@@ -82,7 +101,7 @@ internal sealed class PredictionCache : IDisposable
                 try
                 {
                     var computed = await running.WaitAsync(cancellationToken).ConfigureAwait(false);
-                    return (computed.ToPooled(), CacheOutcome.Miss);
+                    return (computed.ToPooled(), CacheOutcome.Miss, false);
                 }
                 catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && attempt < 3)
                 {
@@ -95,13 +114,14 @@ internal sealed class PredictionCache : IDisposable
                 var outputs = await version.InferAsync(request, cancellationToken).ConfigureAwait(false);
                 var prediction = CachedPrediction.From(outputs);
                 flight.SetResult(prediction);
-                if (policy.Admission == CacheAdmission.Always || SeenKeys.CheckAndAdd(key))
+                var admitted = policy.Admission == CacheAdmission.Always || SeenKeys.CheckAndAdd(key);
+                if (admitted)
                 {
                     Memory.Set(key, prediction, policy.TimeToLive);
                     Redis?.Set(key, prediction, policy.TimeToLive);
                 }
 
-                return (outputs, CacheOutcome.Miss);
+                return (outputs, CacheOutcome.Miss, admitted);
             }
             catch (OperationCanceledException)
             {

@@ -142,12 +142,25 @@ public static class InferenceEndpoints
                 model = repository.Acquire(name, versionText);
                 var headerLength = ReadHeaderLength(context.Request);
                 using var body = await PooledBody.ReadAsync(context.Request, options.MaxRequestBodyBytes, context.RequestAborted);
+                UInt128? exactKey = model.CachePolicy.Enabled ? CacheKey.ComputeExact(model.CacheKeyPrefix, headerLength, body.Span) : null;
+                if (exactKey is { } key && cache.GetResponse(model, key) is { } repeated)
+                {
+                    // A byte-identical request was answered before: the same answer, without parsing it again.
+                    context.Response.Headers["X-Cache"] = CacheHeader(CacheOutcome.HitMemory);
+                    await WriteCachedResponseAsync(context, model, repeated);
+                    return;
+                }
+
                 using var request = InferRequestReader.Read(body.Span, headerLength, model.Signature);
-                var (outputs, outcome) = await cache.InferAsync(model, request, context.RequestAborted);
+                var (outputs, outcome, cached) = await cache.InferAsync(model, request, context.RequestAborted);
                 try
                 {
                     context.Response.Headers["X-Cache"] = CacheHeader(outcome);
-                    await WriteInferResponseAsync(context, model, request, outputs);
+                    var keep = await WriteInferResponseAsync(context, model, request, outputs, capture: cached && exactKey is not null);
+                    if (keep is not null)
+                    {
+                        cache.SetResponse(model, exactKey!.Value, keep);
+                    }
                 }
                 finally
                 {
@@ -356,7 +369,27 @@ public static class InferenceEndpoints
             context.Response.Headers["X-Model-Digest"] = model.Digest;
         }
 
-        private static async Task WriteInferResponseAsync(HttpContext context, ModelVersion model, InferRequest request, PooledTensor[] outputs)
+        private static Task WriteCachedResponseAsync(HttpContext context, ModelVersion model, CachedResponse cached)
+        {
+            var response = context.Response;
+            response.StatusCode = StatusCodes.Status200OK;
+            SetModelHeaders(context, model);
+            if (cached.HeaderLength is { } headerLength)
+            {
+                response.Headers[HeaderLengthHeader] = headerLength.ToString(CultureInfo.InvariantCulture);
+                response.ContentType = "application/octet-stream";
+            }
+            else
+            {
+                response.ContentType = "application/json";
+            }
+
+            response.ContentLength = cached.Body.Length;
+            return response.Body.WriteAsync(cached.Body, context.RequestAborted).AsTask();
+        }
+
+        // Writes the response; with capture, also returns it whole for the exact-request cache.
+        private static async Task<CachedResponse?> WriteInferResponseAsync(HttpContext context, ModelVersion model, InferRequest request, PooledTensor[] outputs, bool capture)
         {
             using var json = new PooledBufferWriter();
             InferResponseWriter.Write(json, model.ModelName, model.VersionText, request.Id, outputs, request.Outputs);
@@ -385,6 +418,24 @@ public static class InferenceEndpoints
             }
 
             response.ContentLength = json.WrittenCount + binaryLength;
+            if (capture)
+            {
+                var whole = new byte[json.WrittenCount + binaryLength];
+                json.WrittenSpan.CopyTo(whole);
+                var at = json.WrittenCount;
+                for (var i = 0; i < outputs.Length; i++)
+                {
+                    if (request.Outputs[i].Binary)
+                    {
+                        outputs[i].Span.CopyTo(whole.AsSpan(at));
+                        at += outputs[i].Length;
+                    }
+                }
+
+                await response.Body.WriteAsync(whole, context.RequestAborted);
+                return new CachedResponse(whole, hasBinary ? json.WrittenCount : null);
+            }
+
             var pipe = response.BodyWriter;
             pipe.Write(json.WrittenSpan);
             for (var i = 0; i < outputs.Length; i++)
@@ -396,6 +447,7 @@ public static class InferenceEndpoints
             }
 
             await pipe.FlushAsync(context.RequestAborted);
+            return null;
         }
 
         private static void WriteModelMetadata(Utf8JsonWriter w, ModelVersion model, ModelVersion[] versions)

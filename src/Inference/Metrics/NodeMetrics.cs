@@ -20,6 +20,8 @@ internal sealed class NodeMetrics
     private readonly Histogram _computeTime;
     private readonly Gauge _queueRows;
     private readonly Counter _cacheLookups;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Model, string Version, string Outcome), (Counter.Child Count, Histogram.Child Duration)> _inference = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Model, string Tier, bool Hit), Counter.Child> _lookups = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Model, string Version), Func<int>> _queues = new();
 
     public NodeMetrics()
@@ -92,14 +94,20 @@ internal sealed class NodeMetrics
 
     /// <summary>Counts one lookup in one cache tier.</summary>
     public void RecordCacheLookup(string model, string tier, bool hit) =>
-        _cacheLookups.WithLabels(model, tier, hit ? "hit" : "miss").Inc();
+        _lookups.GetOrAdd((model, tier, hit), static (k, c) => c.WithLabels(k.Model, k.Tier, k.Hit ? "hit" : "miss"), _cacheLookups).Inc();
 
     /// <summary>Counts one inference request and its duration.</summary>
     public void RecordInference(string model, string version, int statusCode, TimeSpan elapsed)
     {
         var outcome = statusCode < 400 ? "success" : statusCode < 500 ? "client_error" : "server_error";
-        _requests.WithLabels(model, version, outcome).Inc();
-        _duration.WithLabels(model, version, outcome).Observe(elapsed.TotalSeconds);
+
+        // Label children bound once: the hot path is a dictionary hit, not a label lookup and an array.
+        var (count, duration) = _inference.GetOrAdd(
+            (model, version, outcome),
+            static (k, m) => (m._requests.WithLabels(k.Model, k.Version, k.Outcome), m._duration.WithLabels(k.Model, k.Version, k.Outcome)),
+            this);
+        count.Inc();
+        duration.Observe(elapsed.TotalSeconds);
     }
 
     /// <summary>The batching metrics of one version, with their labels bound once.</summary>

@@ -36,6 +36,7 @@ internal sealed class ModelVersion
         Digest = digest;
         Signature = signature;
         ExecutionProvider = executionProvider;
+        CacheKeyPrefix = CacheKey.Prefix(modelName, digest);
         _instances = instances;
         _config = config;
         _metrics = metrics;
@@ -84,6 +85,9 @@ internal sealed class ModelVersion
 
     /// <summary>Whether and how this version's predictions are cached.</summary>
     public CachePolicy CachePolicy => _config.Cache;
+
+    /// <summary>The cache key's hash state after this version's name and digest.</summary>
+    public System.IO.Hashing.XxHash128 CacheKeyPrefix { get; }
 
     /// <summary>Triton's statistics of this version.</summary>
     public ModelStatistics Statistics { get; }

@@ -12,7 +12,11 @@ internal sealed class ModelSignature
         Inputs = inputs;
         Outputs = outputs;
         MaxBatchSize = maxBatchSize;
+        InputsByName = [.. Enumerable.Range(0, inputs.Length).OrderBy(i => inputs[i].Name, StringComparer.Ordinal)];
     }
+
+    /// <summary>Input indexes in ordinal order of name (the order the cache key takes them in).</summary>
+    public int[] InputsByName { get; }
 
     /// <summary>The model's inputs, in the model's order; every one is required.</summary>
     public TensorSpec[] Inputs { get; }

@@ -26,7 +26,7 @@ public class CacheKeyTests
         }
 
         using var request = InferRequestReader.Read(body, header, Signature);
-        return CacheKey.Compute(model, digest, request, Signature.Outputs);
+        return CacheKey.Compute(model, digest, request, Signature);
     }
 
     [Fact]

@@ -51,7 +51,7 @@ public sealed class PredictionCacheTests : IAsyncLifetime
         try
         {
             using var request = InferRequestReader.Read(Encoding.UTF8.GetBytes(json), null, version.Signature);
-            var (outputs, outcome) = await _cache.InferAsync(version, request, CancellationToken.None);
+            var (outputs, outcome, _) = await _cache.InferAsync(version, request, CancellationToken.None);
             try
             {
                 return (MemoryMarshal.Cast<byte, float>(outputs[0].Span).ToArray(), outcome);

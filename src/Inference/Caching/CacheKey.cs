@@ -15,27 +15,36 @@ namespace ServingGateway.Inference.Caching;
 /// <remarks>Lengths precede variable parts, so no two different requests hash the same stream.</remarks>
 internal static class CacheKey
 {
+    // One hasher per thread, reset for each key: computing a key allocates nothing.
+    [ThreadStatic]
+    private static XxHash128? t_hash;
+
     /// <summary>
-    /// The hash state after the model name and digest, computed once per version; <see cref="Compute(XxHash128, InferRequest, ModelSignature)"/>
-    /// continues from a copy of it.
+    /// The bytes every key of a version starts with (format tag, model name, digest), computed once per
+    /// version and hashed first by <see cref="Compute(byte[], InferRequest, ModelSignature)"/>.
     /// </summary>
-    public static XxHash128 Prefix(string modelName, string digest)
+    public static byte[] Prefix(string modelName, string digest)
     {
-        var hash = new XxHash128();
-        hash.Append("sg-cache-v1"u8);
-        AppendText(hash, Encoding.UTF8.GetBytes(modelName));
-        AppendText(hash, Encoding.UTF8.GetBytes(digest));
-        return hash;
+        var name = Encoding.UTF8.GetBytes(modelName);
+        var version = Encoding.UTF8.GetBytes(digest);
+        var prefix = new byte["sg-cache-v1"u8.Length + 8 + name.Length + 8 + version.Length];
+        var at = "sg-cache-v1"u8.Length;
+        "sg-cache-v1"u8.CopyTo(prefix);
+        BinaryPrimitives.WriteInt64LittleEndian(prefix.AsSpan(at), name.Length);
+        name.CopyTo(prefix, at += 8);
+        BinaryPrimitives.WriteInt64LittleEndian(prefix.AsSpan(at += name.Length), version.Length);
+        version.CopyTo(prefix, at + 8);
+        return prefix;
     }
 
     /// <summary>Computes the key of <paramref name="request"/> to <paramref name="modelName"/> at <paramref name="digest"/>.</summary>
     public static UInt128 Compute(string modelName, string digest, InferRequest request, ModelSignature signature) =>
         Compute(Prefix(modelName, digest), request, signature);
 
-    /// <summary>Computes the key of <paramref name="request"/> from a version's <see cref="Prefix"/> (left unchanged).</summary>
-    public static UInt128 Compute(XxHash128 prefix, InferRequest request, ModelSignature signature)
+    /// <summary>Computes the key of <paramref name="request"/> from a version's <see cref="Prefix"/>.</summary>
+    public static UInt128 Compute(byte[] prefix, InferRequest request, ModelSignature signature)
     {
-        var hash = prefix.Clone();
+        var hash = Start(prefix);
         AppendInt(hash, request.Inputs.Length);
         foreach (var index in signature.InputsByName)
         {
@@ -66,14 +75,22 @@ internal static class CacheKey
     /// The key of a request's exact bytes (and its binary header length), for the whole-response fast path:
     /// byte-identical requests to a version get byte-identical responses.
     /// </summary>
-    public static UInt128 ComputeExact(XxHash128 prefix, int? headerLength, ReadOnlySpan<byte> body)
+    public static UInt128 ComputeExact(byte[] prefix, int? headerLength, ReadOnlySpan<byte> body)
     {
-        var hash = prefix.Clone();
+        var hash = Start(prefix);
         hash.Append("exact-request"u8);
         AppendInt(hash, headerLength ?? -1);
         AppendInt(hash, body.Length);
         hash.Append(body);
         return hash.GetCurrentHashAsUInt128();
+    }
+
+    private static XxHash128 Start(byte[] prefix)
+    {
+        var hash = t_hash ??= new XxHash128();
+        hash.Reset();
+        hash.Append(prefix);
+        return hash;
     }
 
     private static void AppendInt(XxHash128 hash, long value)

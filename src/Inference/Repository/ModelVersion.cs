@@ -86,8 +86,8 @@ internal sealed class ModelVersion
     /// <summary>Whether and how this version's predictions are cached.</summary>
     public CachePolicy CachePolicy => _config.Cache;
 
-    /// <summary>The cache key's hash state after this version's name and digest.</summary>
-    public System.IO.Hashing.XxHash128 CacheKeyPrefix { get; }
+    /// <summary>What every cache key of this version starts with (its name and digest).</summary>
+    public byte[] CacheKeyPrefix { get; }
 
     /// <summary>Triton's statistics of this version.</summary>
     public ModelStatistics Statistics { get; }

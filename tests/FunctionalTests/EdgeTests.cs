@@ -189,6 +189,25 @@ public sealed class EdgeTests(ThreeNodes fixture) : IClassFixture<ThreeNodes>
     }
 
     [Fact]
+    public async Task BodyOverTheEdgeLimit_Is413Json_WithOrWithoutContentLength()
+    {
+        await using var edge = await StartEdgeAsync(["--Edge:MaxRequestBodyBytes", "4096", .. fixture.Nodes.SelectMany(n => new[] { "--node", n.Url })]);
+        using var declared = new HttpRequestMessage(HttpMethod.Post, "v2/models/mlp/infer") { Content = new ByteArrayContent(new byte[8192]) };
+        declared.Headers.ExpectContinue = true;
+        var chunkedContent = new StreamContent(new MemoryStream(new byte[6000]));
+        using var chunked = new HttpRequestMessage(HttpMethod.Post, "v2/models/mlp/infer") { Content = chunkedContent };
+        chunked.Headers.TransferEncodingChunked = true;
+
+        using var declaredResponse = await edge.Client.SendAsync(declared);
+        using var chunkedResponse = await edge.Client.SendAsync(chunked);
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, declaredResponse.StatusCode);
+        await Oip.ReadErrorAsync(declaredResponse);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, chunkedResponse.StatusCode);
+        await Oip.ReadErrorAsync(chunkedResponse);
+    }
+
+    [Fact]
     public async Task EdgeHealthAndErrors_AnsweredByTheEdgeAsJson()
     {
         await using var edge = await StartEdgeAsync();

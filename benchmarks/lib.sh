@@ -1,5 +1,6 @@
 # Shared helpers of the benchmark scripts (sourced, not run). Everything listens on 127.0.0.1 only.
-# The sourcing script sets WORK (a folder for outputs) and defines `stop` for its EXIT trap.
+# A script calls `begin_run PREFIX TOOL...` first, `build_release PROJECT...`, starts its servers with
+# `track $!`, and everything it tracked is stopped (and WORK removed unless OUT_DIR kept it) on exit.
 
 log() { echo "$(basename "$0"): $*" >&2; }
 
@@ -28,6 +29,39 @@ wait_ready() {
         sleep 0.5
     done
     log "$url not ready after 120 s; log:"; tail -50 "$logfile" >&2; exit 1
+}
+
+PIDS=()
+track() { PIDS+=("$1"); }
+
+stop() {
+    kill_wait "${PIDS[@]}"
+    PIDS=()
+    if [[ "${KEEP_WORK:-0}" == 0 && -n "${WORK:-}" ]]; then rm -rf "$WORK"; fi
+}
+
+# begin_run PREFIX TOOL...: checks the tools, makes WORK, stops what was tracked on exit, notes the load.
+begin_run() {
+    local prefix="$1" tool
+    shift
+    for tool in "$@"; do
+        command -v "$tool" >/dev/null || { log "$tool not found"; exit 2; }
+    done
+    work_dir "$prefix"
+    trap stop EXIT
+    trap 'exit 130' INT TERM
+    LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+# build_release PROJECT...: Release builds, unless SKIP_BUILD=1.
+build_release() {
+    [[ "${SKIP_BUILD:-0}" == 1 ]] && return 0
+    local project
+    for project in "$@"; do
+        log "building $project (Release)"
+        timeout 900 dotnet build "$project" -c Release -nologo -v quiet >>"$WORK/build.log" 2>&1 \
+            || { cat "$WORK/build.log" >&2; exit 1; }
+    done
 }
 
 # kill_wait PID...: TERM, up to 10 s to exit, then KILL.

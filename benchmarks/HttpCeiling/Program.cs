@@ -43,7 +43,7 @@ internal sealed record RecordedResponse(int Status, string ContentType, KeyValue
 {
     public const string HeaderLength = "Inference-Header-Content-Length";
 
-    private static readonly string[] Kept = [HeaderLength, "X-Model-Version", "X-Model-Digest"];
+    private static readonly string[] Kept = [HeaderLength];
 
     /// <summary>Loads --{name}-body and --{name}-headers (a curl -D dump) from the configuration.</summary>
     public static RecordedResponse Load(IConfiguration configuration, string name)
@@ -62,7 +62,8 @@ internal sealed record RecordedResponse(int Status, string ContentType, KeyValue
             .ToArray();
         var contentType = headers.FirstOrDefault(h => h.Key.Equals("Content-Type", StringComparison.OrdinalIgnoreCase)).Value
             ?? "application/json";
-        var kept = headers.Where(h => Kept.Contains(h.Key, StringComparer.OrdinalIgnoreCase)).ToArray();
+        // The binary header and every X- header the server sends (model version and digest, cache, node).
+        var kept = headers.Where(h => Kept.Contains(h.Key, StringComparer.OrdinalIgnoreCase) || h.Key.StartsWith("X-", StringComparison.OrdinalIgnoreCase)).ToArray();
         return new RecordedResponse(status, contentType, kept, File.ReadAllBytes(bodyPath));
     }
 

@@ -29,30 +29,9 @@ GATEWAY_DLL="$ROOT/src/Gateway/bin/Release/net10.0/ServingGateway.dll"
 BENCH_DLL="$ROOT/benchmarks/Benchmarks/bin/Release/net10.0/ServingGateway.Benchmarks.dll"
 MINILM="$ROOT/models/minilm/1/model.onnx"
 
-for tool in dotnet wrk curl; do
-    command -v "$tool" >/dev/null || { log "$tool not found"; exit 2; }
-done
 [[ -f "$MINILM" ]] || { log "$MINILM missing: run ./models/fetch.sh"; exit 2; }
-
-work_dir batching-bench
-
-GATEWAY_PID=""
-stop() {
-    kill_wait "$GATEWAY_PID"
-    GATEWAY_PID=""
-    if [[ "$KEEP_WORK" == 0 ]]; then rm -rf "$WORK"; fi
-}
-trap stop EXIT
-trap 'exit 130' INT TERM
-
-LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
-if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-    log "building ServingGateway and the benchmarks (Release)"
-    for project in src/Gateway benchmarks/Benchmarks; do
-        timeout 900 dotnet build "$project" -c Release -nologo -v quiet >>"$WORK/build.log" 2>&1 \
-            || { cat "$WORK/build.log" >&2; exit 1; }
-    done
-fi
+begin_run batching-bench dotnet wrk curl
+build_release src/Gateway benchmarks/Benchmarks
 
 # The model repository: each model twice, batching adaptive (the default) and off, same files.
 REPO="$WORK/models"
@@ -78,8 +57,8 @@ BEST_SIZE=$(awk '/^best:/ { print $NF }' "$WORK/ceiling.txt")
 # --- the server ---------------------------------------------------------------------------------
 port_free "$PORT"
 dotnet "$GATEWAY_DLL" --models "$REPO" --urls "$URL" >"$WORK/gateway.log" 2>&1 &
-GATEWAY_PID=$!
-wait_ready "$URL" "$GATEWAY_PID" "$WORK/gateway.log"
+track $!
+wait_ready "$URL" "$!" "$WORK/gateway.log"
 
 log "warming up"
 for model in minilm minilm_off; do

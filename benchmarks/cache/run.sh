@@ -26,26 +26,9 @@ B="http://127.0.0.1:$((PORT + 1))"
 GATEWAY_DLL="$ROOT/src/Gateway/bin/Release/net10.0/ServingGateway.dll"
 SCRIPTS="$ROOT/benchmarks/cache"
 
-for tool in dotnet wrk curl redis-server redis-cli; do
-    command -v "$tool" >/dev/null || { log "$tool not found"; exit 2; }
-done
 [[ -f models/minilm/1/model.onnx ]] || { log "models/minilm missing: run ./models/fetch.sh"; exit 2; }
-work_dir cache-bench
-
-A_PID=""; B_PID=""; REDIS_PID=""
-stop() {
-    kill_wait "$A_PID" "$B_PID" "$REDIS_PID"
-    A_PID=""; B_PID=""; REDIS_PID=""
-    if [[ "$KEEP_WORK" == 0 ]]; then rm -rf "$WORK"; fi
-}
-trap stop EXIT
-trap 'exit 130' INT TERM
-
-LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
-if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-    log "building ServingGateway (Release)"
-    timeout 900 dotnet build src/Gateway -c Release -nologo -v quiet >"$WORK/build.log" 2>&1 || { cat "$WORK/build.log" >&2; exit 1; }
-fi
+begin_run cache-bench dotnet wrk curl redis-server redis-cli
+build_release src/Gateway
 
 # Models: mlp with the cache on and off, minilm with the cache on; the same files.
 REPO="$WORK/models"
@@ -60,12 +43,12 @@ echo '{"max_batch_size": 32, "instances": 2, "cache": {"enable": true, "ttl_seco
 
 port_free "$PORT"; port_free "$((PORT + 1))"
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no >"$WORK/redis.log" 2>&1 &
-REDIS_PID=$!
+track $!
 for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
 
 dotnet "$GATEWAY_DLL" --models "$REPO" --urls "$A" --redis "127.0.0.1:$REDIS_PORT" >"$WORK/a.log" 2>&1 &
-A_PID=$!
-wait_ready "$A" "$A_PID" "$WORK/a.log"
+track $!
+wait_ready "$A" "$!" "$WORK/a.log"
 
 log "warming up"
 run_wrk "$WORK/warmup.mlp.txt" benchmarks/http/mlp_json.lua "$A/v2/models/mlp/infer" 8 3s
@@ -88,8 +71,8 @@ run_wrk "$WORK/minilm.miss.txt" "$SCRIPTS/minilm_unique.lua" "$A/v2/models/minil
 log "node A computes the mlp sequence into Redis ($DURATION)"
 run_wrk "$WORK/sequence.a.txt" "$SCRIPTS/mlp_sequence.lua" "$A/v2/models/mlp/infer" 1 "$DURATION"
 dotnet "$GATEWAY_DLL" --models "$REPO" --urls "$B" --redis "127.0.0.1:$REDIS_PORT" >"$WORK/b.log" 2>&1 &
-B_PID=$!
-wait_ready "$B" "$B_PID" "$WORK/b.log"
+track $!
+wait_ready "$B" "$!" "$WORK/b.log"
 B_DURATION="$(( $(seconds "$DURATION") / 3 ))s"
 log "node B asks for the same sequence: Redis hits ($B_DURATION)"
 run_wrk "$WORK/sequence.b.txt" "$SCRIPTS/mlp_sequence.lua" "$B/v2/models/mlp/infer" 1 "$B_DURATION"

@@ -26,27 +26,8 @@ GATEWAY_DLL="$ROOT/src/Gateway/bin/Release/net10.0/ServingGateway.dll"
 BARE_DLL="$ROOT/benchmarks/BareYarp/bin/Release/net10.0/BareYarp.dll"
 KEY="bench-key-0123456789"
 
-for tool in dotnet wrk curl sha256sum; do
-    command -v "$tool" >/dev/null || { log "$tool not found"; exit 2; }
-done
-work_dir edge-bench
-
-NODE_PID=""; EDGE_PID=""; BARE_PID=""
-stop() {
-    kill_wait "$EDGE_PID" "$BARE_PID" "$NODE_PID"
-    NODE_PID=""; EDGE_PID=""; BARE_PID=""
-    if [[ "$KEEP_WORK" == 0 ]]; then rm -rf "$WORK"; fi
-}
-trap stop EXIT
-trap 'exit 130' INT TERM
-
-LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
-if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-    log "building ServingGateway and BareYarp (Release)"
-    for project in src/Gateway benchmarks/BareYarp; do
-        timeout 900 dotnet build "$project" -c Release -nologo -v quiet >>"$WORK/build.log" 2>&1 || { cat "$WORK/build.log" >&2; exit 1; }
-    done
-fi
+begin_run edge-bench dotnet wrk curl sha256sum
+build_release src/Gateway benchmarks/BareYarp
 
 # The node serves mlp without the cache, so every request runs the model.
 mkdir -p "$WORK/models/mlp/1"
@@ -61,14 +42,14 @@ JSON
 
 for port in "$PORT" "$((PORT + 1))" "$((PORT + 2))"; do port_free "$port"; done
 dotnet "$GATEWAY_DLL" --role node --models "$WORK/models" --urls "$NODE" >"$WORK/node.log" 2>&1 &
-NODE_PID=$!
-wait_ready "$NODE" "$NODE_PID" "$WORK/node.log"
+track $!
+wait_ready "$NODE" "$!" "$WORK/node.log"
 dotnet "$GATEWAY_DLL" --role edge --node "$NODE" --urls "$EDGE" --config "$WORK/edge.json" >"$WORK/edge.log" 2>&1 &
-EDGE_PID=$!
-wait_ready "$EDGE" "$EDGE_PID" "$WORK/edge.log"
+track $!
+wait_ready "$EDGE" "$!" "$WORK/edge.log"
 dotnet "$BARE_DLL" --urls "$BARE" --node "$NODE" >"$WORK/bare.log" 2>&1 &
-BARE_PID=$!
-wait_ready "$BARE" "$BARE_PID" "$WORK/bare.log"
+track $!
+wait_ready "$BARE" "$!" "$WORK/bare.log"
 
 # The edge refuses requests without the key: check, so the benchmark cannot measure 401s.
 status=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$EDGE/v2/models/mlp/infer" -d '{}')

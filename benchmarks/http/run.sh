@@ -31,42 +31,23 @@ SCRIPTS="$ROOT/benchmarks/http"
 GATEWAY_DLL="$ROOT/src/Gateway/bin/Release/net10.0/ServingGateway.dll"
 CEILING_DLL="$ROOT/benchmarks/HttpCeiling/bin/Release/net10.0/HttpCeiling.dll"
 
-for tool in dotnet wrk curl; do
-    command -v "$tool" >/dev/null || { echo "run.sh: $tool not found" >&2; exit 2; }
-done
-
 source "$ROOT/benchmarks/lib.sh"
-work_dir http-bench
-
-GATEWAY_PID=""
-CEILING_PID=""
-stop() {
-    kill_wait "$GATEWAY_PID" "$CEILING_PID"
-    GATEWAY_PID=""
-    CEILING_PID=""
-    if [[ "$KEEP_WORK" == 0 ]]; then rm -rf "$WORK"; fi
-}
-trap stop EXIT
-trap 'exit 130' INT TERM
-
-LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
-
-# --- build ------------------------------------------------------------------------------------
-if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-    log "building ServingGateway and HttpCeiling (Release)"
-    timeout 900 dotnet build src/Gateway -c Release -nologo -v quiet >"$WORK/build.log" 2>&1 \
-        || { cat "$WORK/build.log" >&2; exit 1; }
-    timeout 900 dotnet build benchmarks/HttpCeiling -c Release -nologo -v quiet >>"$WORK/build.log" 2>&1 \
-        || { cat "$WORK/build.log" >&2; exit 1; }
-fi
+begin_run http-bench dotnet wrk curl
+build_release src/Gateway benchmarks/HttpCeiling
 
 # --- ServingGateway ---------------------------------------------------------------------------
+# mlp as in ./models but without the prediction cache: this measures inference over HTTP, not cache hits.
+MODELS="$WORK/models"
+mkdir -p "$MODELS/mlp/1"
+ln -sf "$ROOT/models/mlp/1/model.onnx" "$MODELS/mlp/1/model.onnx"
+echo '{"max_batch_size": 64, "instances": 2}' >"$MODELS/mlp/config.json"
+
 port_free "$GATEWAY_PORT"
 port_free "$CEILING_PORT"
-log "starting ServingGateway on $GATEWAY_URL serving ./models"
-dotnet "$GATEWAY_DLL" --models models --urls "$GATEWAY_URL" >"$WORK/gateway.log" 2>&1 &
-GATEWAY_PID=$!
-wait_ready "$GATEWAY_URL" "$GATEWAY_PID" "$WORK/gateway.log"
+log "starting ServingGateway on $GATEWAY_URL serving mlp"
+dotnet "$GATEWAY_DLL" --models "$MODELS" --urls "$GATEWAY_URL" >"$WORK/gateway.log" 2>&1 &
+track $!
+wait_ready "$GATEWAY_URL" "$!" "$WORK/gateway.log"
 for _ in $(seq 240); do
     if curl -fs --max-time 2 -X POST "$GATEWAY_URL/v2/repository/index" \
             | grep -o '{[^{}]*"name":"mlp"[^{}]*}' | grep -q '"state":"READY"'; then
@@ -110,8 +91,8 @@ dotnet "$CEILING_DLL" --urls "$CEILING_URL" \
     --json-body "$WORK/json.body" --json-headers "$WORK/json.headers" \
     --binary-body "$WORK/binary.body" --binary-headers "$WORK/binary.headers" \
     >"$WORK/ceiling.log" 2>&1 &
-CEILING_PID=$!
-wait_ready "$CEILING_URL" "$CEILING_PID" "$WORK/ceiling.log"
+track $!
+wait_ready "$CEILING_URL" "$!" "$WORK/ceiling.log"
 
 # The ceiling must answer what the server answers: status, headers and body, to the byte.
 for mode in json binary; do

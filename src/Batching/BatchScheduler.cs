@@ -11,16 +11,24 @@ namespace ServingGateway.Batching;
 /// dispatch when the batch is full; otherwise, with an instance idle, wait only while (1) rows are
 /// expected to arrive before the wait must end, (2) a bigger batch has been measured to cost less per
 /// row, and (3) the oldest request's SLO budget (SLO minus the expected execution time of the batch it
-/// would join) and the max queue delay have not run out. Not thread-safe.
+/// would join) and the max queue delay have not run out; a wait never lasts longer than the batch takes to
+/// run, nor less than <see cref="MinimumWait"/>. Not thread-safe.
 /// </remarks>
 internal sealed class BatchScheduler<TRequest, TResult>
 {
     /// <summary>A bigger batch must cost at most this fraction per row of the current one for waiting to pay.</summary>
     public const double RequiredGain = 0.9;
 
+    /// <summary>
+    /// The shortest wait the scheduler takes: timers keep whole milliseconds, so a shorter wait would in fact
+    /// last a millisecond. A model faster than that batches only the rows already queued.
+    /// </summary>
+    public static readonly TimeSpan MinimumWait = TimeSpan.FromMilliseconds(1);
+
     private readonly BatchingOptions _options;
     private readonly long _maxDelayTicks;
     private readonly long _sloTicks;
+    private readonly long _minimumWaitTicks;
     private readonly Dictionary<object, Group> _groups = [];
     private readonly List<Group> _order = [];
 
@@ -29,6 +37,7 @@ internal sealed class BatchScheduler<TRequest, TResult>
         _options = options;
         _maxDelayTicks = (long)(options.MaxQueueDelay.TotalSeconds * frequency);
         _sloTicks = (long)(options.LatencySlo.TotalSeconds * frequency);
+        _minimumWaitTicks = (long)(MinimumWait.TotalSeconds * frequency);
         IdleInstances = options.Instances;
         Arrivals = new ArrivalRateEstimator(TimeSpan.FromMilliseconds(500), frequency);
         ExecutionTimes = new ExecutionTimeEstimator(options.MaxBatchRows);
@@ -172,11 +181,15 @@ internal sealed class BatchScheduler<TRequest, TResult>
         // finish within the oldest request's SLO: budget = SLO - expected execution time of that batch.
         var end = Math.Min(head + _maxDelayTicks, head + _sloTicks);
         var target = Target(rows, rate, end - now);
-        end = Math.Min(end, head + _sloTicks - (long)Math.Ceiling(ExecutionTimes.Estimate(target)));
+        var execution = (long)Math.Ceiling(ExecutionTimes.Estimate(target));
+
+        // Never wait past the SLO budget, nor longer than running the batch takes: an instance idle for
+        // longer than that loses more throughput than the bigger batch wins back.
+        end = Math.Min(end, Math.Min(head + _sloTicks - execution, head + execution));
         target = Target(rows, rate, end - now);
-        if (end <= now || target <= rows)
+        if (end - now < _minimumWaitTicks || target <= rows)
         {
-            return now; // no budget left, or no row expected before it runs out
+            return now; // no budget left, a wait shorter than a timer can keep, or no row expected before it ends
         }
 
         var perRowNow = ExecutionTimes.Estimate(rows) / rows;
@@ -187,7 +200,7 @@ internal sealed class BatchScheduler<TRequest, TResult>
         }
 
         // Look again about when the next rows should have come, or when the wait must end.
-        return Math.Min(end, now + Math.Max(1, (long)Math.Ceiling(2 / rate)));
+        return Math.Min(end, now + Math.Max(_minimumWaitTicks, (long)Math.Ceiling(2 / rate)));
     }
 
     // The batch size expected if the group waits 'ticks' more at 'rate' rows per tick.

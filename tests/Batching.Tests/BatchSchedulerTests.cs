@@ -186,6 +186,51 @@ public class BatchSchedulerTests
     }
 
     [Fact]
+    public void Schedule_ModelFasterThanATimer_NeverWaits()
+    {
+        // Rows arrive fast and bigger batches are far cheaper per row, but a batch runs in 0.05 ms: any wait
+        // would last a whole timer millisecond, twenty times what running the batch takes.
+        var scheduler = Create(maxBatch: 64, sloMs: 50, maxDelayMs: 5);
+        TeachWaitingPays(scheduler);
+        for (var i = 0; i < 50; i++)
+        {
+            scheduler.Release(1, Ms(0.04));
+            scheduler.Release(8, Ms(0.05));
+            scheduler.Release(64, Ms(0.06));
+        }
+
+        scheduler.Add(Entry("a"), _time.GetTimestamp());
+
+        Schedule(scheduler);
+
+        Assert.Equal([["a"]], Dispatched);
+    }
+
+    [Fact]
+    public void Schedule_Waiting_NeverLongerThanRunningTheBatch()
+    {
+        // Budget and max delay allow 50 ms, but the batch it waits for runs in 2 ms: it waits at most that.
+        var scheduler = Create(maxBatch: 8, sloMs: 200, maxDelayMs: 50);
+        TeachWaitingPays(scheduler);
+        var head = _time.GetTimestamp();
+        scheduler.Add(Entry("a"), head);
+
+        while (true)
+        {
+            var next = Schedule(scheduler);
+            if (_dispatch.Count > 0)
+            {
+                break;
+            }
+
+            Assert.True(next <= head + Ms(2), "a wake-up past one execution time after the head");
+            _time.Advance(TimeSpan.FromTicks(Math.Max(1, (next - _time.GetTimestamp()) * TimeSpan.TicksPerSecond / _time.TimestampFrequency)));
+        }
+
+        Assert.True(_time.GetTimestamp() <= head + Ms(2), "waited beyond the batch's execution time");
+    }
+
+    [Fact]
     public void Schedule_BiggerBatchesNotCheaperPerRow_DoesNotWait()
     {
         var scheduler = Create(maxBatch: 8);

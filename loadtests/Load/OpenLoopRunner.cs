@@ -154,10 +154,17 @@ internal sealed class OpenLoopRunner
 
     private async Task SendAsync(long index, long intended)
     {
-        var sent = _timeProvider.GetTimestamp();
-        var outcome = await _send(index, _cancellationToken).ConfigureAwait(false);
-        _recorder.Record(intended, sent, _timeProvider.GetTimestamp(), outcome);
-        OnFinished();
+        try
+        {
+            var sent = _timeProvider.GetTimestamp();
+            var outcome = await _send(index, _cancellationToken).ConfigureAwait(false);
+            _recorder.Record(intended, sent, _timeProvider.GetTimestamp(), outcome);
+        }
+        finally
+        {
+            // Whatever happened, the slot is free again; a lost decrement would hang the run.
+            OnFinished();
+        }
     }
 
     private void OnFinished()

@@ -54,6 +54,11 @@ internal sealed class RequestSender(HttpClient client, IReadOnlyList<LoadTarget>
         {
             return RequestOutcome.Failure(targetIndex, Cut(ex.Message));
         }
+        catch (InvalidOperationException ex)
+        {
+            // HttpClient's own refusals (e.g. a request it cannot send); an error, not a crash.
+            return RequestOutcome.Failure(targetIndex, Cut(ex.Message));
+        }
     }
 
     /// <summary>The <c>error</c> of an OIP error body, or the body itself, cut to <see cref="MaxReasonLength"/>.</summary>

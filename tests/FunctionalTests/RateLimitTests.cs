@@ -155,6 +155,7 @@ public sealed class AuthAndRateLimitTests : IAsyncLifetime
 }
 
 /// <summary>Two edges sharing Redis enforce one limit between them.</summary>
+[Collection(RunsAloneCollection.Name)]
 public sealed class SharedRateLimitTests : IAsyncLifetime
 {
     private const double Rate = 40;
@@ -205,6 +206,14 @@ public sealed class SharedRateLimitTests : IAsyncLifetime
             }
         }))));
         var elapsed = clock.Elapsed.TotalSeconds;
+
+        // Every decision was taken in Redis: a fallback to local buckets would enforce a limit per edge.
+        foreach (var edge in new[] { first, second })
+        {
+            var metrics = await edge.Client.GetStringAsync("metrics");
+            Assert.Matches("sg_rate_limit_decisions_total\\{store=\"redis\"\\} [1-9]", metrics);
+            Assert.Matches("sg_rate_limit_decisions_total\\{store=\"local\"\\} 0\\b", metrics);
+        }
 
         // One anonymous caller (one address) through both edges: one bucket in Redis.
         var expected = Burst + (Rate * elapsed);

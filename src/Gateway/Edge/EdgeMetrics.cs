@@ -11,6 +11,8 @@ namespace ServingGateway.Edge;
 internal sealed class EdgeMetrics
 {
     private readonly Counter _rateLimited;
+    private readonly Counter.Child _decidedInRedis;
+    private readonly Counter.Child _decidedLocally;
     private readonly Counter _forwarded;
     private readonly Counter _retries;
 
@@ -28,6 +30,9 @@ internal sealed class EdgeMetrics
 
         var factory = Prometheus.Metrics.WithCustomRegistry(Registry);
         _rateLimited = factory.CreateCounter("sg_rate_limited_total", "Requests refused with 429, by limit (\"default\" or the model's own).", ["limit"]);
+        var decisions = factory.CreateCounter("sg_rate_limit_decisions_total", "Rate-limit decisions by the store that took them: redis (shared by all edges) or local (no Redis configured, or Redis unavailable).", ["store"]);
+        _decidedInRedis = decisions.WithLabels("redis");
+        _decidedLocally = decisions.WithLabels("local");
         _forwarded = factory.CreateCounter("sg_edge_forwarded_total", "Requests the edge forwarded, by node and outcome (success, client_error, server_error, proxy_error).", ["node", "outcome"]);
         _retries = factory.CreateCounter("sg_edge_retries_total", "Requests sent again to the next node because their node refused the connection, by that node.", ["node"]);
     }
@@ -36,6 +41,8 @@ internal sealed class EdgeMetrics
     public CollectorRegistry Registry { get; }
 
     public void RateLimited(string limit) => _rateLimited.WithLabels(limit).Inc();
+
+    public void Decided(bool inRedis) => (inRedis ? _decidedInRedis : _decidedLocally).Inc();
 
     public void Forwarded(string node, int statusCode, bool proxyError) =>
         _forwarded.WithLabels(node, proxyError ? "proxy_error" : statusCode < 400 ? "success" : statusCode < 500 ? "client_error" : "server_error").Inc();

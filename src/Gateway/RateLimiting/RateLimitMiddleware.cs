@@ -86,6 +86,7 @@ internal sealed class RateLimitMiddleware
             {
                 var decision = await _shared.Store.TakeAsync(bucket, rule, cancellationToken);
                 _shared.Breaker.Succeeded();
+                _metrics.Decided(inRedis: true);
                 return decision;
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException)
@@ -94,6 +95,7 @@ internal sealed class RateLimitMiddleware
             }
         }
 
+        _metrics.Decided(inRedis: false);
         return await _local.TakeAsync(bucket, rule, cancellationToken);
     }
 

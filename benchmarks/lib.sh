@@ -85,12 +85,14 @@ seconds() { # 10s / 2m / 1h / 10 -> seconds
 ERRORS=()
 # run_wrk OUT SCRIPT URL CONNECTIONS DURATION [WRK ARGS...]: wrk -t (1 for 1 connection, else 2) into
 # OUT; socket errors and non-2xx responses are collected in ERRORS.
+# A command run_wrk puts before wrk (for example: taskset -c 1); none by default.
+WRK_PREFIX=()
 run_wrk() {
     local out="$1" script="$2" url="$3" conns="$4" duration="$5" threads=2
     shift 5
     [[ "$conns" -lt 2 ]] && threads=1
     timeout $(( $(seconds "$duration") + 60 )) \
-        wrk -t "$threads" -c "$conns" -d "$duration" --latency -s "$script" "$@" "$url" >"$out" 2>&1 \
+        "${WRK_PREFIX[@]}" wrk -t "$threads" -c "$conns" -d "$duration" --latency -s "$script" "$@" "$url" >"$out" 2>&1 \
         || { log "wrk failed ($out):"; cat "$out" >&2; exit 1; }
     local bad
     bad=$(grep -E 'Socket errors|Non-2xx' "$out" || true)

@@ -57,6 +57,7 @@ BEST_SIZE=$(awk '/^best:/ { print $NF }' "$WORK/ceiling.txt")
 # --- the server ---------------------------------------------------------------------------------
 port_free "$PORT"
 dotnet "$GATEWAY_DLL" --models "$REPO" --urls "$URL" >"$WORK/gateway.log" 2>&1 &
+SERVER_PID=$!
 track $!
 wait_ready "$URL" "$!" "$WORK/gateway.log"
 
@@ -70,19 +71,52 @@ done
 
 # --- 2. minilm under load, adaptive vs off --------------------------------------------------------
 LOAD_ROWS=()
+RUN_STATS=()
+# What the batcher did during one run, from two stats snapshots: batches by size, mean rows per batch,
+# and how busy the instances were (compute time over wall time times instances).
+stats_delta() {
+    python3 - "$1" "$2" "$DURATION" <<'PY'
+import json, sys
+def load(path):
+    stats = json.load(open(path))["model_stats"][0]
+    compute = sum(b["compute_infer"]["ns"] + b["compute_input"]["ns"] + b["compute_output"]["ns"] for b in stats["batch_stats"])
+    return stats["batch_size_histogram"], compute
+(h0, c0), (h1, c1) = load(sys.argv[1]), load(sys.argv[2])
+delta = {int(k): v - h0.get(k, 0) for k, v in h1.items() if v - h0.get(k, 0) > 0}
+batches = sum(delta.values())
+rows = sum(k * v for k, v in delta.items())
+seconds = float(sys.argv[3].rstrip("s"))
+print(f"{' '.join(f'{k}:{v}' for k, v in sorted(delta.items()))} | {rows / max(batches, 1):.1f} | {(c1 - c0) / 1e9 / (seconds * 2):.2f}")
+PY
+}
 for conns in $CONNECTIONS; do
     for model in minilm minilm_off; do
         log "minilm binary, $conns connections, $model ($DURATION)"
+        curl -fs "$URL/v2/models/$model/stats" >"$WORK/stats.$model.c$conns.before.json"
         run_wrk "$WORK/load.$model.c$conns.txt" benchmarks/batching/minilm_binary.lua "$URL/v2/models/$model/infer" "$conns" "$DURATION"
+        curl -fs "$URL/v2/models/$model/stats" >"$WORK/stats.$model.c$conns.after.json"
     done
+    RUN_STATS+=("| $conns | $(stats_delta "$WORK/stats.minilm.c$conns.before.json" "$WORK/stats.minilm.c$conns.after.json") |")
     a="$WORK/load.minilm.c$conns.txt"; o="$WORK/load.minilm_off.c$conns.txt"
     LOAD_ROWS+=("| $conns | $(printf '%.1f' "$(rps "$a")") | $(ratio "$(rps "$a")" "$BEST") | $(to_ms "$(pct "$a" 50)") | $(to_ms "$(pct "$a" 99)") | $(printf '%.1f' "$(rps "$o")") | $(ratio "$(rps "$o")" "$BEST") | $(to_ms "$(pct "$o" 50)") | $(to_ms "$(pct "$o" 99)") | $(ratio "$(rps "$a")" "$(rps "$o")") |")
 done
 HISTOGRAM=$(curl -fs "$URL/v2/models/minilm/stats" | grep -o '"batch_size_histogram":{[^}]*}' | sed 's/"batch_size_histogram"://')
 
 # --- 3. one client at a time --------------------------------------------------------------------
-# At 1 connection the result moves in steps with how the scheduler places wrk and the server on 2
-# cores, so adaptive and off alternate for ROUNDS rounds and the median p50 of each is compared.
+# At 1 connection the result moves in steps (up to 2x for mlp) with how the scheduler places wrk and the
+# server on 2 cores: on one core or on two. So the server is pinned to CPU 0 and wrk to CPU 1 (where
+# taskset exists), both warm up again, and adaptive and off alternate for ROUNDS rounds, the median p50
+# of each compared.
+PINNING="not pinned (no taskset)"
+if command -v taskset >/dev/null && (( $(nproc) >= 2 )) && taskset -a -p -c 0 "$SERVER_PID" >/dev/null; then
+    WRK_PREFIX=(taskset -c 1)
+    PINNING="server pinned to CPU 0, wrk to CPU 1"
+fi
+log "one client at a time: $PINNING; warming up"
+run_wrk "$WORK/warmup-single.mlp.txt" benchmarks/http/mlp_json.lua "$URL/v2/models/mlp/infer" 1 5s
+run_wrk "$WORK/warmup-single.mlp_off.txt" benchmarks/http/mlp_json.lua "$URL/v2/models/mlp_off/infer" 1 5s
+run_wrk "$WORK/warmup-single.minilm.txt" benchmarks/batching/minilm_binary.lua "$URL/v2/models/minilm/infer" 1 3s
+run_wrk "$WORK/warmup-single.minilm_off.txt" benchmarks/batching/minilm_binary.lua "$URL/v2/models/minilm_off/infer" 1 3s
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 SINGLE_ROWS=()
 for pair in "mlp:benchmarks/http/mlp_json.lua:JSON" "minilm:benchmarks/batching/minilm_binary.lua:binary"; do
@@ -117,9 +151,15 @@ echo "| connections | adaptive items/s | of ceiling | p50 (ms) | p99 (ms) | off 
 echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${LOAD_ROWS[@]}"
 echo
-echo "Batches run by size for minilm (adaptive) over the whole run: $HISTOGRAM"
+echo "Batches run by size for minilm (adaptive) over the whole run, warm-up included: $HISTOGRAM"
 echo
-echo "One client at a time (1 connection), medians over $ROUNDS alternating rounds of $DURATION:"
+echo "What the adaptive batcher did during each load run (stats before and after; busy = compute time / (wall time x 2 instances)):"
+echo
+echo "| connections | batches by size (size:count) | mean rows per batch | instances busy |"
+echo "|---:|---|---:|---:|"
+printf '%s\n' "${RUN_STATS[@]}"
+echo
+echo "One client at a time (1 connection, $PINNING), medians over $ROUNDS alternating rounds of $DURATION:"
 echo
 echo "| model | adaptive p50 (ms) | p99 (ms) | off p50 (ms) | p99 (ms) | p50 adaptive / off | every p50: adaptive rounds, then off rounds |"
 echo "|---|---:|---:|---:|---:|---:|---|"

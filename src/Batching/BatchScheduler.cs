@@ -9,15 +9,26 @@ namespace ServingGateway.Batching;
 /// <remarks>
 /// The adaptive rule (docs/BATCHING.md), for the group whose head request has waited longest:
 /// dispatch when the batch is full; otherwise, with an instance idle, wait only while (1) rows are
-/// expected to arrive before the wait must end, (2) a bigger batch has been measured to cost less per
-/// row, and (3) the oldest request's SLO budget (SLO minus the expected execution time of the batch it
-/// would join) and the max queue delay have not run out; a wait never lasts longer than the batch takes to
-/// run, nor less than <see cref="MinimumWait"/>. Not thread-safe.
+/// expected to arrive before the wait must end, (2) the instance's time per row, the expected wait for the
+/// rows included, is lower for a bigger batch than for running now, and (3) the oldest request's SLO
+/// budget (SLO minus the expected execution time of the batch it would join) and the max queue delay have
+/// not run out; a wait never lasts longer than the batch takes to run, nor less than
+/// <see cref="MinimumWait"/>. A batch takes at most its instance's fair share of the work, and no more
+/// rows than the size past which batches were measured to cost more per row. Not thread-safe.
 /// </remarks>
 internal sealed class BatchScheduler<TRequest, TResult>
 {
-    /// <summary>A bigger batch must cost at most this fraction per row of the current one for waiting to pay.</summary>
-    public const double RequiredGain = 0.9;
+    /// <summary>
+    /// Batch sizes whose measured time per row is within this fraction of the best are as good as the best:
+    /// a batch is capped only below a size measurably costlier per row.
+    /// </summary>
+    public const double EfficiencyTolerance = 0.05;
+
+    /// <summary>
+    /// One batch in this many may pass the efficiency cap, so that the costs of bigger sizes stay measured
+    /// (a size once measured slow, for example while the process warmed up, is tried again).
+    /// </summary>
+    public const int ExploreEvery = 32;
 
     /// <summary>
     /// The shortest wait the scheduler takes: timers keep whole milliseconds, so a shorter wait would in fact
@@ -25,12 +36,20 @@ internal sealed class BatchScheduler<TRequest, TResult>
     /// </summary>
     public static readonly TimeSpan MinimumWait = TimeSpan.FromMilliseconds(1);
 
+    /// <summary>How fast the recent peak of rows in the system, which sets the fair share, fades.</summary>
+    public static readonly TimeSpan LoadTimeConstant = TimeSpan.FromMilliseconds(250);
+
     private readonly BatchingOptions _options;
     private readonly long _maxDelayTicks;
     private readonly long _sloTicks;
     private readonly long _minimumWaitTicks;
     private readonly Dictionary<object, Group> _groups = [];
     private readonly List<Group> _order = [];
+    private readonly double _loadTimeConstantTicks;
+    private int _cappedBatches;
+    private int _efficientLimit;
+    private double _peakLoad;
+    private long _loadAt;
 
     public BatchScheduler(BatchingOptions options, long frequency)
     {
@@ -41,6 +60,8 @@ internal sealed class BatchScheduler<TRequest, TResult>
         IdleInstances = options.Instances;
         Arrivals = new ArrivalRateEstimator(TimeSpan.FromMilliseconds(500), frequency);
         ExecutionTimes = new ExecutionTimeEstimator(options.MaxBatchRows);
+        _efficientLimit = options.MaxBatchRows;
+        _loadTimeConstantTicks = LoadTimeConstant.TotalSeconds * frequency;
     }
 
     /// <summary>Instances not running a batch.</summary>
@@ -87,6 +108,7 @@ internal sealed class BatchScheduler<TRequest, TResult>
     public void Release(int rows, long elapsedTicks)
     {
         ExecutionTimes.Record(rows, elapsedTicks);
+        _efficientLimit = ExecutionTimes.EfficientLimit(EfficiencyTolerance);
         ExecutingRows = Math.Max(0, ExecutingRows - rows);
         IdleInstances = Math.Min(IdleInstances + 1, _options.Instances);
     }
@@ -100,6 +122,7 @@ internal sealed class BatchScheduler<TRequest, TResult>
     {
         Arrivals.Advance(now, QueuedRows > 0);
         var next = Purge(now, dropped);
+        TrackLoad(now);
         var considered = 0;
         while (IdleInstances > 0 && considered < _order.Count)
         {
@@ -137,18 +160,37 @@ internal sealed class BatchScheduler<TRequest, TResult>
         return next;
     }
 
+    // The recent peak of the rows in the system (queued and running), decaying with LoadTimeConstant: with
+    // many clients, the rows of one batch just answered are on their way back while the batcher sees only
+    // the rows of the others.
+    private void TrackLoad(long now)
+    {
+        var load = QueuedRows + ExecutingRows;
+        var decayed = _loadAt == 0 ? 0 : _peakLoad * Math.Exp(-(now - _loadAt) / _loadTimeConstantTicks);
+        _peakLoad = Math.Max(load, decayed);
+        _loadAt = now;
+    }
+
     // The most rows the next batch takes. Adaptive mode keeps instances balanced: a batch takes at most its
-    // fair share of the rows queued and running (docs/BATCHING.md), so one instance does not take every
-    // waiting row while another, about to finish, then runs tiny batches.
+    // fair share of the recent peak of rows queued and running (docs/BATCHING.md), so one instance does not
+    // take every waiting row while another, about to finish, then runs tiny batches, and two instances
+    // freed together do not split the first few rows back. Nor does a batch take more rows than the size
+    // past which batches cost more per row (minilm on a CPU: 8), but once in ExploreEvery batches.
     private int Limit()
     {
-        if (_options.Mode != BatchingMode.Adaptive || _options.Instances == 1)
+        if (_options.Mode != BatchingMode.Adaptive)
         {
             return _options.MaxBatchRows;
         }
 
-        var share = (QueuedRows + ExecutingRows + _options.Instances - 1) / _options.Instances;
-        return Math.Clamp(share, 1, _options.MaxBatchRows);
+        var limit = _options.MaxBatchRows;
+        if (_options.Instances > 1)
+        {
+            var share = (int)Math.Ceiling(Math.Max(_peakLoad, QueuedRows + ExecutingRows) / _options.Instances);
+            limit = Math.Clamp(share, 1, _options.MaxBatchRows);
+        }
+
+        return _efficientLimit < limit && _cappedBatches < ExploreEvery - 1 ? _efficientLimit : limit;
     }
 
     // When the group should be dispatched: now or a later timestamp.
@@ -180,32 +222,51 @@ internal sealed class BatchScheduler<TRequest, TResult>
         // The wait ends by the max queue delay, and early enough that the batch expected by then would
         // finish within the oldest request's SLO: budget = SLO - expected execution time of that batch.
         var end = Math.Min(head + _maxDelayTicks, head + _sloTicks);
-        var target = Target(rows, rate, end - now);
+        var target = Target(rows, limit, rate, end - now);
         var execution = (long)Math.Ceiling(ExecutionTimes.Estimate(target));
 
         // Never wait past the SLO budget, nor longer than running the batch takes: an instance idle for
         // longer than that loses more throughput than the bigger batch wins back.
         end = Math.Min(end, Math.Min(head + _sloTicks - execution, head + execution));
-        target = Target(rows, rate, end - now);
+        target = Target(rows, limit, rate, end - now);
         if (end - now < _minimumWaitTicks || target <= rows)
         {
             return now; // no budget left, a wait shorter than a timer can keep, or no row expected before it ends
         }
 
-        var perRowNow = ExecutionTimes.Estimate(rows) / rows;
-        var perRowTarget = ExecutionTimes.Estimate(target) / target;
-        if (perRowTarget > RequiredGain * perRowNow)
+        if (!WaitingPays(rows, target, rate))
         {
-            return now; // a bigger batch is not measurably cheaper per row: waiting only adds latency
+            return now; // no bigger batch is cheaper per row once the instance's idle wait is counted
         }
 
         // Look again about when the next rows should have come, or when the wait must end.
         return Math.Min(end, now + Math.Max(_minimumWaitTicks, (long)Math.Ceiling(2 / rate)));
     }
 
-    // The batch size expected if the group waits 'ticks' more at 'rate' rows per tick.
-    private int Target(int rows, double rate, long ticks) =>
-        ticks <= 0 ? rows : (int)Math.Min(_options.MaxBatchRows, rows + Math.Floor(rate * ticks));
+    // Whether some batch of rows+1..target rows, gathered at 'rate', costs the instance less time per row
+    // (its idle wait for the rows plus the batch's execution time) than running the 'rows' queued now. On a
+    // CPU where time grows about linearly with rows it never does; near the most efficient size the wait
+    // for the last rows decides. Between measured sizes the estimate is linear, so that cost per row is
+    // monotonic there: only measured sizes and the ends of the range need checking.
+    private bool WaitingPays(int rows, int target, double rate)
+    {
+        var perRowNow = ExecutionTimes.Estimate(rows) / rows;
+        for (var size = rows + 1; size <= target; size++)
+        {
+            if ((size == rows + 1 || size == target || ExecutionTimes.IsMeasured(size))
+                && (ExecutionTimes.Estimate(size) + ((size - rows) / rate)) / size < perRowNow)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    // The batch size expected if the group waits 'ticks' more at 'rate' rows per tick: never more than
+    // the batch may take (a bigger one would not be this batch, and its longer run would eat the budget).
+    private static int Target(int rows, int limit, double rate, long ticks) =>
+        ticks <= 0 ? rows : (int)Math.Min(limit, rows + Math.Floor(rate * ticks));
 
     private BatchEntry<TRequest, TResult>[] Take(Group group, int limit, long now)
     {
@@ -228,6 +289,11 @@ internal sealed class BatchScheduler<TRequest, TResult>
             {
                 break; // strict order: a request that does not fit is not overtaken by lower priorities
             }
+        }
+
+        if (_options.Mode == BatchingMode.Adaptive)
+        {
+            _cappedBatches = rows > _efficientLimit || _efficientLimit >= _options.MaxBatchRows ? 0 : _cappedBatches + 1;
         }
 
         group.Rows -= rows;

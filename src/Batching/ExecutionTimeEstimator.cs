@@ -32,6 +32,40 @@ internal sealed class ExecutionTimeEstimator
         HasData = true;
     }
 
+    /// <summary>
+    /// The batch size past which measured batches cost measurably more per row: the largest measured size
+    /// whose time per row is within <paramref name="tolerance"/> of the best measured one, or the largest
+    /// possible size when that is the largest measured size (nothing bigger was measured worse).
+    /// </summary>
+    /// <remarks>O(sizes); the scheduler asks once per batch.</remarks>
+    public int EfficientLimit(double tolerance)
+    {
+        var maxRows = _ticks.Length - 1;
+        var best = double.MaxValue;
+        var largest = 0;
+        for (var rows = 1; rows <= maxRows; rows++)
+        {
+            if (_ticks[rows] > 0)
+            {
+                best = Math.Min(best, _ticks[rows] / rows);
+                largest = rows;
+            }
+        }
+
+        for (var rows = largest; rows >= 1; rows--)
+        {
+            if (_ticks[rows] > 0 && _ticks[rows] / rows <= best * (1 + tolerance))
+            {
+                return rows == largest ? maxRows : rows;
+            }
+        }
+
+        return maxRows;
+    }
+
+    /// <summary>True when a batch of exactly <paramref name="rows"/> has been measured.</summary>
+    public bool IsMeasured(int rows) => rows >= 1 && rows < _ticks.Length && _ticks[rows] > 0;
+
     /// <summary>The expected ticks for a batch of <paramref name="rows"/>; 0 before any measurement.</summary>
     public double Estimate(int rows)
     {

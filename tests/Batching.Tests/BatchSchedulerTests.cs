@@ -235,9 +235,12 @@ public class BatchSchedulerTests
     {
         var scheduler = Create(maxBatch: 8);
         TeachWaitingPays(scheduler);
-        for (var i = 0; i < 20; i++)
+        for (var i = 0; i < 30; i++)
         {
-            scheduler.Release(8, Ms(8)); // now 8 rows cost 8 x 1 row: linear, as on a busy CPU
+            for (var rows = 1; rows <= 8; rows++)
+            {
+                scheduler.Release(rows, Ms(rows)); // now n rows cost n x 1 row: linear, as on a busy CPU
+            }
         }
 
         scheduler.Add(Entry("a"), _time.GetTimestamp());
@@ -245,6 +248,157 @@ public class BatchSchedulerTests
         Schedule(scheduler);
 
         Assert.Equal([["a"]], Dispatched);
+    }
+
+    [Fact]
+    public void Schedule_LastRowsComingSoon_WaitsForThem()
+    {
+        // 7 rows queued, the 8th due in 0.1 ms: 8 rows run in 2 ms, 7 in about 1.86 ms. Waiting 0.1 ms
+        // for a 3% gain per row pays for the instance, and costs the queued requests 0.1 ms.
+        var next = Schedule(SevenRowsQueued(arrivalEveryMs: 0.1));
+
+        Assert.Empty(_dispatch);
+        Assert.True(next <= _time.GetTimestamp() + Ms(2), "the wait ends within the batch's execution time");
+    }
+
+    [Fact]
+    public void Schedule_LastRowsTooFarOff_DispatchesWhatIsQueued()
+    {
+        // The same 7 rows and costs, but rows arrive once per 1.5 ms: idling 1.5 ms to run 8 rows in 2 ms
+        // (0.44 ms per row) is worse than 7 rows now (0.27 ms per row).
+        Schedule(SevenRowsQueued(arrivalEveryMs: 1.5));
+
+        Assert.Equal([["r0", "r1", "r2", "r3", "r4", "r5", "r6"]], Dispatched);
+    }
+
+    [Fact]
+    public void Schedule_BiggerBatchesMeasuredCostlierPerRow_TakesTheMostEfficientSize()
+    {
+        // 4 rows run in 4 ms, 8 rows in 12 ms: with 8 rows queued and one instance, two batches of 4 finish
+        // sooner than one of 8 (minilm on this CPU: 8 rows best, 16 costlier per row).
+        var scheduler = EightRowsCostlierPerRowThanFour();
+
+        for (var i = 0; i < 8; i++)
+        {
+            scheduler.Add(Entry($"r{i}"), _time.GetTimestamp());
+        }
+
+        Schedule(scheduler);
+
+        Assert.Equal([["r0", "r1", "r2", "r3"]], Dispatched);
+    }
+
+    [Fact]
+    public void Schedule_BatchesPastTheLimit_DoNotSpendTheBudget()
+    {
+        // minilm's costs on this CPU (1 row 6.4 ms, 8 rows 36, 16 rows 80, 32 rows 160), SLO 50 ms, rows
+        // every 0.25 ms. Within 5 ms 21 rows could come, and 21 rows run 105 ms, past the SLO; but the
+        // batch takes at most 8 (16 cost more per row), which run in 36 ms: 14 ms of budget, so it waits.
+        var scheduler = Create(maxBatch: 32, sloMs: 50, maxDelayMs: 5);
+        TeachArrivals(scheduler, everyMs: 0.25);
+        for (var i = 0; i < 30; i++)
+        {
+            scheduler.Release(1, Ms(6.4));
+            scheduler.Release(8, Ms(36));
+            scheduler.Release(16, Ms(80));
+            scheduler.Release(32, Ms(160));
+        }
+
+        scheduler.Add(Entry("a"), _time.GetTimestamp());
+
+        var next = Schedule(scheduler);
+
+        Assert.Empty(_dispatch);
+        Assert.True(next <= _time.GetTimestamp() + Ms(5));
+    }
+
+    [Fact]
+    public void Schedule_EfficiencyCap_LiftedOnceInExploreEveryBatches()
+    {
+        // The cap must not freeze a measurement: one batch in ExploreEvery may take the bigger size again.
+        var scheduler = EightRowsCostlierPerRowThanFour();
+
+        var sizes = new List<int>();
+        for (var batch = 0; batch < 2 * BatchScheduler<string, int>.ExploreEvery; batch++)
+        {
+            while (scheduler.QueuedRows < 8)
+            {
+                scheduler.Add(Entry("r"), _time.GetTimestamp());
+            }
+
+            Schedule(scheduler);
+            var rows = Assert.Single(_dispatch).Length;
+            sizes.Add(rows);
+            scheduler.Release(rows, Ms(rows == 8 ? 12 : 4)); // the bigger size stays costlier per row
+        }
+
+        Assert.Equal(2, sizes.Count(size => size == 8));
+        Assert.Equal(2 * (BatchScheduler<string, int>.ExploreEvery - 1), sizes.Count(size => size == 4));
+    }
+
+    // Teaches the scheduler that, while rows wait, the next comes every 'everyMs': 20 rows arrive to a
+    // queue that then drains at once.
+    private void TeachArrivals(BatchScheduler<string, int> scheduler, double everyMs)
+    {
+        for (var i = 0; i < 20; i++)
+        {
+            scheduler.Add(Entry("warm"), _time.GetTimestamp());
+            if (i < 19)
+            {
+                _time.Advance(TimeSpan.FromMilliseconds(everyMs));
+            }
+        }
+
+        while (scheduler.QueuedRows > 0)
+        {
+            Schedule(scheduler);
+            foreach (var batch in _dispatch)
+            {
+                scheduler.Release(batch.Sum(e => e.Rows), Ms(1));
+            }
+        }
+
+        Assert.InRange(scheduler.Arrivals.RowsPerTick * Ms(everyMs), 0.9, 1.1);
+    }
+
+    // One instance, max 8 rows; 4 rows measured at 4 ms and 8 rows at 12 ms: 4 is the efficient size.
+    private BatchScheduler<string, int> EightRowsCostlierPerRowThanFour()
+    {
+        var scheduler = Create(maxBatch: 8);
+        for (var i = 0; i < 10; i++)
+        {
+            scheduler.Release(4, Ms(4));
+            scheduler.Release(8, Ms(12));
+        }
+
+        return scheduler;
+    }
+
+    // One instance, batches of 1 to 8 rows measured on the line from 1 ms to 2 ms, rows arriving every
+    // 'arrivalEveryMs' while others wait, and 7 rows (r0..r6) queued now.
+    private BatchScheduler<string, int> SevenRowsQueued(double arrivalEveryMs)
+    {
+        var scheduler = Create(maxBatch: 8);
+        TeachArrivals(scheduler, arrivalEveryMs);
+        LinearCostsFrom(scheduler, oneRowMs: 1, eightRowsMs: 2);
+        for (var i = 0; i < 7; i++)
+        {
+            scheduler.Add(Entry($"r{i}"), _time.GetTimestamp());
+        }
+
+        return scheduler;
+    }
+
+    // Sets every size's measured time on the line from 1 row to 8 rows.
+    private void LinearCostsFrom(BatchScheduler<string, int> scheduler, double oneRowMs, double eightRowsMs)
+    {
+        for (var i = 0; i < 30; i++)
+        {
+            for (var rows = 1; rows <= 8; rows++)
+            {
+                scheduler.Release(rows, Ms(oneRowMs + ((eightRowsMs - oneRowMs) * (rows - 1) / 7)));
+            }
+        }
     }
 
     [Fact]
@@ -315,6 +469,41 @@ public class BatchSchedulerTests
 
         Assert.Equal(7, Assert.Single(_dispatch).Length);
         Assert.Equal(6, scheduler.QueuedRows);
+    }
+
+    [Fact]
+    public void Schedule_InstancesFreedTogether_ShareFollowsTheRecentLoad()
+    {
+        // 16 clients, two instances running 8 rows each, both done at once. The first 3 rows back do not
+        // make a fair share of 2: the 16 rows seen a moment ago do (8), so the batch waits for them.
+        var scheduler = Create(maxBatch: 32, instances: 2);
+        TeachArrivals(scheduler, everyMs: 0.1);
+        _time.Advance(TimeSpan.FromSeconds(2)); // the 20 rows it was taught with are long forgotten
+        for (var i = 0; i < 16; i++)
+        {
+            scheduler.Add(Entry($"first{i}"), _time.GetTimestamp());
+        }
+
+        Schedule(scheduler);
+        Assert.Equal([8, 8], _dispatch.Select(batch => batch.Length));
+        _time.Advance(TimeSpan.FromMilliseconds(2));
+        scheduler.Release(8, Ms(2));
+        scheduler.Release(8, Ms(2));
+        for (var i = 0; i < 3; i++)
+        {
+            scheduler.Add(Entry($"r{i}"), _time.GetTimestamp());
+        }
+
+        Schedule(scheduler);
+        Assert.Empty(_dispatch);
+
+        for (var i = 3; i < 8; i++)
+        {
+            scheduler.Add(Entry($"r{i}"), _time.GetTimestamp());
+        }
+
+        Schedule(scheduler);
+        Assert.Equal([["r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7"]], Dispatched);
     }
 
     [Fact]

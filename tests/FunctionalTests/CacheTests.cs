@@ -30,6 +30,8 @@ public sealed class CacheTests : IAsyncLifetime
 
     // A generous read budget: on a busy 2-core test machine a 2 ms budget would open the circuit now and
     // then, and these tests are about sharing and recovery (the budget has its own test).
+    private int _probeSeed = 3_000_000;
+
     private static readonly string[] CacheArgs = ["--Cache:RedisReadBudgetMs", "200", "--Cache:RedisOpenSeconds", "0.2"];
 
     private Task<GatewayServer> StartAsync() =>
@@ -115,6 +117,7 @@ public sealed class CacheTests : IAsyncLifetime
     public async Task TwoServers_ShareHitsThroughRedis()
     {
         await using var other = await StartAsync();
+        await WaitUntilWritingToRedisAsync(_server.Client, other.Client);
         var stored = await RedisKeysAsync();
 
         var (first, computed) = await InferAsync(_server, Request(2));
@@ -149,6 +152,7 @@ public sealed class CacheTests : IAsyncLifetime
         {
             using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
             await WaitReadyAsync(client, process);
+            await WaitUntilWritingToRedisAsync(_server.Client, client);
             var stored = await RedisKeysAsync();
             var (first, _) = await InferAsync(_server, Request(500));
             await WaitForRedisKeysAsync(stored + 1);
@@ -215,6 +219,7 @@ public sealed class CacheTests : IAsyncLifetime
 
         // Back: what one node computes now, another node finds in Redis.
         await using var other = await StartAsync();
+        await WaitUntilWritingToRedisAsync(_server.Client, other.Client);
         var stored = await RedisKeysAsync();
         await InferAsync(_server, Request(900_001));
         await WaitForRedisKeysAsync(stored + 1);
@@ -227,6 +232,35 @@ public sealed class CacheTests : IAsyncLifetime
     {
         await using var client = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(_redis.Endpoint);
         return await client.GetServer(_redis.Endpoint).DatabaseSizeAsync();
+    }
+
+    // Each server connects to Redis at start-up, and on a busy machine may still be connecting when the test
+    // begins (a write while disconnected is dropped, as a cache may drop it): wait, bounded, until a write of
+    // a request no test uses has landed from each.
+    private async Task WaitUntilWritingToRedisAsync(params HttpClient[] clients)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        foreach (var client in clients)
+        {
+            while (true)
+            {
+                var stored = await RedisKeysAsync();
+                using var response = await client.PostAsync("v2/models/mlp/infer", Oip.Json(Request(Interlocked.Increment(ref _probeSeed))));
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                var landedBy = DateTime.UtcNow.AddSeconds(1);
+                while (await RedisKeysAsync() <= stored && DateTime.UtcNow < landedBy)
+                {
+                    await Task.Delay(10);
+                }
+
+                if (await RedisKeysAsync() > stored)
+                {
+                    break;
+                }
+
+                Assert.True(DateTime.UtcNow < deadline, "no write from the server reached Redis");
+            }
+        }
     }
 
     // Writes to Redis are fire and forget: wait, bounded, until they have landed.

@@ -135,17 +135,7 @@ public class BatchSchedulerTests
         var head = _time.GetTimestamp();
         scheduler.Add(Entry("a"), head);
 
-        while (true)
-        {
-            var next = Schedule(scheduler);
-            if (_dispatch.Count > 0)
-            {
-                break;
-            }
-
-            Assert.True(next <= head + Ms(2), "a wake-up past the max queue delay");
-            _time.Advance(TimeSpan.FromTicks(Math.Max(1, (next - _time.GetTimestamp()) * TimeSpan.TicksPerSecond / _time.TimestampFrequency)));
-        }
+        WaitUntilDispatched(scheduler, wakeBy: head + Ms(2), "a wake-up past the max queue delay");
 
         Assert.True(_time.GetTimestamp() <= head + Ms(2));
         Assert.Equal([["a"]], Dispatched);
@@ -167,19 +157,7 @@ public class BatchSchedulerTests
         var head = _time.GetTimestamp();
         scheduler.Add(Entry("a"), head);
 
-        var waits = 0;
-        while (true)
-        {
-            var next = Schedule(scheduler);
-            if (_dispatch.Count > 0)
-            {
-                break;
-            }
-
-            waits++;
-            Assert.True(next <= head + Ms(2), $"a wake-up {(next - head) * 1000.0 / _time.TimestampFrequency} ms after the head, past the SLO budget");
-            _time.Advance(TimeSpan.FromTicks(Math.Max(1, (next - _time.GetTimestamp()) * TimeSpan.TicksPerSecond / _time.TimestampFrequency)));
-        }
+        var waits = WaitUntilDispatched(scheduler, wakeBy: head + Ms(2), "a wake-up past the SLO budget");
 
         Assert.True(waits > 0, "it should have waited at least once");
         Assert.True(_time.GetTimestamp() <= head + Ms(2));
@@ -215,17 +193,7 @@ public class BatchSchedulerTests
         var head = _time.GetTimestamp();
         scheduler.Add(Entry("a"), head);
 
-        while (true)
-        {
-            var next = Schedule(scheduler);
-            if (_dispatch.Count > 0)
-            {
-                break;
-            }
-
-            Assert.True(next <= head + Ms(2), "a wake-up past one execution time after the head");
-            _time.Advance(TimeSpan.FromTicks(Math.Max(1, (next - _time.GetTimestamp()) * TimeSpan.TicksPerSecond / _time.TimestampFrequency)));
-        }
+        WaitUntilDispatched(scheduler, wakeBy: head + Ms(2), "a wake-up past one execution time after the head");
 
         Assert.True(_time.GetTimestamp() <= head + Ms(2), "waited beyond the batch's execution time");
     }
@@ -334,6 +302,25 @@ public class BatchSchedulerTests
 
         Assert.Equal(2, sizes.Count(size => size == 8));
         Assert.Equal(2 * (BatchScheduler<string, int>.ExploreEvery - 1), sizes.Count(size => size == 4));
+    }
+
+    // Schedules, and advances the clock to each wake-up the scheduler asks for, until it dispatches; every
+    // wake-up must be by 'wakeBy'. Returns how many times it waited.
+    private int WaitUntilDispatched(BatchScheduler<string, int> scheduler, long wakeBy, string message)
+    {
+        var waits = 0;
+        while (true)
+        {
+            var next = Schedule(scheduler);
+            if (_dispatch.Count > 0)
+            {
+                return waits;
+            }
+
+            waits++;
+            Assert.True(next <= wakeBy, $"{message}: {(next - wakeBy) * 1000.0 / _time.TimestampFrequency} ms late");
+            _time.Advance(TimeSpan.FromTicks(Math.Max(1, (next - _time.GetTimestamp()) * TimeSpan.TicksPerSecond / _time.TimestampFrequency)));
+        }
     }
 
     // Teaches the scheduler that, while rows wait, the next comes every 'everyMs': 20 rows arrive to a

@@ -112,6 +112,8 @@ to_ms() {
 rps() { awk '/^Requests\/sec:/ { print $2 }' "$1"; }
 pct() { awk -v p="$2%" '$1 == p { print $2 }' "$1"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+# Three cells of a Markdown row from one wrk output: requests/s (whole), p50 and p99 in milliseconds.
+wrk_cells() { echo "$(printf '%.0f' "$(rps "$1")") | $(to_ms "$(pct "$1" 50)") | $(to_ms "$(pct "$1" 99)")"; }
 
 machine() {
     echo "$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(awk '/MemTotal/ { printf "%.1f GiB RAM", $2 / 1048576 }' /proc/meminfo), .NET SDK $(dotnet --version), $(wrk --version 2>&1 | head -1 | awk '{ print $1, $2 }')"

@@ -93,24 +93,24 @@ echo "mlp, JSON, $CONNECTIONS connections, the same request ($DURATION each):"
 echo
 echo "| | req/s | p50 (ms) | p99 (ms) |"
 echo "|---|---:|---:|---:|"
-echo "| cache on (all hits after the first) | $(printf '%.0f' "$(rps "$h")") | $(to_ms "$(pct "$h" 50)") | $(to_ms "$(pct "$h" 99)") |"
-echo "| cache off | $(printf '%.0f' "$(rps "$o")") | $(to_ms "$(pct "$o" 50)") | $(to_ms "$(pct "$o" 99)") |"
+echo "| cache on (all hits after the first) | $(wrk_cells "$h") |"
+echo "| cache off | $(wrk_cells "$o") |"
 echo "| hits / off | $(ratio "$(rps "$h")" "$(rps "$o")") | | |"
 echo
 echo "minilm, binary, 1 connection ($DURATION each):"
 echo
 echo "| | req/s | p50 (ms) | p99 (ms) |"
 echo "|---|---:|---:|---:|"
-echo "| hit (the same request) | $(printf '%.0f' "$(rps "$mh")") | $(to_ms "$(pct "$mh" 50)") | $(to_ms "$(pct "$mh" 99)") |"
-echo "| miss (every request new) | $(printf '%.0f' "$(rps "$mm")") | $(to_ms "$(pct "$mm" 50)") | $(to_ms "$(pct "$mm" 99)") |"
+echo "| hit (the same request) | $(wrk_cells "$mh") |"
+echo "| miss (every request new) | $(wrk_cells "$mm") |"
 echo "| miss p50 / hit p50 | | $(ratio "$(awk -v v="$(to_ms "$(pct "$mm" 50)")" 'BEGIN { print v + 0 }')" "$(awk -v v="$(to_ms "$(pct "$mh" 50)")" 'BEGIN { print v + 0 }')") | |"
 echo
 echo "mlp, JSON, 1 connection, a sequence of distinct requests: node A computes them ($DURATION, $A_REQUESTS requests, misses written to Redis), then node B asks for them ($B_DURATION, $B_REQUESTS requests; B's Redis lookups: $B_REDIS_HITS hits, $B_REDIS_MISSES misses):"
 echo
 echo "| | req/s | p50 (ms) | p99 (ms) |"
 echo "|---|---:|---:|---:|"
-echo "| node A: miss, computed | $(printf '%.0f' "$(rps "$sa")") | $(to_ms "$(pct "$sa" 50)") | $(to_ms "$(pct "$sa" 99)") |"
-echo "| node B: L2 hit from Redis | $(printf '%.0f' "$(rps "$sb")") | $(to_ms "$(pct "$sb" 50)") | $(to_ms "$(pct "$sb" 99)") |"
+echo "| node A: miss, computed | $(wrk_cells "$sa") |"
+echo "| node B: L2 hit from Redis | $(wrk_cells "$sb") |"
 echo
 if [[ "$KEEP_WORK" == 1 ]]; then echo "Raw outputs: $WORK"; fi
 report_errors

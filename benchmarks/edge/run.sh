@@ -68,7 +68,7 @@ for conns in $CONNECTIONS; do
         run_wrk "$WORK/$target.c$conns.txt" benchmarks/http/mlp_json.lua "$url/v2/models/mlp/infer" "$conns" "$DURATION" "${AUTH[@]}"
     done
     e="$WORK/edge.c$conns.txt"; b="$WORK/bare.c$conns.txt"; n="$WORK/node.c$conns.txt"
-    ROWS+=("| $conns | $(printf '%.0f' "$(rps "$e")") | $(to_ms "$(pct "$e" 50)") | $(to_ms "$(pct "$e" 99)") | $(printf '%.0f' "$(rps "$b")") | $(to_ms "$(pct "$b" 50)") | $(to_ms "$(pct "$b" 99)") | $(ratio "$(rps "$e")" "$(rps "$b")") | $(printf '%.0f' "$(rps "$n")") |")
+    ROWS+=("| $conns | $(wrk_cells "$e") | $(wrk_cells "$b") | $(ratio "$(rps "$e")" "$(rps "$b")") | $(printf '%.0f' "$(rps "$n")") |")
 done
 AUTH_FAILURES=$(curl -fs "$EDGE/metrics" | awk '/^sg_rate_limited_total/ { s += $2 } END { print s + 0 }')
 

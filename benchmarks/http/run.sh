@@ -134,7 +134,7 @@ for mode in $MODES; do
         bench ceiling "$CEILING_URL" "$mode" "$conns" "$DURATION"
         g="$WORK/gateway.$mode.c$conns.txt"
         c="$WORK/ceiling.$mode.c$conns.txt"
-        ROWS+=("| $mode | $conns | $(printf '%.0f' "$(rps "$g")") | $(to_ms "$(pct "$g" 50)") | $(to_ms "$(pct "$g" 99)") | $(printf '%.0f' "$(rps "$c")") | $(to_ms "$(pct "$c" 50)") | $(to_ms "$(pct "$c" 99)") | $(ratio "$(rps "$g")" "$(rps "$c")") |")
+        ROWS+=("| $mode | $conns | $(wrk_cells "$g") | $(wrk_cells "$c") | $(ratio "$(rps "$g")" "$(rps "$c")") |")
     done
 done
 

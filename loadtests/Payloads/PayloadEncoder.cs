@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using ServingGateway.Inference.Tensors;
 
 namespace ServingGateway.LoadTool.Payloads;
 
@@ -100,7 +101,7 @@ internal static class PayloadEncoder
             case "INT64": BinaryPrimitives.WriteInt64LittleEndian(buffer, value.GetInt64()); size = 8; break;
             case "UINT64": BinaryPrimitives.WriteUInt64LittleEndian(buffer, value.GetUInt64()); size = 8; break;
             case "FP16": BinaryPrimitives.WriteHalfLittleEndian(buffer, (Half)value.GetDouble()); size = 2; break;
-            case "BF16": BinaryPrimitives.WriteUInt16LittleEndian(buffer, ToBFloat16(value.GetSingle())); size = 2; break;
+            case "BF16": BinaryPrimitives.WriteUInt16LittleEndian(buffer, BFloat16Bits.FromSingle(value.GetSingle())); size = 2; break;
             case "FP32": BinaryPrimitives.WriteSingleLittleEndian(buffer, value.GetSingle()); size = 4; break;
             case "FP64": BinaryPrimitives.WriteDoubleLittleEndian(buffer, value.GetDouble()); size = 8; break;
             case "BYTES":
@@ -114,18 +115,5 @@ internal static class PayloadEncoder
         }
 
         bytes.AddRange(buffer[..size]);
-    }
-
-    /// <summary>The upper 16 bits of the float, rounded to nearest even (NaN stays NaN).</summary>
-    private static ushort ToBFloat16(float value)
-    {
-        var bits = BitConverter.SingleToUInt32Bits(value);
-        if (float.IsNaN(value))
-        {
-            return (ushort)((bits >> 16) | 0x40);
-        }
-
-        var rounding = 0x7FFFu + ((bits >> 16) & 1);
-        return (ushort)((bits + rounding) >> 16);
     }
 }

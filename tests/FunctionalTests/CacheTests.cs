@@ -17,7 +17,8 @@ public sealed class CacheTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _models.WriteConfig("mlp", """{"max_batch_size": 64, "instances": 2, "cache": {"enable": true, "ttl_seconds": 300}}""");
+        // Admission "always": these tests are about the tiers, keys and sharing; the default admission has its own tests.
+        _models.WriteConfig("mlp", """{"max_batch_size": 64, "instances": 2, "cache": {"enable": true, "ttl_seconds": 300, "admission": "always"}}""");
         _server = await StartAsync();
     }
 

@@ -9,8 +9,14 @@ public sealed class CacheOptions
     /// <summary>The configuration section these options bind from.</summary>
     public const string SectionName = "Cache";
 
-    /// <summary>In-process tier size limit: the bytes of stored outputs. Default 256; 1 to 1048576.</summary>
+    /// <summary>
+    /// In-process tier size limit, in MiB: the memory its entries take (key, value and the cache's measured
+    /// per-entry overhead). Default 256; 1 to 1048576.
+    /// </summary>
     public int MemoryMb { get; set; } = 256;
+
+    /// <summary>In-process tier limit on the number of entries (predictions and whole responses). Default 1 000 000; 1 to 100 000 000.</summary>
+    public int MaxEntries { get; set; } = 1_000_000;
 
     /// <summary>
     /// Redis for the shared tier, as StackExchange.Redis takes it ("127.0.0.1:6379", or with options);
@@ -40,6 +46,11 @@ public sealed class CacheOptions
         if (MemoryMb is < 1 or > 1_048_576)
         {
             yield return $"Cache:MemoryMb must be from 1 to 1048576; it is {MemoryMb}.";
+        }
+
+        if (MaxEntries is < 1 or > 100_000_000)
+        {
+            yield return $"Cache:MaxEntries must be from 1 to 100000000; it is {MaxEntries}.";
         }
 
         if (RedisReadBudgetMs is < 0.1 or > 1000)

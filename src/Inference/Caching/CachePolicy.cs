@@ -7,5 +7,5 @@ namespace ServingGateway.Inference.Caching;
 internal sealed record CachePolicy(bool Enabled, TimeSpan TimeToLive, CacheAdmission Admission)
 {
     /// <summary>No caching.</summary>
-    public static CachePolicy Disabled { get; } = new(false, TimeSpan.FromMinutes(5), CacheAdmission.Always);
+    public static CachePolicy Disabled { get; } = new(false, TimeSpan.FromMinutes(5), CacheAdmission.Auto);
 }

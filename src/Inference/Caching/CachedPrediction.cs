@@ -15,13 +15,18 @@ internal sealed class CachedPrediction
     {
         Outputs = outputs;
         Size = outputs.Sum(o => (long)o.Data.Length);
+        Footprint = ManagedLayout.Object(2) + ManagedLayout.Array(outputs.Length, 8)
+            + outputs.Sum(o => ManagedLayout.Object(5) + ManagedLayout.String(o.Name.Length) + ManagedLayout.Array(o.Shape.Length, 8) + ManagedLayout.Array(o.Data.Length, 1));
     }
 
     /// <summary>The outputs, in the order the request asked for them.</summary>
     public Output[] Outputs { get; }
 
-    /// <summary>The bytes of stored output data: the entry's size in the in-process tier.</summary>
+    /// <summary>The bytes of output data.</summary>
     public long Size { get; }
+
+    /// <summary>The managed memory the prediction takes: its objects and arrays with their headers (counting each output's name, though it may be shared).</summary>
+    public long Footprint { get; }
 
     /// <summary>Copies computed outputs into a cacheable prediction.</summary>
     public static CachedPrediction From(PooledTensor[] outputs) =>

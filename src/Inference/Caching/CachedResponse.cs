@@ -6,4 +6,8 @@ namespace ServingGateway.Inference.Caching;
 /// </summary>
 /// <param name="Body">The response body: the JSON, then any binary outputs.</param>
 /// <param name="HeaderLength">The JSON's length when the body has binary outputs (Inference-Header-Content-Length), else null.</param>
-internal sealed record CachedResponse(byte[] Body, int? HeaderLength);
+internal sealed record CachedResponse(byte[] Body, int? HeaderLength)
+{
+    /// <summary>The managed memory the response takes: this object and its body array.</summary>
+    public long Footprint => ManagedLayout.Object(2) + ManagedLayout.Array(Body.Length, 1);
+}

@@ -25,7 +25,7 @@ internal sealed class PredictionCache : IDisposable
         var settings = options.Value;
         _metrics = metrics;
         _time = time;
-        Memory = new MemoryCacheTier(settings.MemoryMb * 1024L * 1024L, time);
+        Memory = new MemoryCacheTier(settings.MemoryMb * 1024L * 1024L, settings.MaxEntries, time);
         Redis = string.IsNullOrWhiteSpace(settings.Redis) ? null : new RedisCacheTier(settings, time, logger);
         SeenKeys = new RotatingBloomFilter(settings.SecondHitExpectedKeys, settings.SecondHitFalsePositiveRate);
     }
@@ -39,34 +39,52 @@ internal sealed class PredictionCache : IDisposable
     /// <summary>The keys seen, for second-hit admission.</summary>
     public RotatingBloomFilter SeenKeys { get; }
 
-    /// <summary>The whole response for a byte-identical earlier request to <paramref name="version"/>, or null; counted as a memory hit.</summary>
-    public CachedResponse? GetResponse(ModelVersion version, UInt128 exactKey)
+    /// <summary>A timestamp of the cache's clock, to pass back to the methods that measure from it.</summary>
+    public long GetTimestamp() => _time.GetTimestamp();
+
+    /// <summary>
+    /// The whole response for a byte-identical earlier request to <paramref name="version"/>, or null; counted as
+    /// a memory hit. The lookup is measured from <paramref name="started"/> (taken before hashing the body).
+    /// </summary>
+    public CachedResponse? GetResponse(ModelVersion version, UInt128 exactKey, long started)
     {
-        var started = _time.GetTimestamp();
         var response = Memory.GetResponse(exactKey);
+        var elapsed = Nanoseconds(started);
+        version.ResponseCosts.RecordLookup(elapsed);
         if (response is not null)
         {
             _metrics.RecordCacheLookup(version.ModelName, Memory.Name, hit: true);
-            version.Statistics.CacheHit.Add(1, Nanoseconds(started));
+            version.Statistics.CacheHit.Add(1, (long)elapsed);
         }
 
         return response;
     }
 
-    /// <summary>Keeps the whole response of a request whose prediction is cached, for its byte-identical repeats.</summary>
-    public void SetResponse(ModelVersion version, UInt128 exactKey, CachedResponse response) =>
-        Memory.SetResponse(exactKey, response, version.CachePolicy.TimeToLive);
-
     /// <summary>
-    /// The outputs of <paramref name="request"/> (the caller's to dispose), where they came from, and whether
-    /// the prediction is now in the in-process tier (so its whole response may be kept too).
+    /// Whether the response to a request that missed the byte-identical cache should be kept for its repeats,
+    /// by the model's admission rule; <paramref name="computeStarted"/> is when its computation (parse,
+    /// prediction, encoding: what a hit saves) began, and is measured now.
     /// </summary>
-    public async ValueTask<(PooledTensor[] Outputs, CacheOutcome Outcome, bool Cached)> InferAsync(ModelVersion version, InferRequest request, CancellationToken cancellationToken)
+    public bool AdmitResponse(ModelVersion version, UInt128 exactKey, long computeStarted)
+    {
+        version.ResponseCosts.RecordSaved(Nanoseconds(computeStarted));
+        return Admit(version.CachePolicy.Admission, version.ResponseCosts, exactKey);
+    }
+
+    /// <summary>Keeps the whole response of a request admitted by <see cref="AdmitResponse"/>; the store is measured from <paramref name="started"/> (taken before capturing it).</summary>
+    public void SetResponse(ModelVersion version, UInt128 exactKey, CachedResponse response, long started)
+    {
+        Memory.SetResponse(exactKey, response, version.CachePolicy.TimeToLive);
+        version.ResponseCosts.RecordStore(Nanoseconds(started));
+    }
+
+    /// <summary>The outputs of <paramref name="request"/> (the caller's to dispose) and where they came from.</summary>
+    public async ValueTask<(PooledTensor[] Outputs, CacheOutcome Outcome)> InferAsync(ModelVersion version, InferRequest request, CancellationToken cancellationToken)
     {
         var policy = version.CachePolicy;
         if (!policy.Enabled)
         {
-            return (await version.InferAsync(request, cancellationToken).ConfigureAwait(false), CacheOutcome.Bypass, false);
+            return (await version.InferAsync(request, cancellationToken).ConfigureAwait(false), CacheOutcome.Bypass);
         }
 
         var started = _time.GetTimestamp();
@@ -77,8 +95,10 @@ internal sealed class PredictionCache : IDisposable
             _metrics.RecordCacheLookup(version.ModelName, Memory.Name, local is not null);
             if (local is not null)
             {
-                version.Statistics.CacheHit.Add(1, Nanoseconds(started));
-                return (local.ToPooled(), CacheOutcome.HitMemory, true);
+                var elapsed = Nanoseconds(started);
+                version.PredictionCosts.RecordLookup(elapsed);
+                version.Statistics.CacheHit.Add(1, (long)elapsed);
+                return (local.ToPooled(), CacheOutcome.HitMemory);
             }
 
             if (Redis is not null)
@@ -88,12 +108,16 @@ internal sealed class PredictionCache : IDisposable
                 if (shared is not null)
                 {
                     Memory.Set(key, shared, policy.TimeToLive);
-                    version.Statistics.CacheHit.Add(1, Nanoseconds(started));
-                    return (shared.ToPooled(), CacheOutcome.HitRedis, true);
+                    var elapsed = Nanoseconds(started);
+                    version.PredictionCosts.RecordLookup(elapsed);
+                    version.Statistics.CacheHit.Add(1, (long)elapsed);
+                    return (shared.ToPooled(), CacheOutcome.HitRedis);
                 }
             }
 
-            version.Statistics.CacheMiss.Add(1, Nanoseconds(started));
+            var missed = Nanoseconds(started);
+            version.PredictionCosts.RecordLookup(missed);
+            version.Statistics.CacheMiss.Add(1, (long)missed);
             var flight = new TaskCompletionSource<CachedPrediction>(TaskCreationOptions.RunContinuationsAsynchronously);
             var running = _inFlight.GetOrAdd(key, flight.Task);
             if (running != flight.Task)
@@ -101,7 +125,7 @@ internal sealed class PredictionCache : IDisposable
                 try
                 {
                     var computed = await running.WaitAsync(cancellationToken).ConfigureAwait(false);
-                    return (computed.ToPooled(), CacheOutcome.Miss, false);
+                    return (computed.ToPooled(), CacheOutcome.Miss);
                 }
                 catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && attempt < 3)
                 {
@@ -111,17 +135,20 @@ internal sealed class PredictionCache : IDisposable
 
             try
             {
+                var computeStarted = _time.GetTimestamp();
                 var outputs = await version.InferAsync(request, cancellationToken).ConfigureAwait(false);
+                version.PredictionCosts.RecordSaved(Nanoseconds(computeStarted));
                 var prediction = CachedPrediction.From(outputs);
                 flight.SetResult(prediction);
-                var admitted = policy.Admission == CacheAdmission.Always || SeenKeys.CheckAndAdd(key);
-                if (admitted)
+                if (Admit(policy.Admission, version.PredictionCosts, key))
                 {
+                    var storeStarted = _time.GetTimestamp();
                     Memory.Set(key, prediction, policy.TimeToLive);
                     Redis?.Set(key, prediction, policy.TimeToLive);
+                    version.PredictionCosts.RecordStore(Nanoseconds(storeStarted));
                 }
 
-                return (outputs, CacheOutcome.Miss, admitted);
+                return (outputs, CacheOutcome.Miss);
             }
             catch (OperationCanceledException)
             {
@@ -147,5 +174,14 @@ internal sealed class PredictionCache : IDisposable
         Redis?.Dispose();
     }
 
-    private long Nanoseconds(long started) => (long)(_time.GetElapsedTime(started).TotalMilliseconds * 1_000_000);
+    // The one admission decision, for predictions and whole responses alike (docs/CACHING.md).
+    private bool Admit(CacheAdmission admission, CacheCostMeter costs, UInt128 key) => admission switch
+    {
+        CacheAdmission.Always => true,
+        CacheAdmission.SecondHit => SeenKeys.CheckAndAdd(key),
+        _ => SeenKeys.CheckAndAdd(key) && costs.Pays(),
+    };
+
+    // Nanoseconds since a timestamp of this cache's clock, without TimeSpan's 100 ns rounding.
+    private double Nanoseconds(long started) => (_time.GetTimestamp() - started) * (1e9 / _time.TimestampFrequency);
 }

@@ -142,25 +142,27 @@ public static class InferenceEndpoints
                 model = repository.Acquire(name, versionText);
                 var headerLength = ReadHeaderLength(context.Request);
                 using var body = await PooledBody.ReadAsync(context.Request, options.MaxRequestBodyBytes, context.RequestAborted);
-                UInt128? exactKey = model.CachePolicy.Enabled ? CacheKey.ComputeExact(model.CacheKeyPrefix, headerLength, body.Span) : null;
-                if (exactKey is { } key && cache.GetResponse(model, key) is { } repeated)
+                UInt128? exactKey = null;
+                if (model.CachePolicy.Enabled)
                 {
-                    // A byte-identical request was answered before: the same answer, without parsing it again.
-                    context.Response.Headers["X-Cache"] = CacheHeader(CacheOutcome.HitMemory);
-                    await WriteCachedResponseAsync(context, model, repeated);
-                    return;
+                    var lookupStarted = cache.GetTimestamp();
+                    exactKey = CacheKey.ComputeExact(model.CacheKeyPrefix, headerLength, body.Span);
+                    if (cache.GetResponse(model, exactKey.Value, lookupStarted) is { } repeated)
+                    {
+                        // A byte-identical request was answered before: the same answer, without parsing it again.
+                        context.Response.Headers["X-Cache"] = CacheHeader(CacheOutcome.HitMemory);
+                        await WriteCachedResponseAsync(context, model, repeated);
+                        return;
+                    }
                 }
 
+                var computeStarted = cache.GetTimestamp();
                 using var request = InferRequestReader.Read(body.Span, headerLength, model.Signature);
-                var (outputs, outcome, cached) = await cache.InferAsync(model, request, context.RequestAborted);
+                var (outputs, outcome) = await cache.InferAsync(model, request, context.RequestAborted);
                 try
                 {
                     context.Response.Headers["X-Cache"] = CacheHeader(outcome);
-                    var keep = await WriteInferResponseAsync(context, model, request, outputs, capture: cached && exactKey is not null);
-                    if (keep is not null)
-                    {
-                        cache.SetResponse(model, exactKey!.Value, keep);
-                    }
+                    await WriteInferResponseAsync(context, model, request, outputs, exactKey, computeStarted);
                 }
                 finally
                 {
@@ -388,8 +390,8 @@ public static class InferenceEndpoints
             return response.Body.WriteAsync(cached.Body, context.RequestAborted).AsTask();
         }
 
-        // Writes the response; with capture, also returns it whole for the exact-request cache.
-        private static async Task<CachedResponse?> WriteInferResponseAsync(HttpContext context, ModelVersion model, InferRequest request, PooledTensor[] outputs, bool capture)
+        // Writes the response; when the model caches and admits it, also keeps it whole for byte-identical repeats.
+        private async Task WriteInferResponseAsync(HttpContext context, ModelVersion model, InferRequest request, PooledTensor[] outputs, UInt128? exactKey, long computeStarted)
         {
             using var json = new PooledBufferWriter();
             InferResponseWriter.Write(json, model.ModelName, model.VersionText, request.Id, outputs, request.Outputs);
@@ -418,8 +420,9 @@ public static class InferenceEndpoints
             }
 
             response.ContentLength = json.WrittenCount + binaryLength;
-            if (capture)
+            if (exactKey is { } key && cache.AdmitResponse(model, key, computeStarted))
             {
+                var storeStarted = cache.GetTimestamp();
                 var whole = new byte[json.WrittenCount + binaryLength];
                 json.WrittenSpan.CopyTo(whole);
                 var at = json.WrittenCount;
@@ -432,8 +435,9 @@ public static class InferenceEndpoints
                     }
                 }
 
+                cache.SetResponse(model, key, new CachedResponse(whole, hasBinary ? json.WrittenCount : null), storeStarted);
                 await response.Body.WriteAsync(whole, context.RequestAborted);
-                return new CachedResponse(whole, hasBinary ? json.WrittenCount : null);
+                return;
             }
 
             var pipe = response.BodyWriter;
@@ -447,7 +451,6 @@ public static class InferenceEndpoints
             }
 
             await pipe.FlushAsync(context.RequestAborted);
-            return null;
         }
 
         private static void WriteModelMetadata(Utf8JsonWriter w, ModelVersion model, ModelVersion[] versions)

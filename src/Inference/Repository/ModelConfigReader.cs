@@ -15,7 +15,7 @@ namespace ServingGateway.Inference.Repository;
 /// batching: batching (adaptive | fixed | off), latency_slo_ms (0 &lt; x &lt;= 60000), max_queue_delay_ms
 /// (0..10000), preferred_batch_sizes ([1..1024, ...]), max_queue_rows (1..1048576), priority_levels (1..16),
 /// default_priority_level (1..priority_levels); cache: {"enable": bool, "ttl_seconds" (1..604800, default 300),
-/// "admission": "always" | "second-hit"}.
+/// "admission": "auto" | "always" | "second-hit"}.
 /// </remarks>
 internal static class ModelConfigReader
 {
@@ -215,13 +215,13 @@ internal static class ModelConfigReader
     {
         if (value.ValueKind != JsonValueKind.Object)
         {
-            errors.Add("\"cache\" must be an object: {\"enable\": true, \"ttl_seconds\": 300, \"admission\": \"always\"}");
+            errors.Add("\"cache\" must be an object: {\"enable\": true, \"ttl_seconds\": 300, \"admission\": \"auto\"}");
             return null;
         }
 
         var enabled = false;
         var ttl = 300;
-        var admission = CacheAdmission.Always;
+        var admission = CacheAdmission.Auto;
         var count = errors.Count;
         foreach (var property in value.EnumerateObject())
         {
@@ -237,7 +237,7 @@ internal static class ModelConfigReader
                     ttl = ReadInt(property, 1, 604_800, errors) ?? ttl;
                     break;
                 case "admission":
-                    admission = ReadChoice(property, [("always", CacheAdmission.Always), ("second-hit", CacheAdmission.SecondHit)], errors) ?? admission;
+                    admission = ReadChoice(property, [("auto", CacheAdmission.Auto), ("always", CacheAdmission.Always), ("second-hit", CacheAdmission.SecondHit)], errors) ?? admission;
                     break;
                 default:
                     errors.Add($"\"cache\": unknown key \"{property.Name}\"");

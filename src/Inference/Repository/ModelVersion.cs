@@ -89,6 +89,12 @@ internal sealed class ModelVersion
     /// <summary>What every cache key of this version starts with (its name and digest).</summary>
     public byte[] CacheKeyPrefix { get; }
 
+    /// <summary>The cost test of this version's prediction cache (admission <c>auto</c>).</summary>
+    public CacheCostMeter PredictionCosts { get; } = new();
+
+    /// <summary>The cost test of this version's byte-identical response cache (admission <c>auto</c>).</summary>
+    public CacheCostMeter ResponseCosts { get; } = new();
+
     /// <summary>Triton's statistics of this version.</summary>
     public ModelStatistics Statistics { get; }
 

@@ -4,6 +4,7 @@ using ServingGateway.Inference.Caching;
 using ServingGateway.Inference.Tensors;
 using ServingGateway.TestSupport;
 using StackExchange.Redis;
+using Xunit.Abstractions;
 
 namespace ServingGateway.Inference.Tests.Caching;
 
@@ -75,7 +76,7 @@ public sealed class MemoryCacheTierTests : CacheTierContractTests, IDisposable
 
     public MemoryCacheTierTests()
     {
-        _tier = new MemoryCacheTier(1024 * 1024, _time);
+        _tier = new MemoryCacheTier(1024 * 1024, 1_000_000, _time);
     }
 
     private protected override IPredictionCacheTier Tier => _tier;
@@ -93,7 +94,7 @@ public sealed class MemoryCacheTierTests : CacheTierContractTests, IDisposable
     [Fact]
     public void Set_HundredThousandDistinctKeys_StoredBytesStayUnderTheLimit()
     {
-        using var tier = new MemoryCacheTier(1024 * 1024, _time);
+        using var tier = new MemoryCacheTier(1024 * 1024, 1_000_000, _time);
         var largest = 0L;
         for (var i = 0; i < 100_000; i++)
         {
@@ -109,6 +110,59 @@ public sealed class MemoryCacheTierTests : CacheTierContractTests, IDisposable
         Assert.True(largest <= tier.SizeLimit, $"{largest} bytes stored, limit {tier.SizeLimit}");
         Assert.True(tier.Size <= tier.SizeLimit);
         Assert.True(tier.Size > tier.SizeLimit / 2, "the cache should still be in use");
+    }
+    [Fact]
+    public void Set_OneEntry_SizeIsItsFootprintPlusTheMeasuredOverhead()
+    {
+        using var tier = new MemoryCacheTier(1024 * 1024, 1_000_000, _time);
+        var prediction = Prediction(3);
+
+        tier.Set(7, prediction, TimeSpan.FromMinutes(5));
+
+        Assert.InRange(MemoryCacheTier.EntryOverhead, 64, 4096);
+        Assert.True(prediction.Footprint > prediction.Size + 100, $"footprint {prediction.Footprint} for {prediction.Size} data bytes");
+        Assert.Equal(MemoryCacheTier.EntryOverhead + prediction.Footprint, tier.Size);
+    }
+
+    [Fact]
+    public void Set_MaxEntriesReached_StoresNoMore()
+    {
+        using var tier = new MemoryCacheTier(1024 * 1024, 100, _time);
+        var largest = 0;
+        for (var i = 0; i < 1000; i++)
+        {
+            tier.Set((UInt128)i, Prediction(i), TimeSpan.FromMinutes(5));
+            tier.SetResponse((UInt128)i, new CachedResponse([1, 2, 3], null), TimeSpan.FromMinutes(5));
+            largest = Math.Max(largest, tier.Count);
+        }
+
+        Assert.Equal(100, largest);
+    }
+}
+
+/// <summary>The in-process tier's real memory, measured with the garbage collector: alone, so no other test allocates meanwhile.</summary>
+[Collection(RunsAloneCollection.Name)]
+public sealed class MemoryCacheTierMemoryTests(ITestOutputHelper output)
+{
+    [Fact]
+    public void Set_ManySmallEntries_RetainedMemoryStaysWithinTheLimit()
+    {
+        const long Limit = 8 * 1024 * 1024;
+        var before = GC.GetTotalMemory(forceFullCollection: true);
+        using var tier = new MemoryCacheTier(Limit, 100_000_000, new FakeTimeProvider());
+        for (var i = 0; i < 300_000; i++)
+        {
+            using var tensor = PooledTensor.Rent("y", TensorDataType.Fp32, [1, 4], 4, 16);
+            tensor.Span.Fill((byte)i);
+            tier.Set((UInt128)i, CachedPrediction.From([tensor]), TimeSpan.FromMinutes(5));
+        }
+
+        var retained = GC.GetTotalMemory(forceFullCollection: true) - before;
+        output.WriteLine($"{retained / 1024} KiB retained for a limit of {Limit / 1024} KiB: {tier.Count} entries, {tier.Size} bytes counted, overhead {MemoryCacheTier.EntryOverhead} bytes per entry");
+
+        Assert.True(tier.Count > 10_000, $"only {tier.Count} entries stored");
+        Assert.True(retained <= Limit * 5 / 4, $"{retained / 1024} KiB retained for a limit of {Limit / 1024} KiB ({tier.Count} entries)");
+        GC.KeepAlive(tier);
     }
 }
 

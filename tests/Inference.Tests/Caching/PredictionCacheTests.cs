@@ -23,8 +23,10 @@ public sealed class PredictionCacheTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _models.WriteConfig("slow", """{"max_batch_size": 1, "instances": 1, "max_queue_rows": 64, "cache": {"enable": true, "ttl_seconds": 60}}""");
-        _models.WriteConfig("lookup", """{"max_batch_size": 8, "instances": 1, "cache": {"enable": true}}""");
+        _models.WriteConfig("slow", """{"max_batch_size": 1, "instances": 1, "max_queue_rows": 64, "cache": {"enable": true, "ttl_seconds": 60, "admission": "always"}}""");
+        _models.WriteConfig("lookup", """{"max_batch_size": 8, "instances": 1, "cache": {"enable": true, "admission": "always"}}""");
+        _models.AddVersion("auto", 1, "dynamic", 1);
+        _models.WriteConfig("auto", """{"max_batch_size": 16, "cache": {"enable": true}}""");
         _models.WriteConfig("dynamic", """{"max_batch_size": 16, "cache": {"enable": true, "admission": "second-hit"}}""");
         var metrics = new NodeMetrics();
         _repository = new ModelRepository(
@@ -51,7 +53,7 @@ public sealed class PredictionCacheTests : IAsyncLifetime
         try
         {
             using var request = InferRequestReader.Read(Encoding.UTF8.GetBytes(json), null, version.Signature);
-            var (outputs, outcome, _) = await _cache.InferAsync(version, request, CancellationToken.None);
+            var (outputs, outcome) = await _cache.InferAsync(version, request, CancellationToken.None);
             try
             {
                 return (MemoryMarshal.Cast<byte, float>(outputs[0].Span).ToArray(), outcome);
@@ -148,5 +150,68 @@ public sealed class PredictionCacheTests : IAsyncLifetime
 
         Assert.Equal(CacheOutcome.Bypass, result.Outcome);
         Assert.Equal([10f], result.Output);
+    }
+
+    private static string Auto(int seed) =>
+        $$"""{"inputs":[{"name":"x","shape":[1,3],"datatype":"FP32","data":[{{seed}},{{seed + 1}},{{seed + 2}}]}]}""";
+
+    private async Task<List<CacheOutcome>> OutcomesAsync(string model, string json, int times)
+    {
+        var outcomes = new List<CacheOutcome>();
+        for (var i = 0; i < times; i++)
+        {
+            outcomes.Add((await InferAsync(model, json)).Outcome);
+        }
+
+        return outcomes;
+    }
+
+    private void MeasuredCosts(string model, double savedNanoseconds, double lookupNanoseconds, double storeNanoseconds)
+    {
+        var costs = _repository.GetReady(model)![0].PredictionCosts;
+        for (var i = 0; i < CacheCostMeter.WarmUpSamples; i++)
+        {
+            costs.RecordSaved(savedNanoseconds);
+            costs.RecordLookup(lookupNanoseconds);
+            costs.RecordStore(storeNanoseconds);
+        }
+    }
+
+    [Fact]
+    public async Task Infer_DefaultAdmission_DistinctInputsNotStoredRepeatedOneStored()
+    {
+        for (var i = 0; i < 50; i++)
+        {
+            Assert.Equal(CacheOutcome.Miss, (await InferAsync("auto", Auto(i * 10))).Outcome);
+        }
+
+        Assert.Equal(0, _cache.Memory.Count);
+        Assert.Equal(CacheOutcome.Miss, (await InferAsync("auto", Auto(-100))).Outcome);
+        Assert.Equal(CacheOutcome.Miss, (await InferAsync("auto", Auto(-100))).Outcome);
+        Assert.Equal(1, _cache.Memory.Count);
+        Assert.Equal(CacheOutcome.HitMemory, (await InferAsync("auto", Auto(-100))).Outcome);
+    }
+
+    [Fact]
+    public async Task Infer_DefaultAdmissionComputeCheaperThanTheCache_RepeatedInputNotStored()
+    {
+        // The fake clock does not move while the model runs: what the cache measured before is that the
+        // model took 1 us per request while a lookup and a store took 10 us each.
+        MeasuredCosts("auto", savedNanoseconds: 1_000, lookupNanoseconds: 10_000, storeNanoseconds: 10_000);
+
+        var outcomes = await OutcomesAsync("auto", Auto(7), times: 4);
+
+        Assert.Equal([CacheOutcome.Miss, CacheOutcome.Miss, CacheOutcome.Miss, CacheOutcome.Miss], outcomes);
+        Assert.Equal(0, _cache.Memory.Count);
+    }
+
+    [Fact]
+    public async Task Infer_DefaultAdmissionComputeDearerThanTheCache_RepeatedInputStored()
+    {
+        MeasuredCosts("auto", savedNanoseconds: 1_000_000, lookupNanoseconds: 1_000, storeNanoseconds: 1_000);
+
+        var outcomes = await OutcomesAsync("auto", Auto(9), times: 3);
+
+        Assert.Equal([CacheOutcome.Miss, CacheOutcome.Miss, CacheOutcome.HitMemory], outcomes);
     }
 }

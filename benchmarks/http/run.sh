@@ -26,10 +26,8 @@ GATEWAY_PORT="${GATEWAY_PORT:-18000}"
 CEILING_PORT="${CEILING_PORT:-18001}"
 GATEWAY_URL="http://127.0.0.1:${GATEWAY_PORT}"
 CEILING_URL="http://127.0.0.1:${CEILING_PORT}"
-INFER_PATH="/v2/models/mlp/infer"
 SCRIPTS="$ROOT/benchmarks/http"
 GATEWAY_DLL="$ROOT/src/Gateway/bin/Release/net10.0/ServingGateway.dll"
-CEILING_DLL="$ROOT/benchmarks/HttpCeiling/bin/Release/net10.0/HttpCeiling.dll"
 
 source "$ROOT/benchmarks/lib.sh"
 begin_run http-bench dotnet wrk curl
@@ -59,60 +57,8 @@ curl -fs --max-time 2 -X POST "$GATEWAY_URL/v2/repository/index" \
     | grep -o '{[^{}]*"name":"mlp"[^{}]*}' | grep -q '"state":"READY"' \
     || { log "mlp is not READY in the repository index"; exit 1; }
 
-# --- record the responses (the same request bytes as mlp_json.lua / mlp_binary.lua) ------------
-{
-    printf '{"inputs":[{"name":"input","shape":[1,64],"datatype":"FP32","data":['
-    for i in $(seq 64); do printf '0.5'; [[ $i -lt 64 ]] && printf ','; done
-    printf ']}]}'
-} >"$WORK/request.json"
-BINARY_HEADER='{"inputs":[{"name":"input","shape":[1,64],"datatype":"FP32","parameters":{"binary_data_size":256}}],"outputs":[{"name":"output","parameters":{"binary_data":true}}]}'
-{
-    printf '%s' "$BINARY_HEADER"
-    for _ in $(seq 64); do printf '\x00\x00\x00\x3f'; done
-} >"$WORK/request.bin"
-
-record() { # record NAME CONTENT_TYPE BODY_FILE [extra curl args]
-    local name="$1" type="$2" body="$3"; shift 3
-    local status
-    status=$(curl -sS --max-time 10 -X POST -H "Content-Type: $type" "$@" --data-binary "@$body" \
-        -D "$WORK/$name.headers" -o "$WORK/$name.body" -w '%{http_code}' "$GATEWAY_URL$INFER_PATH")
-    if [[ "$status" != 200 ]]; then
-        log "recording the $name response: HTTP $status"; cat "$WORK/$name.body" >&2; echo >&2; exit 1
-    fi
-}
-record json application/json "$WORK/request.json"
-record binary application/octet-stream "$WORK/request.bin" \
-    -H "Inference-Header-Content-Length: ${#BINARY_HEADER}"
-log "recorded: JSON $(wc -c <"$WORK/json.body") B, binary $(wc -c <"$WORK/binary.body") B"
-
-# --- HttpCeiling ------------------------------------------------------------------------------
-log "starting HttpCeiling on $CEILING_URL"
-dotnet "$CEILING_DLL" --urls "$CEILING_URL" \
-    --json-body "$WORK/json.body" --json-headers "$WORK/json.headers" \
-    --binary-body "$WORK/binary.body" --binary-headers "$WORK/binary.headers" \
-    >"$WORK/ceiling.log" 2>&1 &
-track $!
-wait_ready "$CEILING_URL" "$!" "$WORK/ceiling.log"
-
-# The ceiling must answer what the server answers: status, headers and body, to the byte.
-for mode in json binary; do
-    if [[ $mode == json ]]; then
-        args=(-H "Content-Type: application/json" --data-binary "@$WORK/request.json")
-    else
-        args=(-H "Content-Type: application/octet-stream" -H "Inference-Header-Content-Length: ${#BINARY_HEADER}"
-            --data-binary "@$WORK/request.bin")
-    fi
-    curl -fsS --max-time 10 -X POST "${args[@]}" -D "$WORK/check.$mode.headers" -o "$WORK/check.$mode.body" \
-        "$CEILING_URL$INFER_PATH"
-    cmp -s "$WORK/check.$mode.body" "$WORK/$mode.body" \
-        || { log "HttpCeiling's $mode response body differs from the recorded one"; exit 1; }
-    # Same status line and headers, in any order, but for Date.
-    if ! diff <(tr -d '\r' <"$WORK/$mode.headers" | grep -iv '^date:' | sort) \
-              <(tr -d '\r' <"$WORK/check.$mode.headers" | grep -iv '^date:' | sort) >&2; then
-        log "HttpCeiling's $mode response headers differ from the recorded ones (< ServingGateway, > HttpCeiling)"
-        exit 1
-    fi
-done
+# --- HttpCeiling, answering the responses recorded from the server --------------------------------
+start_http_ceiling "$GATEWAY_URL" "$CEILING_URL"
 
 # --- wrk --------------------------------------------------------------------------------------
 # bench NAME URL MODE CONNECTIONS DURATION -> writes $WORK/NAME.MODE.cCONNECTIONS.txt

@@ -5,7 +5,7 @@ namespace ServingGateway.Batching;
 /// <summary>
 /// Merges concurrent requests for one model version into batches and runs them on the version's
 /// instances: one bounded channel, one consumer loop that owns the <see cref="BatchScheduler{TRequest, TResult}"/>,
-/// batches executed on the thread pool, at most one per instance at a time.
+/// batches executed on a thread of each instance's own (<see cref="InstanceThread"/>), one at a time.
 /// </summary>
 /// <remarks>
 /// Everything the scheduler needs to hear arrives through the channel: new requests, instances that
@@ -26,6 +26,7 @@ internal sealed class DynamicBatcher<TRequest, TResult> : IAsyncDisposable
     private readonly BatchScheduler<TRequest, TResult> _scheduler;
     private readonly ITimer _timer;
     private readonly Stack<int> _freeInstances;
+    private readonly InstanceThread[] _threads;
     private readonly Task _loop;
     private int _admittedRows;
     private int _wakePending;
@@ -36,8 +37,8 @@ internal sealed class DynamicBatcher<TRequest, TResult> : IAsyncDisposable
     /// <param name="options">The batcher's settings; must be valid.</param>
     /// <param name="execute">
     /// Runs a batch on instance (0 to Instances - 1) and completes each entry (<see cref="BatchEntry{TRequest, TResult}.Complete"/>
-    /// or <see cref="BatchEntry{TRequest, TResult}.Fail"/>); called on the thread pool, never twice at once for one
-    /// instance. An exception fails every entry it left uncompleted.
+    /// or <see cref="BatchEntry{TRequest, TResult}.Fail"/>); called on the instance's own thread, never twice at once
+    /// for one instance. An exception fails every entry it left uncompleted.
     /// </param>
     /// <param name="time">The clock for queue times, waits and timeouts.</param>
     public DynamicBatcher(BatchingOptions options, Action<int, BatchEntry<TRequest, TResult>[]> execute, TimeProvider time)
@@ -53,6 +54,7 @@ internal sealed class DynamicBatcher<TRequest, TResult> : IAsyncDisposable
         _time = time;
         _scheduler = new BatchScheduler<TRequest, TResult>(options, time.TimestampFrequency);
         _freeInstances = new Stack<int>(Enumerable.Range(0, options.Instances).Reverse());
+        _threads = [.. Enumerable.Range(0, options.Instances).Select(i => new InstanceThread($"sg-batch-instance-{i}"))];
         _events = Channel.CreateBounded<Event>(new BoundedChannelOptions(options.MaxQueueRows + options.Instances + 1)
         {
             SingleReader = true,
@@ -133,6 +135,10 @@ internal sealed class DynamicBatcher<TRequest, TResult> : IAsyncDisposable
         _events.Writer.TryComplete();
         await _loop.ConfigureAwait(false);
         await _timer.DisposeAsync().ConfigureAwait(false);
+        foreach (var thread in _threads)
+        {
+            thread.Dispose();
+        }
     }
 
     private void TimerFired()
@@ -209,7 +215,11 @@ internal sealed class DynamicBatcher<TRequest, TResult> : IAsyncDisposable
 
                 running++;
                 var instance = _freeInstances.Pop();
-                ThreadPool.UnsafeQueueUserWorkItem(static s => s.Batcher.Execute(s.Instance, s.Batch), (Batcher: this, Instance: instance, Batch: batch), preferLocal: false);
+                _threads[instance].Post(static s =>
+                {
+                    var (batcher, instance, batch) = ((DynamicBatcher<TRequest, TResult>, int, BatchEntry<TRequest, TResult>[]))s!;
+                    batcher.Execute(instance, batch);
+                }, (this, instance, batch));
             }
 
             dispatch.Clear();

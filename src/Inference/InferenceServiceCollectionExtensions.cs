@@ -35,6 +35,8 @@ public static class InferenceServiceCollectionExtensions
         services.AddSingleton<OnnxSessionFactory>();
         services.AddSingleton<ModelRepository>();
         services.AddHostedService<RepositoryLoader>();
+        services.AddSingleton<RequestPathWarmUp>();
+        services.AddHostedService(sp => sp.GetRequiredService<RequestPathWarmUp>());
         return services;
     }
 

@@ -39,6 +39,7 @@ public static class InferenceEndpoints
             endpoints.ServiceProvider.GetRequiredService<ModelRepository>(),
             endpoints.ServiceProvider.GetRequiredService<PredictionCache>(),
             endpoints.ServiceProvider.GetRequiredService<NodeMetrics>(),
+            endpoints.ServiceProvider.GetRequiredService<RequestPathWarmUp>(),
             endpoints.ServiceProvider.GetRequiredService<IOptions<InferenceOptions>>().Value);
 
         endpoints.MapGet("/v2/health/live", Handlers.LiveAsync);
@@ -59,17 +60,18 @@ public static class InferenceEndpoints
         return endpoints;
     }
 
-    private sealed class Handlers(ModelRepository repository, PredictionCache cache, NodeMetrics metrics, InferenceOptions options)
+    private sealed class Handlers(ModelRepository repository, PredictionCache cache, NodeMetrics metrics, RequestPathWarmUp warmUp, InferenceOptions options)
     {
         public static Task LiveAsync(HttpContext context) =>
             WriteJsonAsync(context, StatusCodes.Status200OK, w => w.WriteBoolean("live"u8, true));
 
         public Task ReadyAsync(HttpContext context)
         {
-            if (!repository.IsReady)
+            if (!repository.IsReady || !warmUp.IsComplete)
             {
                 context.Response.Headers.RetryAfter = "1";
-                return ErrorResponse.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "the server is still loading its models");
+                return ErrorResponse.WriteAsync(context, StatusCodes.Status503ServiceUnavailable,
+                    repository.IsReady ? "the server is warming up" : "the server is still loading its models");
             }
 
             return WriteJsonAsync(context, StatusCodes.Status200OK, w => w.WriteBoolean("ready"u8, true));

@@ -139,37 +139,53 @@ internal sealed partial class ModelLoader
         return new TensorSpec(name, type, shape, symbols);
     }
 
-    // One run on zeros (dynamic dimensions 1) so the first request does not pay for ONNX Runtime's lazy setup.
+    /// <summary>
+    /// The batch sizes a version is warmed up with at load: the powers of two below max_batch_size and
+    /// max_batch_size itself (1 alone for a model that does not batch).
+    /// </summary>
+    internal static int[] WarmUpBatchSizes(int maxBatchSize)
+    {
+        var sizes = new List<int>();
+        for (var size = 1; size < maxBatchSize; size *= 2)
+        {
+            sizes.Add(size);
+        }
+
+        sizes.Add(Math.Max(1, maxBatchSize));
+        return [.. sizes];
+    }
+
+    // A run on zeros (other dynamic dimensions 1) at each batch size of WarmUpBatchSizes, so that the first
+    // requests do not pay for ONNX Runtime's lazy setup and its per-shape memory plans (docs/PERFORMANCE.md).
     private void WarmUp(OnnxModelInstance instance, ModelSignature signature, string modelName, long version)
     {
-        var inputs = new PooledTensor[signature.Inputs.Length];
-        try
+        foreach (var rows in WarmUpBatchSizes(signature.MaxBatchSize))
         {
-            for (var i = 0; i < inputs.Length; i++)
+            var inputs = new PooledTensor[signature.Inputs.Length];
+            try
             {
-                var spec = signature.Inputs[i];
-                var shape = spec.Shape.Select(d => d < 0 ? 1L : d).ToArray();
-                TensorShape.TryGetElementCount(shape, long.MaxValue, out var count);
-                var bytes = spec.DataType == TensorDataType.Bytes ? 4 * count : count * spec.DataType.ElementSize();
-                inputs[i] = PooledTensor.Rent(spec.Name, spec.DataType, shape, count, checked((int)bytes));
-                inputs[i].Span.Clear();
-            }
+                for (var i = 0; i < inputs.Length; i++)
+                {
+                    inputs[i] = signature.Inputs[i].RentZeros(signature.MaxBatchSize > 0 ? rows : 1);
+                }
 
-            var outputs = signature.Outputs.Select((_, i) => new RequestedOutput(i, false)).ToArray();
-            foreach (var output in instance.Run(inputs, outputs, batchSize: 1))
-            {
-                output.Dispose();
+                var outputs = signature.Outputs.Select((_, i) => new RequestedOutput(i, false)).ToArray();
+                foreach (var output in instance.Run(inputs, outputs, batchSize: rows))
+                {
+                    output.Dispose();
+                }
             }
-        }
-        catch (Exception ex) when (ex is InferenceException or OverflowException)
-        {
-            Log.WarmUpFailed(_logger, modelName, version, ex.Message);
-        }
-        finally
-        {
-            foreach (var input in inputs)
+            catch (Exception ex) when (ex is InferenceException or OverflowException)
             {
-                input?.Dispose();
+                Log.WarmUpFailed(_logger, modelName, version, ex.Message);
+                return;
+            }
+            finally
+            {
+                foreach (var input in inputs)
+                {
+                    input?.Dispose();
+                }
             }
         }
     }

@@ -30,4 +30,18 @@ internal sealed class TensorSpec
 
     /// <summary>For each dimension, the symbolic name the model gives it ("batch", "sequence"), or null.</summary>
     public string?[] SymbolicDims { get; }
+
+    /// <summary>
+    /// A pooled tensor of zeros of this spec's shape (the caller's to dispose), the dynamic first dimension
+    /// <paramref name="firstDimension"/> and every other dynamic dimension 1; a BYTES element is an empty string.
+    /// </summary>
+    public PooledTensor RentZeros(long firstDimension)
+    {
+        var shape = Shape.Select((d, axis) => d >= 0 ? d : axis == 0 ? firstDimension : 1L).ToArray();
+        TensorShape.TryGetElementCount(shape, long.MaxValue, out var count);
+        var bytes = DataType == TensorDataType.Bytes ? 4 * count : count * DataType.ElementSize();
+        var tensor = PooledTensor.Rent(Name, DataType, shape, count, checked((int)bytes));
+        tensor.Span.Clear();
+        return tensor;
+    }
 }

@@ -1,0 +1,17 @@
+using ServingGateway.Inference.Repository;
+
+namespace ServingGateway.Inference.Tests.Repository;
+
+public sealed class ModelLoaderTests
+{
+    [Theory]
+    [InlineData(0, new[] { 1 })]
+    [InlineData(1, new[] { 1 })]
+    [InlineData(8, new[] { 1, 2, 4, 8 })]
+    [InlineData(32, new[] { 1, 2, 4, 8, 16, 32 })]
+    [InlineData(48, new[] { 1, 2, 4, 8, 16, 32, 48 })]
+    public void WarmUpBatchSizes_MaxBatchSize_PowersOfTwoThenTheMax(int maxBatchSize, int[] expected)
+    {
+        Assert.Equal(expected, ModelLoader.WarmUpBatchSizes(maxBatchSize));
+    }
+}

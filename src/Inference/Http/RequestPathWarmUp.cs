@@ -21,8 +21,14 @@ namespace ServingGateway.Inference.Http;
 /// </summary>
 internal sealed partial class RequestPathWarmUp : BackgroundService
 {
-    /// <summary>Passes per version per round: past the JIT's tier-up call count (30).</summary>
+    /// <summary>Passes per version per round: past the JIT's tier-up call count (30); fewer for large inputs (<see cref="BytesPerRound"/>).</summary>
     public const int CallsPerRound = 40;
+
+    /// <summary>Input bytes per version per round: a model with large inputs (an image) gets fewer passes, at least one.</summary>
+    public const int BytesPerRound = 256 * 1024;
+
+    /// <summary>No round starts after this long: readiness never waits much for the warm-up.</summary>
+    public static readonly TimeSpan MaxDuration = TimeSpan.FromSeconds(2);
 
     /// <summary>The most rounds.</summary>
     public const int MaxRounds = 10;
@@ -93,7 +99,7 @@ internal sealed partial class RequestPathWarmUp : BackgroundService
             var compiled = JitInfo.GetCompiledMethodCount();
             var rounds = 0;
             var fresh = 0L;
-            while (rounds < MaxRounds)
+            while (rounds < MaxRounds && _time.GetElapsedTime(started) < MaxDuration)
             {
                 rounds++;
                 RunRound();
@@ -136,7 +142,8 @@ internal sealed partial class RequestPathWarmUp : BackgroundService
 
                 try
                 {
-                    for (var i = 0; i < CallsPerRound; i++)
+                    var calls = (int)Math.Clamp(BytesPerRound / Math.Max(1, InputBytes(version.Signature)), 1, CallsPerRound);
+                    for (var i = 0; i < calls; i++)
                     {
                         RunOnce(version);
                     }
@@ -147,6 +154,18 @@ internal sealed partial class RequestPathWarmUp : BackgroundService
                 }
             }
         }
+    }
+
+    private static long InputBytes(ModelSignature signature)
+    {
+        var total = 0L;
+        foreach (var spec in signature.Inputs)
+        {
+            using var zeros = spec.RentZeros(1);
+            total += zeros.Length;
+        }
+
+        return total;
     }
 
     // A one-row request of zeros (other dynamic dimensions 1) asking for every output; binary: inputs and

@@ -155,12 +155,17 @@ internal sealed partial class ModelLoader
         return [.. sizes];
     }
 
+    /// <summary>A warm-up run slower than this ends the warm-up of its instance (larger batches would be slower still).</summary>
+    internal static readonly TimeSpan WarmUpRunBudget = TimeSpan.FromMilliseconds(100);
+
     // A run on zeros (other dynamic dimensions 1) at each batch size of WarmUpBatchSizes, so that the first
-    // requests do not pay for ONNX Runtime's lazy setup and its per-shape memory plans (docs/PERFORMANCE.md).
+    // requests do not pay for ONNX Runtime's lazy setup and its per-shape memory plans (docs/PERFORMANCE.md);
+    // bounded: after a run slower than WarmUpRunBudget (a large model) the larger sizes are left to traffic.
     private void WarmUp(OnnxModelInstance instance, ModelSignature signature, string modelName, long version)
     {
         foreach (var rows in WarmUpBatchSizes(signature.MaxBatchSize))
         {
+            var started = _time.GetTimestamp();
             var inputs = new PooledTensor[signature.Inputs.Length];
             try
             {
@@ -173,6 +178,11 @@ internal sealed partial class ModelLoader
                 foreach (var output in instance.Run(inputs, outputs, batchSize: rows))
                 {
                     output.Dispose();
+                }
+
+                if (_time.GetElapsedTime(started) > WarmUpRunBudget)
+                {
+                    return;
                 }
             }
             catch (Exception ex) when (ex is InferenceException or OverflowException)

@@ -53,7 +53,8 @@ internal sealed class GatewayServer : IAsyncDisposable
             .. extraArgs,
         ]));
         await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        // Listening on every address (0.0.0.0), it is reached on loopback.
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First().Replace("://0.0.0.0:", "://127.0.0.1:", StringComparison.Ordinal);
         var server = new GatewayServer(app, new Uri(address + "/"), audit);
         await server.WaitReadyAsync();
         return server;

@@ -1,6 +1,3 @@
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
-using Microsoft.AspNetCore.Routing.Patterns;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -27,28 +24,14 @@ public sealed class AuditLogTests : IDisposable
         return new AuditLog(Options.Create(new AuditOptions { Path = _path, MaxBytes = maxBytes }), _time, new AuthMetrics(services), NullLogger<AuditLog>.Instance);
     }
 
-    private static DefaultHttpContext Request(string method, string path, string pattern, string? model)
-    {
-        var context = new DefaultHttpContext();
-        context.Request.Method = method;
-        context.Request.Path = path;
-        context.SetEndpoint(new RouteEndpoint(_ => Task.CompletedTask, RoutePatternFactory.Parse(pattern), 0, EndpointMetadataCollection.Empty, pattern));
-        if (model is not null)
-        {
-            context.Request.RouteValues["model"] = model;
-        }
-
-        return context;
-    }
-
     [Fact]
     public async Task RefusedAndServed_OneLineEach_RoutePatternNotPath()
     {
         using (var audit = Create())
         {
-            audit.Refused(Request("POST", "/V2/Repository/models/mlp/unload", "/v2/repository/models/{model}/unload", "mlp"), 401, "anonymous", GatewayRoles.Deploy);
+            audit.Refused(RoutedContext.Create("POST", "/V2/Repository/models/mlp/unload", "/v2/repository/models/{model}/unload", "mlp"), 401, "anonymous", GatewayRoles.Deploy);
             _time.Advance(TimeSpan.FromSeconds(1.5));
-            var served = Request("POST", "/v2/repository/index", "/v2/repository/index", null);
+            var served = RoutedContext.Create("POST", "/v2/repository/index", "/v2/repository/index", null);
             await audit.ServeAsync(served, c => { c.Response.StatusCode = 200; return Task.CompletedTask; }, "ci", GatewayRoles.Deploy);
         }
 
@@ -66,7 +49,7 @@ public sealed class AuditLogTests : IDisposable
         {
             for (var i = 0; i < 40; i++)
             {
-                audit.Refused(Request("GET", "/v2/models/mlp", "/v2/models/{model}", "mlp"), 403, "ci", GatewayRoles.Infer);
+                audit.Refused(RoutedContext.Create("GET", "/v2/models/mlp", "/v2/models/{model}", "mlp"), 403, "ci", GatewayRoles.Infer);
             }
         }
 

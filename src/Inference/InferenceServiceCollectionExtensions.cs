@@ -29,6 +29,7 @@ public static class InferenceServiceCollectionExtensions
             .PostConfigure(o => o.Redis = string.IsNullOrWhiteSpace(o.Redis) ? configuration["Redis"] : o.Redis)
             .Validate(o => !o.Validate().Any(), "invalid Cache settings")
             .ValidateOnStart();
+        services.AddSingleton(sp => new RequestBodyBudget(sp.GetRequiredService<IOptions<InferenceOptions>>().Value.BufferedRequestBudgetBytes()));
         services.AddSingleton<PredictionCache>();
         services.AddSingleton<NodeMetrics>();
         services.TryAddSingleton(TimeProvider.System);

@@ -39,6 +39,7 @@ public static class InferenceEndpoints
             endpoints.ServiceProvider.GetRequiredService<ModelRepository>(),
             endpoints.ServiceProvider.GetRequiredService<PredictionCache>(),
             endpoints.ServiceProvider.GetRequiredService<NodeMetrics>(),
+            endpoints.ServiceProvider.GetRequiredService<RequestBodyBudget>(),
             endpoints.ServiceProvider.GetRequiredService<IOptions<InferenceOptions>>().Value);
 
         endpoints.MapGet("/v2/health/live", Handlers.LiveAsync);
@@ -59,7 +60,7 @@ public static class InferenceEndpoints
         return endpoints;
     }
 
-    private sealed class Handlers(ModelRepository repository, PredictionCache cache, NodeMetrics metrics, InferenceOptions options)
+    private sealed class Handlers(ModelRepository repository, PredictionCache cache, NodeMetrics metrics, RequestBodyBudget budget, InferenceOptions options)
     {
         public static Task LiveAsync(HttpContext context) =>
             WriteJsonAsync(context, StatusCodes.Status200OK, w => w.WriteBoolean("live"u8, true));
@@ -141,7 +142,7 @@ public static class InferenceEndpoints
             {
                 model = repository.Acquire(name, versionText);
                 var headerLength = ReadHeaderLength(context.Request);
-                using var body = await PooledBody.ReadAsync(context.Request, options.MaxRequestBodyBytes, context.RequestAborted);
+                using var body = await PooledBody.ReadAsync(context.Request, options.MaxRequestBodyBytes, budget, context.RequestAborted);
                 UInt128? exactKey = model.CachePolicy.Enabled ? CacheKey.ComputeExact(model.CacheKeyPrefix, headerLength, body.Span) : null;
                 if (exactKey is { } key && cache.GetResponse(model, key) is { } repeated)
                 {
@@ -151,7 +152,7 @@ public static class InferenceEndpoints
                     return;
                 }
 
-                using var request = InferRequestReader.Read(body.Span, headerLength, model.Signature);
+                using var request = InferRequestReader.Read(body.Span, headerLength, model.Signature, options.MaxRank);
                 var (outputs, outcome, cached) = await cache.InferAsync(model, request, context.RequestAborted);
                 try
                 {
@@ -247,7 +248,7 @@ public static class InferenceEndpoints
         public Task IndexAsync(HttpContext context) => GuardAsync(context, async () =>
         {
             var readyOnly = false;
-            using (var body = await PooledBody.ReadAsync(context.Request, 64 * 1024, context.RequestAborted))
+            using (var body = await PooledBody.ReadAsync(context.Request, 64 * 1024, budget, context.RequestAborted))
             {
                 if (!body.Span.IsEmpty)
                 {
@@ -284,10 +285,10 @@ public static class InferenceEndpoints
             await WriteJsonArrayAsync(context, [.. repository.GetIndex().Where(r => r.Name == name)]);
         });
 
-        private static async Task ReadManagementBodyAsync(HttpContext context)
+        private async Task ReadManagementBodyAsync(HttpContext context)
         {
             // Triton's optional {"parameters": {...}}: accepted when well-formed; config overrides are not supported.
-            using var body = await PooledBody.ReadAsync(context.Request, 64 * 1024, context.RequestAborted);
+            using var body = await PooledBody.ReadAsync(context.Request, 64 * 1024, budget, context.RequestAborted);
             if (!body.Span.IsEmpty)
             {
                 using var document = ParseObject(body.Span);
@@ -302,6 +303,7 @@ public static class InferenceEndpoints
 
         private static JsonDocument ParseObject(ReadOnlySpan<byte> json)
         {
+            JsonUtf8.EnsureValid(json);
             JsonDocument document;
             try
             {

@@ -157,6 +157,11 @@ internal static partial class GatewayApp
 
         var app = builder.Build();
         app.UseJsonErrors();
+        if (role != GatewayRole.Edge)
+        {
+            app.UseShutdownDrain();
+        }
+
         if (role != GatewayRole.Node)
         {
             app.UseMiddleware<ApiKeyMiddleware>();

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using ServingGateway.Inference.Buffers;
 using ServingGateway.Inference.Caching;
@@ -40,6 +41,7 @@ public static class InferenceEndpoints
             endpoints.ServiceProvider.GetRequiredService<PredictionCache>(),
             endpoints.ServiceProvider.GetRequiredService<NodeMetrics>(),
             endpoints.ServiceProvider.GetRequiredService<RequestBodyBudget>(),
+            endpoints.ServiceProvider.GetRequiredService<IHostApplicationLifetime>(),
             endpoints.ServiceProvider.GetRequiredService<IOptions<InferenceOptions>>().Value);
 
         endpoints.MapGet("/v2/health/live", Handlers.LiveAsync);
@@ -60,13 +62,19 @@ public static class InferenceEndpoints
         return endpoints;
     }
 
-    private sealed class Handlers(ModelRepository repository, PredictionCache cache, NodeMetrics metrics, RequestBodyBudget budget, InferenceOptions options)
+    private sealed class Handlers(ModelRepository repository, PredictionCache cache, NodeMetrics metrics, RequestBodyBudget budget, IHostApplicationLifetime lifetime, InferenceOptions options)
     {
         public static Task LiveAsync(HttpContext context) =>
             WriteJsonAsync(context, StatusCodes.Status200OK, w => w.WriteBoolean("live"u8, true));
 
         public Task ReadyAsync(HttpContext context)
         {
+            if (lifetime.ApplicationStopping.IsCancellationRequested)
+            {
+                // Before anything else stops, so the edges take the node out while it still serves (ShutdownDrain).
+                return ErrorResponse.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "the server is shutting down");
+            }
+
             if (!repository.IsReady)
             {
                 context.Response.Headers.RetryAfter = "1";

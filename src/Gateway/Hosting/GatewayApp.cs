@@ -100,6 +100,11 @@ internal static partial class GatewayApp
             errors.AddRange(cache.Validate());
         }
 
+        if (role == GatewayRole.Edge && !string.IsNullOrWhiteSpace(cache.Redis) && RedisConnections.Check(cache.Redis, "Redis (--redis)", out _) is { } redisError)
+        {
+            errors.Add(redisError);
+        }
+
         if (role != GatewayRole.Node)
         {
             errors.AddRange(edge.Validate(role == GatewayRole.Edge));
@@ -202,8 +207,8 @@ internal static partial class GatewayApp
             {
                 var connection = RedisConnections.Connect(redis);
                 var breaker = new CircuitBreaker(
-                    "Redis rate limits " + redis, 3, TimeSpan.FromSeconds(2), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RateLimitMiddleware>>());
-                return new RateLimitMiddleware.SharedBuckets(new RedisTokenBuckets(connection, TimeSpan.FromMilliseconds(250)), breaker);
+                    "Redis rate limits " + RedisConnections.Describe(redis), 3, TimeSpan.FromSeconds(2), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RateLimitMiddleware>>());
+                return new RateLimitMiddleware.SharedBuckets(new RedisTokenBuckets(connection, TimeSpan.FromMilliseconds(250)), breaker, redis);
             });
         }
     }

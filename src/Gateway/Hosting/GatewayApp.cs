@@ -2,10 +2,8 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration.EnvironmentVariables;
-using Microsoft.Extensions.Configuration.Json;
 using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
 using Prometheus;
 using ServingGateway.Auth;
@@ -85,15 +83,17 @@ internal static partial class GatewayApp
                 ["Logging:LogLevel:Yarp"] = "Warning",
             },
         });
-        AddConfigFile(builder, commandLine.ConfigFile, errors);
+        var reloads = new ConfigReloads();
+        builder.Services.AddSingleton(reloads);
+        AddConfigFile(builder, commandLine.ConfigFile, reloads, errors);
 
         var role = ParseRole(builder.Configuration["Role"] ?? "standalone", errors);
-        var inference = Bind<InferenceOptions>(builder, InferenceOptions.SectionName);
-        var cache = Bind<CacheOptions>(builder, CacheOptions.SectionName);
+        var inference = Bind<InferenceOptions>(builder, InferenceOptions.SectionName, errors);
+        var cache = Bind<CacheOptions>(builder, CacheOptions.SectionName, errors);
         cache.Redis ??= builder.Configuration["Redis"];
-        var edge = Bind<EdgeOptions>(builder, EdgeOptions.SectionName);
-        var auth = Bind<AuthOptions>(builder, AuthOptions.SectionName);
-        var limits = Bind<RateLimitOptions>(builder, RateLimitOptions.SectionName);
+        var edge = Bind<EdgeOptions>(builder, EdgeOptions.SectionName, errors);
+        var auth = Bind<AuthOptions>(builder, AuthOptions.SectionName, errors);
+        var limits = Bind<RateLimitOptions>(builder, RateLimitOptions.SectionName, errors);
         if (role != GatewayRole.Edge)
         {
             errors.AddRange(inference.Validate());
@@ -141,7 +141,7 @@ internal static partial class GatewayApp
 
         if (role != GatewayRole.Node)
         {
-            AddEdgePipeline(builder, anonymousByDefault, cache.Redis);
+            AddEdgePipeline(builder, role, anonymousByDefault, cache.Redis);
         }
 
         if (role == GatewayRole.Edge)
@@ -161,6 +161,9 @@ internal static partial class GatewayApp
         }
 
         var app = builder.Build();
+        reloads.Attach(
+            app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ServingGateway.Configuration"),
+            app.Services.GetService<EdgeMetrics>()?.Registry ?? app.Services.GetRequiredService<NodeMetrics>().Registry);
         app.UseJsonErrors();
         if (role != GatewayRole.Node)
         {
@@ -191,12 +194,14 @@ internal static partial class GatewayApp
         return app;
     }
 
-    private static void AddEdgePipeline(WebApplicationBuilder builder, bool anonymousByDefault, string? redis)
+    private static void AddEdgePipeline(WebApplicationBuilder builder, GatewayRole role, bool anonymousByDefault, string? redis)
     {
         var services = builder.Services;
-        services.Configure<AuthOptions>(builder.Configuration.GetSection(AuthOptions.SectionName));
-        services.Configure<RateLimitOptions>(builder.Configuration.GetSection(RateLimitOptions.SectionName));
-        services.Configure<EdgeOptions>(builder.Configuration.GetSection(EdgeOptions.SectionName));
+
+        // Reloaded with the --config file, through the same checks as at start; an invalid reload is refused.
+        ReloadableOptions.Add<AuthOptions>(services, builder.Configuration, AuthOptions.SectionName, o => o.Validate());
+        ReloadableOptions.Add<RateLimitOptions>(services, builder.Configuration, RateLimitOptions.SectionName, o => o.Validate());
+        ReloadableOptions.Add<EdgeOptions>(services, builder.Configuration, EdgeOptions.SectionName, o => o.Validate(role == GatewayRole.Edge));
         services.AddSingleton(new ApiKeyMiddleware.AnonymousDefault(anonymousByDefault));
         services.AddSingleton<LocalTokenBuckets>();
         services.AddSingleton<EdgeMetrics>();
@@ -213,7 +218,7 @@ internal static partial class GatewayApp
         }
     }
 
-    private static void AddConfigFile(WebApplicationBuilder builder, string? configFile, List<string> errors)
+    private static void AddConfigFile(WebApplicationBuilder builder, string? configFile, ConfigReloads reloads, List<string> errors)
     {
         if (configFile is null)
         {
@@ -227,17 +232,21 @@ internal static partial class GatewayApp
             return;
         }
 
+        try
+        {
+            GuardedJsonConfigurationProvider.Read(path);
+        }
+        catch (InvalidDataException ex)
+        {
+            errors.Add("--config file " + ex.Message);
+            return;
+        }
+
         // After appsettings.json, before environment variables and switches; watched, so rate limits and keys
-        // reload when it changes.
+        // reload when it changes (and a file that cannot be read keeps the last good contents).
         var sources = builder.Configuration.Sources;
         var at = sources.ToList().FindIndex(s => s is EnvironmentVariablesConfigurationSource);
-        sources.Insert(at < 0 ? sources.Count : at, new JsonConfigurationSource
-        {
-            Path = Path.GetFileName(path),
-            FileProvider = new PhysicalFileProvider(Path.GetDirectoryName(path)!),
-            Optional = false,
-            ReloadOnChange = true,
-        });
+        sources.Insert(at < 0 ? sources.Count : at, new GuardedJsonConfigurationSource(path, reloads));
     }
 
     private static GatewayRole ParseRole(string text, List<string> errors)
@@ -251,11 +260,19 @@ internal static partial class GatewayApp
         return GatewayRole.Standalone;
     }
 
-    private static T Bind<T>(WebApplicationBuilder builder, string section)
+    private static T Bind<T>(WebApplicationBuilder builder, string section, List<string> errors)
         where T : new()
     {
         var options = new T();
-        builder.Configuration.GetSection(section).Bind(options);
+        try
+        {
+            builder.Configuration.GetSection(section).Bind(options);
+        }
+        catch (InvalidOperationException ex)
+        {
+            errors.Add(ex.Message); // a value the binder cannot convert, e.g. "Rate": "fast"
+        }
+
         return options;
     }
 

@@ -48,6 +48,14 @@ public sealed class EdgeOptions
     /// <summary>Largest request body the edge forwards, in bytes (streamed, never buffered whole). Default 64 MiB.</summary>
     public long MaxRequestBodyBytes { get; set; } = 64L * 1024 * 1024;
 
+    /// <summary>
+    /// A PEM file of the CA certificate(s) that signed the nodes' certificates, for nodes reached over
+    /// https: the edge trusts these roots alone (not the system's) and still checks the node's name, so
+    /// a node whose certificate another CA signed is refused (502), never served. Unset: the system's
+    /// trusted roots. Read at start.
+    /// </summary>
+    public string? NodeCaFile { get; set; }
+
     /// <summary>Time a client has to send its request headers. Default 10 s; 1 to 600.</summary>
     public double RequestHeadersTimeoutSeconds { get; set; } = 10;
 
@@ -110,6 +118,11 @@ public sealed class EdgeOptions
         if (MaxRequestBodyBytes is < 1024 or > int.MaxValue)
         {
             yield return $"Edge:MaxRequestBodyBytes must be from 1024 to {int.MaxValue}; it is {MaxRequestBodyBytes}.";
+        }
+
+        if (NodeCaFile is { Length: > 0 } caFile && NodeCertificates.TryLoadRoots(caFile, out _) is { } caError)
+        {
+            yield return $"Edge:NodeCaFile: {caError}";
         }
 
         if (RequestHeadersTimeoutSeconds is < 1 or > 600)

@@ -14,6 +14,7 @@ using ServingGateway.Inference.Http;
 using ServingGateway.Inference.Metrics;
 using ServingGateway.RateLimiting;
 using ServingGateway.Routing;
+using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Health;
 using Yarp.ReverseProxy.LoadBalancing;
 
@@ -112,6 +113,7 @@ internal static partial class GatewayApp
             errors.AddRange(limits.Validate());
         }
 
+        errors.AddRange(CheckHttps(builder.Configuration));
         if (errors.Count > 0)
         {
             throw new StartupException("ServingGateway: " + string.Join(Environment.NewLine + "ServingGateway: ", errors) + Environment.NewLine + "Run with --help for usage.");
@@ -121,6 +123,10 @@ internal static partial class GatewayApp
         {
             builder.WebHost.UseUrls(DefaultUrls);
         }
+
+        // https:// URLs (and Kestrel:Endpoints) take their certificate from Kestrel:Certificates:Default (a .pfx
+        // Path and Password, or a PEM Path and KeyPath), as ASP.NET Core configures it.
+        builder.WebHost.UseKestrelHttpsConfiguration();
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -148,6 +154,7 @@ internal static partial class GatewayApp
         {
             builder.Services.AddSingleton<ILoadBalancingPolicy, ConsistentHashLoadBalancingPolicy>();
             builder.Services.AddSingleton<RetryOnConnectFailure>();
+            builder.Services.AddSingleton<IForwarderHttpClientFactory, NodeCertificates>();
             builder.Services.AddReverseProxy().LoadFromMemory(
                 [NodeDiscovery.Route],
                 [NodeDiscovery.Cluster([.. edge.Nodes.Select(n => n.TrimEnd('/'))], edge)]);
@@ -274,6 +281,26 @@ internal static partial class GatewayApp
         }
 
         return options;
+    }
+
+    // An https:// URL needs a certificate; a certificate file named must exist. Kestrel's own messages
+    // come only once the host starts, one at a time.
+    private static IEnumerable<string> CheckHttps(ConfigurationManager configuration)
+    {
+        var urls = (configuration["Urls"] ?? DefaultUrls).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var certificate = configuration.GetSection("Kestrel:Certificates:Default");
+        if (urls.Any(u => u.StartsWith("https://", StringComparison.OrdinalIgnoreCase)) && string.IsNullOrEmpty(certificate["Path"]))
+        {
+            yield return "an https:// URL needs a certificate: Kestrel:Certificates:Default:Path (a .pfx, with Kestrel:Certificates:Default:Password) or a PEM certificate with Kestrel:Certificates:Default:KeyPath (docs/SECURITY.md)";
+        }
+
+        foreach (var key in (string[])["Path", "KeyPath"])
+        {
+            if (certificate[key] is { Length: > 0 } file && !File.Exists(file))
+            {
+                yield return $"Kestrel:Certificates:Default:{key}: {Path.GetFullPath(file)} does not exist";
+            }
+        }
     }
 
     // True when every URL listens on a loopback address only (127.0.0.1, [::1], localhost).

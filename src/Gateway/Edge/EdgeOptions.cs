@@ -56,6 +56,13 @@ public sealed class EdgeOptions
     /// </summary>
     public string? NodeCaFile { get; set; }
 
+    /// <summary>
+    /// The key this edge presents to its nodes (<c>Authorization: Bearer KEY</c>), one of their <c>Node:Keys</c>.
+    /// A secret: set it through the environment (<c>Edge__NodeKey</c>) or the --config file, never on a shared
+    /// command line. Clients' own keys are never forwarded.
+    /// </summary>
+    public string? NodeKey { get; set; }
+
     /// <summary>Time a client has to send its request headers. Default 10 s; 1 to 600.</summary>
     public double RequestHeadersTimeoutSeconds { get; set; } = 10;
 

@@ -43,7 +43,10 @@ internal sealed class CommandLine
           Cache:RedisSecret                 signs and keys Redis cache entries; required off loopback
           Edge:NodeCaFile                   edge: PEM CA that signed the nodes' https certificates
           Kestrel:Certificates:Default:Path (+ Password, or KeyPath)   certificate for https:// URLs
-          Auth:Keys, Auth:AllowAnonymous    API keys (SHA-256 hashes) and roles; see docs/EDGE.md
+          Auth:Keys, Auth:AllowAnonymous    API keys (SHA-256 hashes) and roles; see docs/SECURITY.md
+          Auth:MetricsRole                  role /metrics needs (default public on loopback, admin otherwise)
+          Node:Keys, Edge:NodeKey           node keys (SHA-256 hashes) and the key edges send them
+          Audit:Path, Audit:MaxBytes        audit log file (default beside the models) and its rotation size
           RateLimits:Default, RateLimits:Models:NAME   token buckets {"Rate": per second, "Burst": n}
         """;
 

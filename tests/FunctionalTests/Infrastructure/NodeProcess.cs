@@ -30,6 +30,9 @@ internal sealed class NodeProcess : IAsyncDisposable
     /// <summary>The URL an edge is given: no trailing slash.</summary>
     public string Url => $"http://127.0.0.1:{Port}";
 
+    /// <summary>Its audit log (unless the arguments name one): a temporary file, deleted with it.</summary>
+    public string AuditPath { get; } = GatewayServer.TempAuditPath();
+
     /// <summary>A client for it.</summary>
     public HttpClient Client { get; }
 
@@ -69,7 +72,7 @@ internal sealed class NodeProcess : IAsyncDisposable
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ServingGateway.dll"));
-        foreach (var arg in (string[])["--Logging:LogLevel:Default", "Warning", .. _args, "--urls", Url])
+        foreach (var arg in (string[])["--Logging:LogLevel:Default", "Warning", .. _args, "--urls", Url, .. _args.Contains("--Audit:Path") ? [] : (string[])["--Audit:Path", AuditPath]])
         {
             info.ArgumentList.Add(arg);
         }
@@ -150,6 +153,7 @@ internal sealed class NodeProcess : IAsyncDisposable
     {
         Kill();
         _process?.Dispose();
+        File.Delete(AuditPath);
         Client.Dispose();
         await Task.CompletedTask;
     }

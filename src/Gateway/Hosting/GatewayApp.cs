@@ -200,6 +200,10 @@ internal static partial class GatewayApp
             app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ServingGateway.Configuration"),
             app.Services.GetService<EdgeMetrics>()?.Registry ?? app.Services.GetRequiredService<NodeMetrics>().Registry);
         app.UseJsonErrors();
+        if (role != GatewayRole.Edge)
+        {
+            app.UseShutdownDrain();
+        }
 
         // Authorization, rate limits and routing read the endpoint the router selected: routing comes first.
         app.UseRouting();

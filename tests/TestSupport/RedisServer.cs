@@ -10,10 +10,13 @@ namespace ServingGateway.TestSupport;
 /// </summary>
 internal sealed class RedisServer : IDisposable
 {
+    private readonly string? _password;
     private Process? _process;
 
-    public RedisServer()
+    /// <summary>Starts a server; with <paramref name="password"/>, clients must AUTH (requirepass).</summary>
+    public RedisServer(string? password = null)
     {
+        _password = password;
         using (var listener = new TcpListener(IPAddress.Loopback, 0))
         {
             listener.Start();
@@ -40,6 +43,12 @@ internal sealed class RedisServer : IDisposable
         foreach (var arg in new[] { "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no" })
         {
             info.ArgumentList.Add(arg);
+        }
+
+        if (_password is not null)
+        {
+            info.ArgumentList.Add("--requirepass");
+            info.ArgumentList.Add(_password);
         }
 
         try
@@ -69,6 +78,18 @@ internal sealed class RedisServer : IDisposable
         }
     }
 
+    /// <summary>Stops the server (SIGSTOP): connections stay open and every command hangs, as on a stalled host.</summary>
+    public void Pause() => Signal("STOP");
+
+    /// <summary>Lets a paused server go on (SIGCONT).</summary>
+    public void Resume() => Signal("CONT");
+
+    private void Signal(string signal)
+    {
+        using var kill = Process.Start("kill", ["-" + signal, _process!.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+    }
+
     /// <summary>Kills the server, as a crash would.</summary>
     public void Kill()
     {
@@ -82,5 +103,13 @@ internal sealed class RedisServer : IDisposable
         _process = null;
     }
 
-    public void Dispose() => Kill();
+    public void Dispose()
+    {
+        if (_process is { HasExited: false })
+        {
+            Resume(); // a paused server would not die of the kill until continued
+        }
+
+        Kill();
+    }
 }

@@ -49,6 +49,14 @@ public sealed class EdgeOptions
     public long MaxRequestBodyBytes { get; set; } = 64L * 1024 * 1024;
 
     /// <summary>
+    /// A PEM file of the CA certificate(s) that signed the nodes' certificates, for nodes reached over
+    /// https: the edge trusts these roots alone (not the system's) and still checks the node's name, so
+    /// a node whose certificate another CA signed is refused (502), never served. Unset: the system's
+    /// trusted roots. Read at start.
+    /// </summary>
+    public string? NodeCaFile { get; set; }
+
+    /// <summary>
     /// The key this edge presents to its nodes (<c>Authorization: Bearer KEY</c>), one of their <c>Node:Keys</c>.
     /// A secret: set it through the environment (<c>Edge__NodeKey</c>) or the --config file, never on a shared
     /// command line. Clients' own keys are never forwarded.
@@ -117,6 +125,11 @@ public sealed class EdgeOptions
         if (MaxRequestBodyBytes is < 1024 or > int.MaxValue)
         {
             yield return $"Edge:MaxRequestBodyBytes must be from 1024 to {int.MaxValue}; it is {MaxRequestBodyBytes}.";
+        }
+
+        if (NodeCaFile is { Length: > 0 } caFile && NodeCertificates.TryLoadRoots(caFile, out _) is { } caError)
+        {
+            yield return $"Edge:NodeCaFile: {caError}";
         }
 
         if (RequestHeadersTimeoutSeconds is < 1 or > 600)

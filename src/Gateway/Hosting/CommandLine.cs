@@ -27,7 +27,8 @@ internal sealed class CommandLine
           --nodes-dns NAME:PORT  edge: the nodes are the addresses NAME resolves to (a headless Service),
                            resolved again every Edge:DnsRefreshSeconds; config key: Edge:NodesDns
           --config FILE    a JSON configuration file, read after appsettings.json and before
-                           environment variables and switches; reloaded when it changes (keys, limits)
+                           environment variables and switches; reloaded when it changes (keys, limits),
+                           through the start-up checks: an invalid file is refused, the last good stays
           --Section:Key V  any configuration key, e.g. --Inference:MaxRequestBodyBytes 1048576
           -h, --help       this text
 
@@ -39,6 +40,9 @@ internal sealed class CommandLine
           Inference:DefaultMaxBatchSize     max_batch_size of batchable models without one (default 4)
           Cache:MemoryMb                    in-process prediction cache size, MiB of outputs (default 256)
           Cache:RedisReadBudgetMs           a Redis lookup slower than this is a miss (default 2)
+          Cache:RedisSecret                 signs and keys Redis cache entries; required off loopback
+          Edge:NodeCaFile                   edge: PEM CA that signed the nodes' https certificates
+          Kestrel:Certificates:Default:Path (+ Password, or KeyPath)   certificate for https:// URLs
           Auth:Keys, Auth:AllowAnonymous    API keys (SHA-256 hashes) and roles; see docs/SECURITY.md
           Auth:MetricsRole                  role /metrics needs (default public on loopback, admin otherwise)
           Node:Keys, Edge:NodeKey           node keys (SHA-256 hashes) and the key edges send them

@@ -2,10 +2,8 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration.EnvironmentVariables;
-using Microsoft.Extensions.Configuration.Json;
 using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
 using Prometheus;
 using ServingGateway.Auth;
@@ -16,6 +14,7 @@ using ServingGateway.Inference.Http;
 using ServingGateway.Inference.Metrics;
 using ServingGateway.RateLimiting;
 using ServingGateway.Routing;
+using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Health;
 using Yarp.ReverseProxy.LoadBalancing;
 using Yarp.ReverseProxy.Transforms;
@@ -92,22 +91,29 @@ internal static partial class GatewayApp
                 ["Logging:LogLevel:Yarp"] = "Warning",
             },
         });
-        AddConfigFile(builder, commandLine.ConfigFile, errors);
+        var reloads = new ConfigReloads();
+        builder.Services.AddSingleton(reloads);
+        AddConfigFile(builder, commandLine.ConfigFile, reloads, errors);
 
         var role = ParseRole(builder.Configuration["Role"] ?? "standalone", errors);
-        var inference = Bind<InferenceOptions>(builder, InferenceOptions.SectionName);
-        var cache = Bind<CacheOptions>(builder, CacheOptions.SectionName);
+        var inference = Bind<InferenceOptions>(builder, InferenceOptions.SectionName, errors);
+        var cache = Bind<CacheOptions>(builder, CacheOptions.SectionName, errors);
         cache.Redis ??= builder.Configuration["Redis"];
-        var edge = Bind<EdgeOptions>(builder, EdgeOptions.SectionName);
-        var auth = Bind<AuthOptions>(builder, AuthOptions.SectionName);
-        var limits = Bind<RateLimitOptions>(builder, RateLimitOptions.SectionName);
-        var node = Bind<NodeOptions>(builder, NodeOptions.SectionName);
-        var audit = Bind<AuditOptions>(builder, AuditOptions.SectionName);
+        var edge = Bind<EdgeOptions>(builder, EdgeOptions.SectionName, errors);
+        var auth = Bind<AuthOptions>(builder, AuthOptions.SectionName, errors);
+        var limits = Bind<RateLimitOptions>(builder, RateLimitOptions.SectionName, errors);
+        var node = Bind<NodeOptions>(builder, NodeOptions.SectionName, errors);
+        var audit = Bind<AuditOptions>(builder, AuditOptions.SectionName, errors);
         errors.AddRange(audit.Validate());
         if (role != GatewayRole.Edge)
         {
             errors.AddRange(inference.Validate());
             errors.AddRange(cache.Validate());
+        }
+
+        if (role == GatewayRole.Edge && !string.IsNullOrWhiteSpace(cache.Redis) && RedisConnections.Check(cache.Redis, "Redis (--redis)", out _) is { } redisError)
+        {
+            errors.Add(redisError);
         }
 
         if (role == GatewayRole.Node)
@@ -122,6 +128,7 @@ internal static partial class GatewayApp
             errors.AddRange(limits.Validate());
         }
 
+        errors.AddRange(CheckHttps(builder.Configuration));
         if (errors.Count > 0)
         {
             throw new StartupException("ServingGateway: " + string.Join(Environment.NewLine + "ServingGateway: ", errors) + Environment.NewLine + "Run with --help for usage.");
@@ -131,6 +138,10 @@ internal static partial class GatewayApp
         {
             builder.WebHost.UseUrls(DefaultUrls);
         }
+
+        // https:// URLs (and Kestrel:Endpoints) take their certificate from Kestrel:Certificates:Default (a .pfx
+        // Path and Password, or a PEM Path and KeyPath), as ASP.NET Core configures it.
+        builder.WebHost.UseKestrelHttpsConfiguration();
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -162,6 +173,7 @@ internal static partial class GatewayApp
         {
             builder.Services.AddSingleton<ILoadBalancingPolicy, ConsistentHashLoadBalancingPolicy>();
             builder.Services.AddSingleton<RetryOnConnectFailure>();
+            builder.Services.AddSingleton<IForwarderHttpClientFactory, NodeCertificates>();
             builder.Services.AddReverseProxy()
                 .LoadFromMemory(NodeDiscovery.Routes, [NodeDiscovery.Cluster([.. edge.Nodes.Select(n => n.TrimEnd('/'))], edge)])
                 .AddTransforms(context =>
@@ -184,6 +196,9 @@ internal static partial class GatewayApp
         }
 
         var app = builder.Build();
+        reloads.Attach(
+            app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ServingGateway.Configuration"),
+            app.Services.GetService<EdgeMetrics>()?.Registry ?? app.Services.GetRequiredService<NodeMetrics>().Registry);
         app.UseJsonErrors();
         if (role != GatewayRole.Edge)
         {
@@ -235,7 +250,9 @@ internal static partial class GatewayApp
     private static void AddAuth(WebApplicationBuilder builder, GatewayRole role, AuditOptions audit)
     {
         var services = builder.Services;
-        services.Configure<NodeOptions>(builder.Configuration.GetSection(NodeOptions.SectionName));
+
+        // Node keys reload with the --config file, through the same checks as at start (role node).
+        ReloadableOptions.Add<NodeOptions>(services, builder.Configuration, NodeOptions.SectionName, o => role == GatewayRole.Node ? o.Validate() : []);
         services.AddSingleton(Options.Create(audit));
         services.AddSingleton<ListenerScope>();
         services.AddSingleton<AuthMetrics>();
@@ -247,9 +264,11 @@ internal static partial class GatewayApp
     private static void AddEdgePipeline(WebApplicationBuilder builder, GatewayRole role, string? redis)
     {
         var services = builder.Services;
-        services.Configure<AuthOptions>(builder.Configuration.GetSection(AuthOptions.SectionName));
-        services.Configure<RateLimitOptions>(builder.Configuration.GetSection(RateLimitOptions.SectionName));
-        services.Configure<EdgeOptions>(builder.Configuration.GetSection(EdgeOptions.SectionName));
+
+        // Reloaded with the --config file, through the same checks as at start; an invalid reload is refused.
+        ReloadableOptions.Add<AuthOptions>(services, builder.Configuration, AuthOptions.SectionName, o => o.Validate());
+        ReloadableOptions.Add<RateLimitOptions>(services, builder.Configuration, RateLimitOptions.SectionName, o => o.Validate());
+        ReloadableOptions.Add<EdgeOptions>(services, builder.Configuration, EdgeOptions.SectionName, o => o.Validate(role == GatewayRole.Edge));
         services.AddSingleton(new ApiKeyMiddleware.AnonymousDefault(role == GatewayRole.Standalone));
         services.AddSingleton<LocalTokenBuckets>();
         services.AddSingleton<EdgeMetrics>();
@@ -259,13 +278,13 @@ internal static partial class GatewayApp
             {
                 var connection = RedisConnections.Connect(redis);
                 var breaker = new CircuitBreaker(
-                    "Redis rate limits " + redis, 3, TimeSpan.FromSeconds(2), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RateLimitMiddleware>>());
-                return new RateLimitMiddleware.SharedBuckets(new RedisTokenBuckets(connection, TimeSpan.FromMilliseconds(250)), breaker);
+                    "Redis rate limits " + RedisConnections.Describe(redis), 3, TimeSpan.FromSeconds(2), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RateLimitMiddleware>>());
+                return new RateLimitMiddleware.SharedBuckets(new RedisTokenBuckets(connection, TimeSpan.FromMilliseconds(250)), breaker, redis);
             });
         }
     }
 
-    private static void AddConfigFile(WebApplicationBuilder builder, string? configFile, List<string> errors)
+    private static void AddConfigFile(WebApplicationBuilder builder, string? configFile, ConfigReloads reloads, List<string> errors)
     {
         if (configFile is null)
         {
@@ -279,17 +298,21 @@ internal static partial class GatewayApp
             return;
         }
 
+        try
+        {
+            GuardedJsonConfigurationProvider.Read(path);
+        }
+        catch (InvalidDataException ex)
+        {
+            errors.Add("--config file " + ex.Message);
+            return;
+        }
+
         // After appsettings.json, before environment variables and switches; watched, so rate limits and keys
-        // reload when it changes.
+        // reload when it changes (and a file that cannot be read keeps the last good contents).
         var sources = builder.Configuration.Sources;
         var at = sources.ToList().FindIndex(s => s is EnvironmentVariablesConfigurationSource);
-        sources.Insert(at < 0 ? sources.Count : at, new JsonConfigurationSource
-        {
-            Path = Path.GetFileName(path),
-            FileProvider = new PhysicalFileProvider(Path.GetDirectoryName(path)!),
-            Optional = false,
-            ReloadOnChange = true,
-        });
+        sources.Insert(at < 0 ? sources.Count : at, new GuardedJsonConfigurationSource(path, reloads));
     }
 
     private static GatewayRole ParseRole(string text, List<string> errors)
@@ -303,12 +326,40 @@ internal static partial class GatewayApp
         return GatewayRole.Standalone;
     }
 
-    private static T Bind<T>(WebApplicationBuilder builder, string section)
+    private static T Bind<T>(WebApplicationBuilder builder, string section, List<string> errors)
         where T : new()
     {
         var options = new T();
-        builder.Configuration.GetSection(section).Bind(options);
+        try
+        {
+            builder.Configuration.GetSection(section).Bind(options);
+        }
+        catch (InvalidOperationException ex)
+        {
+            errors.Add(ex.Message); // a value the binder cannot convert, e.g. "Rate": "fast"
+        }
+
         return options;
+    }
+
+    // An https:// URL needs a certificate; a certificate file named must exist. Kestrel's own messages
+    // come only once the host starts, one at a time.
+    private static IEnumerable<string> CheckHttps(ConfigurationManager configuration)
+    {
+        var urls = (configuration["Urls"] ?? DefaultUrls).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var certificate = configuration.GetSection("Kestrel:Certificates:Default");
+        if (urls.Any(u => u.StartsWith("https://", StringComparison.OrdinalIgnoreCase)) && string.IsNullOrEmpty(certificate["Path"]))
+        {
+            yield return "an https:// URL needs a certificate: Kestrel:Certificates:Default:Path (a .pfx, with Kestrel:Certificates:Default:Password) or a PEM certificate with Kestrel:Certificates:Default:KeyPath (docs/SECURITY.md)";
+        }
+
+        foreach (var key in (string[])["Path", "KeyPath"])
+        {
+            if (certificate[key] is { Length: > 0 } file && !File.Exists(file))
+            {
+                yield return $"Kestrel:Certificates:Default:{key}: {Path.GetFullPath(file)} does not exist";
+            }
+        }
     }
 
     private static void LogStarted(WebApplication app, GatewayRole role, EdgeOptions edge)

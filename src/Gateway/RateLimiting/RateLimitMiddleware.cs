@@ -82,8 +82,9 @@ internal sealed class RateLimitMiddleware
 
     private async ValueTask<RateLimitDecision> TakeAsync(string bucket, RateLimitRule rule, CancellationToken cancellationToken)
     {
-        if (_shared is not null && _shared.Breaker.TryEnter())
+        if (_shared is not null && _shared.Breaker.TryEnter(out var lease))
         {
+            using var probe = lease;
             try
             {
                 var decision = await _shared.Store.TakeAsync(bucket, rule, cancellationToken);
@@ -93,7 +94,7 @@ internal sealed class RateLimitMiddleware
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException)
             {
-                _shared.Breaker.Failed(ex.Message);
+                _shared.Breaker.Failed(RedisConnections.Redact(ex.Message, _shared.Configuration));
             }
         }
 
@@ -102,8 +103,11 @@ internal sealed class RateLimitMiddleware
     }
 
     /// <summary>The Redis buckets and the circuit breaker that falls back to local buckets while Redis is away.</summary>
-    internal sealed class SharedBuckets(RedisTokenBuckets store, CircuitBreaker breaker)
+    internal sealed class SharedBuckets(RedisTokenBuckets store, CircuitBreaker breaker, string configuration)
     {
+        /// <summary>The Redis configuration string, only to mask it in error messages.</summary>
+        public string Configuration { get; } = configuration;
+
         public RedisTokenBuckets Store { get; } = store;
 
         public CircuitBreaker Breaker { get; } = breaker;

@@ -25,6 +25,13 @@ public sealed class CacheOptions
     /// </summary>
     public string? Redis { get; set; }
 
+    /// <summary>
+    /// The secret every node shares to sign and key the Redis tier's entries (HMAC-SHA256), at least 16
+    /// characters. Required when the Redis tier is on and Redis is not on loopback; on loopback it may be
+    /// left out (entries are then checked against corruption, not forgery). Never logged.
+    /// </summary>
+    public string? RedisSecret { get; set; }
+
     /// <summary>How long a Redis lookup may take before it counts as a miss. Default 2 ms; 0.1 to 1000.</summary>
     public double RedisReadBudgetMs { get; set; } = 2;
 
@@ -51,6 +58,24 @@ public sealed class CacheOptions
         if (MaxEntries is < 1 or > 100_000_000)
         {
             yield return $"Cache:MaxEntries must be from 1 to 100000000; it is {MaxEntries}.";
+        }
+
+        if (!string.IsNullOrWhiteSpace(Redis))
+        {
+            var error = RedisConnections.Check(Redis, "Cache:Redis (--redis)", out var loopback);
+            if (error is not null)
+            {
+                yield return error;
+            }
+            else if (string.IsNullOrEmpty(RedisSecret) && !loopback)
+            {
+                yield return "Cache:RedisSecret is required when the Redis cache tier is on and Redis is not on loopback: every node signs and keys its entries with it (at least 16 characters, the same on every node).";
+            }
+        }
+
+        if (!string.IsNullOrEmpty(RedisSecret) && RedisSecret.Length < 16)
+        {
+            yield return $"Cache:RedisSecret must be at least 16 characters; it has {RedisSecret.Length}.";
         }
 
         if (RedisReadBudgetMs is < 0.1 or > 1000)

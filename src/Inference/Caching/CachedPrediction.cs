@@ -1,4 +1,5 @@
 using System.Text;
+using ServingGateway.Inference.Protocol;
 using ServingGateway.Inference.Tensors;
 
 namespace ServingGateway.Inference.Caching;
@@ -44,6 +45,41 @@ internal sealed class CachedPrediction
         }
 
         return tensors;
+    }
+
+    /// <summary>
+    /// Whether this prediction answers <paramref name="request"/>: the outputs it asked for, in its order,
+    /// with the datatypes and ranks of the model's <paramref name="signature"/>, every fixed dimension as
+    /// declared and the batch dimension the request's. An entry from a shared store that does not fit is
+    /// not served (a stale format, another model's entry, or tampering).
+    /// </summary>
+    public bool Fits(InferRequest request, ModelSignature signature)
+    {
+        if (Outputs.Length != request.Outputs.Length)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < Outputs.Length; i++)
+        {
+            var output = Outputs[i];
+            var spec = signature.Outputs[request.Outputs[i].Index];
+            if (output.Name != spec.Name || output.DataType != spec.DataType || output.Shape.Length != spec.Shape.Length)
+            {
+                return false;
+            }
+
+            for (var d = 0; d < spec.Shape.Length; d++)
+            {
+                var expected = d == 0 && signature.MaxBatchSize > 0 ? request.BatchSize : spec.Shape[d];
+                if (expected >= 0 && output.Shape[d] != expected)
+                {
+                    return false;
+                }
+            }
+        }
+
+        return true;
     }
 
     /// <summary>
@@ -98,6 +134,11 @@ internal sealed class CachedPrediction
                 }
 
                 var length = reader.ReadInt32();
+                if (length < 0 || length > stream.Length - stream.Position)
+                {
+                    return null;
+                }
+
                 var data = reader.ReadBytes(length);
                 if (data.Length != length || type is TensorDataType.Invalid or > TensorDataType.Bytes
                     || !TensorShape.TryGetElementCount(shape, long.MaxValue, out var count)
@@ -111,9 +152,9 @@ internal sealed class CachedPrediction
 
             return stream.Position == stream.Length ? new CachedPrediction(outputs) : null;
         }
-        catch (EndOfStreamException)
+        catch (Exception ex) when (ex is EndOfStreamException or IOException or FormatException or ArgumentException or OverflowException)
         {
-            return null;
+            return null; // a bad length or string: unreadable, never an error for the request
         }
     }
 

@@ -7,6 +7,12 @@ namespace ServingGateway.Inference.Caching;
 /// a while, then lets one probe through (half-open); the probe's outcome closes or reopens it. It logs
 /// each change of state once, never each request.
 /// </summary>
+/// <remarks>
+/// The probe is released whatever ends its call: every caller disposes the <see cref="Lease"/> that
+/// <see cref="TryEnter"/> gave it (in a <c>using</c>), so a probe cancelled or ended by an unexpected
+/// exception lets the next call probe at once. A probe that reports nothing for a whole open period is
+/// presumed lost and another is let through, so the circuit can never stay half-open for good.
+/// </remarks>
 internal sealed partial class CircuitBreaker
 {
     private readonly Lock _lock = new();
@@ -18,6 +24,8 @@ internal sealed partial class CircuitBreaker
     private int _failures;
     private long _openedAt;
     private bool _probing;
+    private long _probeStartedAt;
+    private long _probeId;
     private volatile CircuitState _state = CircuitState.Closed;
 
     public CircuitBreaker(string name, int failuresToOpen, TimeSpan openFor, TimeProvider time, ILogger logger)
@@ -32,9 +40,14 @@ internal sealed partial class CircuitBreaker
     /// <summary>The current state.</summary>
     public CircuitState State => _state;
 
-    /// <summary>True when a call may go through now: closed, or the one probe of a half-open circuit.</summary>
-    public bool TryEnter()
+    /// <summary>
+    /// True when a call may go through now: closed, or the one probe of a half-open circuit. The caller
+    /// reports the call's outcome (<see cref="Succeeded"/>, <see cref="Failed"/>) and disposes
+    /// <paramref name="lease"/> whatever ends the call.
+    /// </summary>
+    public bool TryEnter(out Lease lease)
     {
+        lease = default;
         if (_state == CircuitState.Closed)
         {
             return true;
@@ -48,9 +61,16 @@ internal sealed partial class CircuitBreaker
                 _probing = false;
             }
 
+            if (_state == CircuitState.HalfOpen && _probing && _time.GetElapsedTime(_probeStartedAt) >= _openFor)
+            {
+                _probing = false; // its call never reported: presumed lost
+            }
+
             if (_state == CircuitState.HalfOpen && !_probing)
             {
                 _probing = true;
+                _probeStartedAt = _time.GetTimestamp();
+                lease = new Lease(this, ++_probeId);
                 return true;
             }
 
@@ -106,11 +126,41 @@ internal sealed partial class CircuitBreaker
         }
     }
 
+    // The probe's call ended; if it reported nothing (cancelled, an unexpected exception), the next call probes.
+    private void Release(long probe)
+    {
+        lock (_lock)
+        {
+            if (_state == CircuitState.HalfOpen && _probing && _probeId == probe)
+            {
+                _probing = false;
+            }
+        }
+    }
+
     private void Open()
     {
         _state = CircuitState.Open;
         _openedAt = _time.GetTimestamp();
         _probing = false;
+    }
+
+    /// <summary>A call let through; disposing it releases the probe of a half-open circuit if the call reported nothing.</summary>
+    public readonly struct Lease : IDisposable
+    {
+        private readonly CircuitBreaker? _breaker;
+        private readonly long _probe;
+
+        internal Lease(CircuitBreaker breaker, long probe)
+        {
+            _breaker = breaker;
+            _probe = probe;
+        }
+
+        /// <summary>Whether this call is the probe of a half-open circuit.</summary>
+        public bool IsProbe => _breaker is not null;
+
+        public void Dispose() => _breaker?.Release(_probe);
     }
 
     private static partial class Log

@@ -26,7 +26,7 @@ internal sealed class PredictionCache : IDisposable
         _metrics = metrics;
         _time = time;
         Memory = new MemoryCacheTier(settings.MemoryMb * 1024L * 1024L, settings.MaxEntries, time);
-        Redis = string.IsNullOrWhiteSpace(settings.Redis) ? null : new RedisCacheTier(settings, time, logger);
+        Redis = string.IsNullOrWhiteSpace(settings.Redis) ? null : new RedisCacheTier(settings, time, logger, metrics);
         SeenKeys = new RotatingBloomFilter(settings.SecondHitExpectedKeys, settings.SecondHitFalsePositiveRate);
     }
 
@@ -104,6 +104,12 @@ internal sealed class PredictionCache : IDisposable
             if (Redis is not null)
             {
                 var shared = await Redis.GetAsync(key, cancellationToken).ConfigureAwait(false);
+                if (shared is not null && !shared.Fits(request, version.Signature))
+                {
+                    _metrics.RecordCacheRejected(NodeMetrics.RejectedMismatch);
+                    shared = null;
+                }
+
                 _metrics.RecordCacheLookup(version.ModelName, Redis.Name, shared is not null);
                 if (shared is not null)
                 {

@@ -20,6 +20,7 @@ internal sealed class NodeMetrics
     private readonly Histogram _computeTime;
     private readonly Gauge _queueRows;
     private readonly Counter _cacheLookups;
+    private readonly Counter _cacheRejected;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Model, string Version, string Outcome), (Counter.Child Count, Histogram.Child Duration)> _inference = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Model, string Tier, bool Hit), Counter.Child> _lookups = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Model, string Version), Func<int>> _queues = new();
@@ -61,6 +62,15 @@ internal sealed class NodeMetrics
             "sg_cache_lookups_total",
             "Prediction cache lookups by model, tier (memory, redis) and outcome (hit, miss).",
             ["model", "tier", "outcome"]);
+        _cacheRejected = Factory.CreateCounter(
+            "sg_cache_rejected_total",
+            "Redis cache entries refused and treated as misses, by reason: mac (the HMAC does not verify), parse (unreadable), mismatch (not the request's outputs or the model's signature).",
+            ["reason"]);
+        foreach (var reason in (string[])[RejectedMac, RejectedParse, RejectedMismatch])
+        {
+            _cacheRejected.WithLabels(reason); // exported as 0 from the start, so a rise is visible
+        }
+
         Registry.AddBeforeCollectCallback(() =>
         {
             foreach (var ((model, version), depth) in _queues)
@@ -69,6 +79,15 @@ internal sealed class NodeMetrics
             }
         });
     }
+
+    /// <summary>sg_cache_rejected_total reason: the entry's HMAC does not verify.</summary>
+    public const string RejectedMac = "mac";
+
+    /// <summary>sg_cache_rejected_total reason: the entry's MAC verifies but it cannot be parsed.</summary>
+    public const string RejectedParse = "parse";
+
+    /// <summary>sg_cache_rejected_total reason: the entry is not the request's outputs or does not fit the model's signature.</summary>
+    public const string RejectedMismatch = "mismatch";
 
     /// <summary>The registry <c>/metrics</c> exports.</summary>
     public CollectorRegistry Registry { get; }
@@ -95,6 +114,9 @@ internal sealed class NodeMetrics
     /// <summary>Counts one lookup in one cache tier.</summary>
     public void RecordCacheLookup(string model, string tier, bool hit) =>
         _lookups.GetOrAdd((model, tier, hit), static (k, c) => c.WithLabels(k.Model, k.Tier, k.Hit ? "hit" : "miss"), _cacheLookups).Inc();
+
+    /// <summary>Counts one Redis cache entry refused (a miss) for <paramref name="reason"/>.</summary>
+    public void RecordCacheRejected(string reason) => _cacheRejected.WithLabels(reason).Inc();
 
     /// <summary>Counts one inference request and its duration.</summary>
     public void RecordInference(string model, string version, int statusCode, TimeSpan elapsed)

@@ -11,6 +11,7 @@ namespace ServingGateway.FunctionalTests.Infrastructure;
 internal sealed class NodeProcess : IAsyncDisposable
 {
     private readonly string[] _args;
+    private readonly System.Text.StringBuilder _output = new();
     private Process? _process;
 
     private NodeProcess(int port, string[] args)
@@ -34,6 +35,18 @@ internal sealed class NodeProcess : IAsyncDisposable
 
     /// <summary>A client for it.</summary>
     public HttpClient Client { get; }
+
+    /// <summary>Everything the process wrote to stdout and stderr so far, over all its starts.</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
 
     /// <summary>Starts a node (--role node, --Node:Id <paramref name="id"/>) serving <paramref name="models"/>.</summary>
     public static Task<NodeProcess> StartNodeAsync(string models, string id, params string[] extra) =>
@@ -59,20 +72,24 @@ internal sealed class NodeProcess : IAsyncDisposable
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ServingGateway.dll"));
-        foreach (var arg in (string[])[.. _args, "--urls", Url, "--Logging:LogLevel:Default", "Warning", .. _args.Contains("--Audit:Path") ? [] : (string[])["--Audit:Path", AuditPath]])
+        foreach (var arg in (string[])["--Logging:LogLevel:Default", "Warning", .. _args, "--urls", Url, .. _args.Contains("--Audit:Path") ? [] : (string[])["--Audit:Path", AuditPath]])
         {
             info.ArgumentList.Add(arg);
         }
 
-        _process = Process.Start(info)!;
-        var stderr = _process.StandardError.ReadToEndAsync();
-        _ = _process.StandardOutput.ReadToEndAsync();
+        _process = new Process { StartInfo = info };
+        _process.OutputDataReceived += (_, e) => Append(e.Data);
+        _process.ErrorDataReceived += (_, e) => Append(e.Data);
+        _process.Start();
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
         var deadline = DateTime.UtcNow.AddSeconds(90);
         while (true)
         {
             if (_process.HasExited)
             {
-                throw new InvalidOperationException($"ServingGateway {string.Join(' ', _args)} exited with {_process.ExitCode}: {await stderr}");
+                await _process.WaitForExitAsync(); // the output is all read
+                throw new InvalidOperationException($"ServingGateway {string.Join(' ', _args)} exited with {_process.ExitCode}: {Output}");
             }
 
             try
@@ -93,6 +110,32 @@ internal sealed class NodeProcess : IAsyncDisposable
             }
 
             await Task.Delay(100);
+        }
+    }
+
+    /// <summary>Waits, bounded, until the output holds <paramref name="text"/>.</summary>
+    public async Task WaitForOutputAsync(string text, TimeSpan within)
+    {
+        var deadline = DateTime.UtcNow + within;
+        while (!Output.Contains(text, StringComparison.Ordinal))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"'{text}' not in the output within {within.TotalSeconds} s:{Environment.NewLine}{Output}");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    private void Append(string? line)
+    {
+        if (line is not null)
+        {
+            lock (_output)
+            {
+                _output.AppendLine(line);
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using ServingGateway.Inference.Caching;
+using ServingGateway.Inference.Metrics;
 using ServingGateway.Inference.Tensors;
 using ServingGateway.TestSupport;
 using StackExchange.Redis;
@@ -169,12 +170,15 @@ public sealed class MemoryCacheTierMemoryTests(ITestOutputHelper output)
 public sealed class RedisCacheTierTests : CacheTierContractTests, IDisposable
 {
     private readonly RedisServer _redis = new();
+    private readonly NodeMetrics _metrics = new();
     private readonly RedisCacheTier _tier;
 
     public RedisCacheTierTests()
     {
-        _tier = new RedisCacheTier(new CacheOptions { Redis = _redis.Endpoint, RedisReadBudgetMs = 1000 }, TimeProvider.System, NullLogger.Instance);
+        _tier = new RedisCacheTier(new CacheOptions { Redis = _redis.Endpoint, RedisReadBudgetMs = 1000, RedisSecret = Secret }, TimeProvider.System, NullLogger.Instance, _metrics);
     }
+
+    private const string Secret = "a-test-secret-of-32-characters!!";
 
     private protected override IPredictionCacheTier Tier => _tier;
 
@@ -189,7 +193,7 @@ public sealed class RedisCacheTierTests : CacheTierContractTests, IDisposable
         // Redis keeps time itself: check the TTL it holds instead of waiting 30 s.
         await using var client = await ConnectionMultiplexer.ConnectAsync(_redis.Endpoint);
         var server = client.GetServer(_redis.Endpoint);
-        var keys = server.Keys(pattern: "sg:c1:*").ToList();
+        var keys = server.Keys(pattern: RedisCacheTier.KeyPrefix + "*").ToList();
         Assert.NotEmpty(keys);
         foreach (var redisKey in keys)
         {
@@ -210,5 +214,124 @@ public sealed class RedisCacheTierTests : CacheTierContractTests, IDisposable
 
         Assert.Equal(CircuitState.Open, _tier.Breaker.State);
         _tier.Set(1, Prediction(1), TimeSpan.FromMinutes(1)); // a no-op while open, never an exception
+    }
+
+    private async Task<(IDatabase Db, RedisKey Key)> OnlyEntryAsync(UInt128 key)
+    {
+        _tier.Set(key, Prediction(2.5f), TimeSpan.FromMinutes(1));
+        Assert.NotNull(await EventuallyAsync(key));
+        var client = await ConnectionMultiplexer.ConnectAsync(_redis.Endpoint);
+        var stored = Assert.Single(client.GetServer(_redis.Endpoint).Keys(pattern: RedisCacheTier.KeyPrefix + "*"));
+        return (client.GetDatabase(), stored);
+    }
+
+    private async Task<string> RejectedAsync(string reason)
+    {
+        using var text = new MemoryStream();
+        await _metrics.Registry.CollectAndExportAsTextAsync(text);
+        var line = System.Text.Encoding.UTF8.GetString(text.ToArray()).Split('\n').Single(l => l.StartsWith($"sg_cache_rejected_total{{reason=\"{reason}\"}}", StringComparison.Ordinal));
+        return line.Split(' ')[1];
+    }
+
+    [Fact]
+    public async Task Get_ValueTampered_IsMissCountedAsMac()
+    {
+        var (db, stored) = await OnlyEntryAsync(11);
+        var value = (byte[])(await db.StringGetAsync(stored))!;
+        value[^1] ^= 0x40; // one bit of the output's data
+        await db.StringSetAsync(stored, value);
+
+        Assert.Null(await _tier.GetAsync(11, CancellationToken.None));
+        Assert.Equal("1", await RejectedAsync(NodeMetrics.RejectedMac));
+        Assert.Equal("0", await RejectedAsync(NodeMetrics.RejectedParse));
+    }
+
+    [Fact]
+    public async Task Get_ValueSignedWithAnotherSecret_IsMissCountedAsMac()
+    {
+        var (db, stored) = await OnlyEntryAsync(12);
+        using var other = new RedisCacheTier(new CacheOptions { Redis = _redis.Endpoint, RedisSecret = "another-secret-of-32-characters!" }, TimeProvider.System, NullLogger.Instance, new NodeMetrics());
+        await db.StringSetAsync(stored, other.Seal(stored!, Prediction(9f).Serialize()));
+
+        Assert.Null(await _tier.GetAsync(12, CancellationToken.None));
+        Assert.Equal("1", await RejectedAsync(NodeMetrics.RejectedMac));
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 1, 1, 0, 1, (byte)'y', 1, 2, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f })]
+    [InlineData(new byte[] { 1, 1, 0, 0xff, 0xff, 0xff, 0xff, 0x0f })]
+    [InlineData(new byte[] { 7 })]
+    [InlineData(new byte[0])]
+    public async Task Get_SignedButUnparseable_IsMissCountedAsParse(byte[] payload)
+    {
+        var (db, stored) = await OnlyEntryAsync(13);
+        await db.StringSetAsync(stored, _tier.Seal(stored!, payload));
+
+        Assert.Null(await _tier.GetAsync(13, CancellationToken.None));
+        Assert.Equal("1", await RejectedAsync(NodeMetrics.RejectedParse));
+        Assert.Equal("0", await RejectedAsync(NodeMetrics.RejectedMac));
+    }
+
+    [Fact]
+    public async Task Get_ShorterThanAMac_IsMissCountedAsMac()
+    {
+        var (db, stored) = await OnlyEntryAsync(14);
+        await db.StringSetAsync(stored, new byte[] { 1, 2, 3 });
+
+        Assert.Null(await _tier.GetAsync(14, CancellationToken.None));
+        Assert.Equal("1", await RejectedAsync(NodeMetrics.RejectedMac));
+    }
+
+    [Fact]
+    public void RedisKey_KeyedBySecret_NotThePredictionKey()
+    {
+        using var other = new RedisCacheTier(new CacheOptions { Redis = _redis.Endpoint, RedisSecret = "another-secret-of-32-characters!" }, TimeProvider.System, NullLogger.Instance, new NodeMetrics());
+        UInt128 key = 0x0102030405060708;
+        var raw = new byte[16];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt128LittleEndian(raw, key);
+
+        var mine = _tier.RedisKey(key);
+        var theirs = other.RedisKey(key);
+
+        Assert.Equal(_tier.RedisKey(key), mine);
+        Assert.NotEqual(mine, theirs);
+        Assert.NotEqual(raw, mine[RedisCacheTier.KeyPrefix.Length..]);
+        Assert.NotEqual(raw, theirs[RedisCacheTier.KeyPrefix.Length..]);
+    }
+
+    [Fact]
+    public async Task Get_ProbeCancelledMidFlight_NextLookupProbesRedisWithinTheOpenPeriod()
+    {
+        var time = new FakeTimeProvider();
+        using var tier = new RedisCacheTier(new CacheOptions { Redis = _redis.Endpoint, RedisReadBudgetMs = 1000, RedisFailuresToOpen = 1, RedisOpenSeconds = 2 }, time, NullLogger.Instance, new NodeMetrics());
+        await WaitConnectedAsync(tier, true);
+        _redis.Kill();
+        await WaitConnectedAsync(tier, false);
+        Assert.Null(await tier.GetAsync(1, CancellationToken.None));
+        Assert.Equal(CircuitState.Open, tier.Breaker.State);
+
+        _redis.Start();
+        await WaitConnectedAsync(tier, true);
+        time.Advance(TimeSpan.FromSeconds(2));
+        using (var cancelled = new CancellationTokenSource())
+        {
+            await cancelled.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => tier.GetAsync(2, cancelled.Token).AsTask());
+        }
+
+        Assert.Null(await tier.GetAsync(3, CancellationToken.None)); // no time has passed: the next call is the probe
+
+        Assert.Equal(CircuitState.Closed, tier.Breaker.State);
+    }
+
+    // Waits, bounded, until the tier's own connection is (or is no longer) up: a reconnect takes real time.
+    private static async Task WaitConnectedAsync(RedisCacheTier tier, bool connected)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (tier.IsConnected != connected)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"the tier's connection did not become {(connected ? "connected" : "disconnected")}");
+            await Task.Delay(20);
+        }
     }
 }

@@ -1,4 +1,6 @@
 using ServingGateway.Inference.Caching;
+using ServingGateway.Inference.Protocol;
+using ServingGateway.Inference.Tests.Protocol;
 using ServingGateway.Inference.Tensors;
 
 namespace ServingGateway.Inference.Tests.Caching;
@@ -65,5 +67,41 @@ public class CachedPredictionTests
     public void Deserialize_TrailingBytes_IsNull()
     {
         Assert.Null(CachedPrediction.Deserialize(Sample().Serialize().Append((byte)0).ToArray()));
+    }
+
+    private static CachedPrediction Output(string name, TensorDataType type, params long[] shape)
+    {
+        var count = shape.Aggregate(1L, (a, d) => a * d);
+        using var tensor = PooledTensor.Rent(name, type, shape, count, (int)(count * type.ElementSize()));
+        return CachedPrediction.From([tensor]);
+    }
+
+    private static InferRequest MlpRequest(long rows) =>
+        new(null, [], [new RequestedOutput(0, Binary: false)], rows);
+
+    [Fact]
+    public void Fits_TheRequestsOutputsAndSignature_True()
+    {
+        Assert.True(Output("output", TensorDataType.Fp32, 3, 10).Fits(MlpRequest(3), Signatures.Mlp()));
+    }
+
+    [Theory]
+    [InlineData("other", false, new long[] { 3, 10 })] // another output's name
+    [InlineData("output", true, new long[] { 3, 5 })] // another datatype
+    [InlineData("output", false, new long[] { 3, 11 })] // a fixed dimension changed
+    [InlineData("output", false, new long[] { 2, 10 })] // another batch size than the request's
+    [InlineData("output", false, new long[] { 30 })] // another rank
+    public void Fits_NotTheSignatureOrRequest_False(string name, bool fp64, long[] shape)
+    {
+        Assert.False(Output(name, fp64 ? TensorDataType.Fp64 : TensorDataType.Fp32, shape).Fits(MlpRequest(3), Signatures.Mlp()));
+    }
+
+    [Fact]
+    public void Fits_MoreOutputsThanAsked_False()
+    {
+        using var a = PooledTensor.Rent("output", TensorDataType.Fp32, [3, 10], 30, 120);
+        using var b = PooledTensor.Rent("output", TensorDataType.Fp32, [3, 10], 30, 120);
+
+        Assert.False(CachedPrediction.From([a, b]).Fits(MlpRequest(3), Signatures.Mlp()));
     }
 }

@@ -127,7 +127,7 @@ internal sealed class ApiKeyMiddleware
         snapshot = new Snapshot(
             options,
             options.AllowAnonymous ?? _anonymousByDefault,
-            ParseRoles(options.AnonymousRoles, null, "Auth:AnonymousRoles"),
+            ParseRoles(options.AnonymousRolesOrAll, null, "Auth:AnonymousRoles"),
             options.Keys.ToDictionary(k => k.Sha256.ToLowerInvariant(), k => (k.Name, ParseRoles(k.Roles, null, "Auth:Keys")), StringComparer.Ordinal));
         Volatile.Write(ref _snapshot, snapshot);
         return snapshot;

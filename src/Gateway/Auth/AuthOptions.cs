@@ -16,8 +16,15 @@ public sealed class AuthOptions
     /// </summary>
     public bool? AllowAnonymous { get; set; }
 
-    /// <summary>What anonymous callers may do when they are allowed: infer, deploy, admin. Default all.</summary>
-    public List<string> AnonymousRoles { get; set; } = ["infer", "deploy", "admin"];
+    /// <summary>
+    /// What anonymous callers may do when they are allowed: infer, deploy, admin. Unset: all three. The default
+    /// is not an initial list, because configuration binding adds to a list instead of replacing it: a list
+    /// of ["infer"] would have kept deploy and admin.
+    /// </summary>
+    public List<string>? AnonymousRoles { get; set; }
+
+    /// <summary>The roles anonymous callers get: <see cref="AnonymousRoles"/>, or all when unset.</summary>
+    internal IReadOnlyList<string> AnonymousRolesOrAll => AnonymousRoles ?? ["infer", "deploy", "admin"];
 
     /// <summary>The API keys.</summary>
     public List<ApiKeyOptions> Keys { get; set; } = [];
@@ -26,7 +33,7 @@ public sealed class AuthOptions
     public IEnumerable<string> Validate()
     {
         var errors = new List<string>();
-        ApiKeyMiddleware.ParseRoles(AnonymousRoles, errors, "Auth:AnonymousRoles");
+        ApiKeyMiddleware.ParseRoles(AnonymousRolesOrAll, errors, "Auth:AnonymousRoles");
         for (var i = 0; i < Keys.Count; i++)
         {
             var key = Keys[i];

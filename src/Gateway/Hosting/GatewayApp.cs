@@ -281,7 +281,7 @@ internal static partial class GatewayApp
             var auth = app.Services.GetRequiredService<IOptionsMonitor<AuthOptions>>().CurrentValue;
             if (auth.AllowAnonymous ?? anonymousByDefault)
             {
-                Log.AnonymousAllowed(app.Logger, string.Join(", ", auth.AnonymousRoles), auth.AllowAnonymous is null ? "the standalone role on loopback allows it by default" : "Auth:AllowAnonymous is true");
+                Log.AnonymousAllowed(app.Logger, string.Join(", ", auth.AnonymousRolesOrAll), auth.AllowAnonymous is null ? "the standalone role on loopback allows it by default" : "Auth:AllowAnonymous is true");
             }
             else
             {

@@ -1,0 +1,133 @@
+using System.Globalization;
+using Microsoft.Extensions.Time.Testing;
+using ServingGateway.RateLimiting;
+using ServingGateway.TestSupport;
+using StackExchange.Redis;
+
+namespace ServingGateway.Gateway.Tests.RateLimiting;
+
+/// <summary>
+/// The Lua token bucket against a real redis-server: exact counts, the state and TTL it leaves, refill from
+/// Redis's own clock (moved by rewriting the bucket's timestamp, not by waiting), one bucket for two edges,
+/// and the timeout on a Redis that is slow.
+/// </summary>
+public sealed class RedisTokenBucketsTests : IDisposable
+{
+    private const string Key = "sg:rl:k";
+    private readonly RedisServer _redis = new();
+    private readonly ConnectionMultiplexer _connection;
+    private readonly RedisTokenBuckets _buckets;
+
+    public RedisTokenBucketsTests()
+    {
+        _connection = ConnectionMultiplexer.Connect(_redis.Endpoint);
+        _buckets = new RedisTokenBuckets(_connection, TimeSpan.FromSeconds(30), TimeProvider.System);
+    }
+
+    private IDatabase Db => _connection.GetDatabase();
+
+    public void Dispose()
+    {
+        _connection.Dispose();
+        _redis.Dispose();
+    }
+
+    private async Task<RateLimitDecision> TakeAsync(double rate, int burst, RedisTokenBuckets? store = null) =>
+        await (store ?? _buckets).TakeAsync("k", new RateLimitRule { Rate = rate, Burst = burst }, CancellationToken.None);
+
+    [Fact]
+    public async Task Take_BurstThenRefused_ExactCountsAndWait()
+    {
+        // One token every 1000 s: what refills while the test runs is a few thousandths at most.
+        var decisions = new List<RateLimitDecision>();
+        for (var i = 0; i < 5; i++)
+        {
+            decisions.Add(await TakeAsync(0.001, 3));
+        }
+
+        Assert.Equal([true, true, true, false, false], decisions.Select(d => d.Allowed));
+        Assert.Equal([2, 1, 0, 0, 0], decisions.Select(d => d.Remaining));
+        Assert.All(decisions, d => Assert.Equal(3, d.Limit));
+        Assert.InRange(decisions[4].RetryAfter.TotalSeconds, 990, 1000);
+        Assert.InRange(decisions[4].Reset.TotalSeconds, 2990, 3000);
+    }
+
+    [Fact]
+    public async Task Take_LeavesTokensAndATtlUntilTheBucketIsFullAgain()
+    {
+        await TakeAsync(0.001, 3);
+        var afterOne = await Db.KeyTimeToLiveAsync(Key);
+        var tokensAfterOne = double.Parse((string)(await Db.HashGetAsync(Key, "tokens"))!, CultureInfo.InvariantCulture);
+        await TakeAsync(0.001, 3);
+        var afterTwo = await Db.KeyTimeToLiveAsync(Key);
+
+        // Full again after (burst - tokens) / rate, plus a second: 1001 s after one token, 2001 s after two.
+        Assert.InRange(tokensAfterOne, 2, 2.01);
+        Assert.NotNull(afterOne);
+        Assert.InRange(afterOne.Value.TotalSeconds, 990, 1001);
+        Assert.NotNull(afterTwo);
+        Assert.InRange(afterTwo.Value.TotalSeconds, 1990, 2001);
+    }
+
+    [Fact]
+    public async Task Take_TimePassedInRedis_RefillsAtTheRateUpToTheBurst()
+    {
+        await TakeAsync(1, 5);
+        await SetStateAsync(tokens: 0, age: TimeSpan.FromMilliseconds(2500));
+        var refilled = await TakeAsync(1, 5);
+        await SetStateAsync(tokens: 0, age: TimeSpan.FromMilliseconds(400));
+        var notYet = await TakeAsync(1, 5);
+        await SetStateAsync(tokens: 1, age: TimeSpan.FromDays(1));
+        var capped = await TakeAsync(1, 5);
+
+        Assert.True(refilled.Allowed); // 2.5 tokens, one taken
+        Assert.Equal(1, refilled.Remaining);
+        Assert.False(notYet.Allowed); // 0.4 tokens: the next one in 0.6 s
+        Assert.InRange(notYet.RetryAfter.TotalMilliseconds, 1, 600);
+        Assert.True(capped.Allowed);
+        Assert.Equal(4, capped.Remaining); // never more than the burst
+    }
+
+    [Fact]
+    public async Task Take_TwoEdges_ShareOneBucket()
+    {
+        using var otherConnection = await ConnectionMultiplexer.ConnectAsync(_redis.Endpoint);
+        var other = new RedisTokenBuckets(otherConnection, TimeSpan.FromSeconds(30), TimeProvider.System);
+        var allowed = new List<bool>();
+        for (var i = 0; i < 6; i++)
+        {
+            allowed.Add((await TakeAsync(0.001, 4, i % 2 == 0 ? _buckets : other)).Allowed);
+        }
+
+        Assert.Equal([true, true, true, true, false, false], allowed);
+    }
+
+    [Fact]
+    public async Task Take_RedisSlowerThanTheTimeout_ThrowsTimeout()
+    {
+        using var proxy = new HoldingTcpProxy(_redis.Port);
+        using var connection = await ConnectionMultiplexer.ConnectAsync(proxy.Endpoint);
+        var time = new FakeTimeProvider();
+        var slow = new RedisTokenBuckets(connection, TimeSpan.FromMilliseconds(250), time);
+        Assert.True((await TakeAsync(1, 5, slow)).Allowed);
+
+        proxy.Hold();
+        var take = TakeAsync(1, 5, slow);
+        Assert.False(take.IsCompleted, "the decision waits for Redis's reply");
+        time.Advance(TimeSpan.FromMilliseconds(250));
+        proxy.Release();
+
+        await Assert.ThrowsAsync<TimeoutException>(() => take);
+    }
+
+    // Rewrites the bucket as if its last refill had been `age` ago by Redis's clock, with `tokens` left then.
+    private async Task SetStateAsync(double tokens, TimeSpan age)
+    {
+        var now = await _connection.GetServer(_redis.Endpoint).TimeAsync();
+        var nowMs = (now - DateTime.UnixEpoch).TotalMilliseconds;
+        await Db.HashSetAsync(Key, [
+            new HashEntry("tokens", tokens.ToString(CultureInfo.InvariantCulture)),
+            new HashEntry("at", (nowMs - age.TotalMilliseconds).ToString(CultureInfo.InvariantCulture)),
+        ]);
+    }
+}

@@ -232,6 +232,79 @@ public sealed class AnonymousRolesTests
     }
 }
 
+/// <summary>Rate limits in Redis fall back to local buckets while Redis is away, and go back to Redis after.</summary>
+public sealed class RateLimitFallbackTests : IAsyncLifetime
+{
+    private readonly RedisServer _redis = new();
+    private GatewayServer _server = null!;
+
+    public async Task InitializeAsync() => _server = await GatewayServer.StartAsync(
+        RepoPaths.TestModels,
+        "--redis", _redis.Endpoint, "--Auth:AllowAnonymous", "true",
+        "--RateLimits:Default:Rate", "1000", "--RateLimits:Default:Burst", "1000",
+        "--RateLimits:Models:mlp:Rate", "0.001", "--RateLimits:Models:mlp:Burst", "3");
+
+    public async Task DisposeAsync()
+    {
+        await _server.DisposeAsync();
+        _redis.Dispose();
+    }
+
+    private async Task<long> DecisionsAsync(string store)
+    {
+        var metrics = await _server.Client.GetStringAsync("metrics");
+        var match = System.Text.RegularExpressions.Regex.Match(metrics, $"sg_rate_limit_decisions_total\\{{store=\"{store}\"\\}} (\\d+)");
+        return match.Success ? long.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
+    }
+
+    // A request under the default limit (1000 a second): it must pass, whichever store decides.
+    private async Task<bool> DecidedInAsync(string store)
+    {
+        var before = await DecisionsAsync(store);
+        using var response = await _server.Client.GetAsync("v2/models/fixed");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return await DecisionsAsync(store) > before;
+    }
+
+    private async Task<HttpStatusCode[]> MlpStatusesAsync(int count)
+    {
+        var statuses = new HttpStatusCode[count];
+        for (var i = 0; i < count; i++)
+        {
+            using var response = await _server.Client.GetAsync("v2/models/mlp");
+            statuses[i] = response.StatusCode;
+        }
+
+        return statuses;
+    }
+
+    [Fact]
+    public async Task RedisDownThenBack_LocalBucketsDecideMeanwhile_ThenRedisAgain()
+    {
+        await Poll.UntilAsync(() => DecidedInAsync("redis"), "a decision in Redis (the edge connects in the background)");
+        var inRedis = await MlpStatusesAsync(4);
+
+        _redis.Kill();
+        await Poll.UntilAsync(() => DecidedInAsync("local"), "a decision in the local buckets once Redis is down");
+        var local = await MlpStatusesAsync(4);
+        var localDecisions = await DecisionsAsync("local");
+
+        _redis.Start();
+        await Poll.UntilAsync(() => DecidedInAsync("redis"), "decisions in Redis again once it is back");
+        var localAfterBack = await DecisionsAsync("local");
+        var backInRedis = await MlpStatusesAsync(4);
+
+        // The same limit (3 at once, a token every 1000 s) in each store: Redis's bucket, then a local one,
+        // then a new one in the restarted Redis.
+        HttpStatusCode[] three = [HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests];
+        Assert.Equal(three, inRedis);
+        Assert.Equal(three, local);
+        Assert.Equal(three, backInRedis);
+        Assert.True(localDecisions >= 4, $"{localDecisions} local decisions while Redis was down");
+        Assert.Equal(localAfterBack, await DecisionsAsync("local")); // once back, nothing more is decided locally
+    }
+}
+
 /// <summary>Two edges sharing Redis enforce one limit between them.</summary>
 [Collection(RunsAloneCollection.Name)]
 public sealed class SharedRateLimitTests : IAsyncLifetime

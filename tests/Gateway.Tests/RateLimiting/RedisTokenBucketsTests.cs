@@ -70,6 +70,17 @@ public sealed class RedisTokenBucketsTests : IDisposable
     }
 
     [Fact]
+    public async Task Take_FastBucket_KeyOutlivesItsRefillByASecond()
+    {
+        // A token every millisecond: full again in 1 ms, and the key is kept a second longer than that.
+        await TakeAsync(1000, 1);
+        var ttl = await Db.KeyTimeToLiveAsync(Key);
+
+        Assert.NotNull(ttl);
+        Assert.InRange(ttl.Value.TotalMilliseconds, 500, 1001);
+    }
+
+    [Fact]
     public async Task Take_TimePassedInRedis_RefillsAtTheRateUpToTheBurst()
     {
         await TakeAsync(1, 5);

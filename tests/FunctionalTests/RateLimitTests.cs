@@ -222,9 +222,10 @@ public sealed class AnonymousRolesTests
     }
 
     [Fact]
-    public async Task AnonymousRolesUnset_AllRoles()
+    public async Task AnonymousRolesInferAndDeploy_RepositoryServed()
     {
-        await using var server = await GatewayServer.StartAsync(RepoPaths.TestModels, "--Auth:AllowAnonymous", "true");
+        await using var server = await GatewayServer.StartAsync(
+            RepoPaths.TestModels, "--Auth:AllowAnonymous", "true", "--Auth:AnonymousRoles:0", "infer", "--Auth:AnonymousRoles:1", "deploy");
 
         using var index = await server.Client.PostAsync("v2/repository/index", null);
 

@@ -24,7 +24,7 @@ public sealed class NodeDiscoveryTests : IDisposable
 
     public NodeDiscoveryTests()
     {
-        _config = new InMemoryConfigProvider([NodeDiscovery.Route], [NodeDiscovery.Cluster([], _options)]);
+        _config = new InMemoryConfigProvider(NodeDiscovery.Routes, [NodeDiscovery.Cluster([], _options)]);
         _discovery = new NodeDiscovery(_config, new FixedOptionsMonitor<EdgeOptions>(_options), _time, NullLogger<NodeDiscovery>.Instance, ResolveAsync);
     }
 

@@ -218,7 +218,7 @@ public sealed class AnonymousRolesTests
 
         Assert.Equal(HttpStatusCode.OK, infer.StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, index.StatusCode);
-        Assert.Contains("lacks the deploy role", await Oip.ReadErrorAsync(index), StringComparison.Ordinal);
+        Assert.Contains("anonymous callers lack the deploy role", await Oip.ReadErrorAsync(index), StringComparison.Ordinal);
     }
 
     [Fact]

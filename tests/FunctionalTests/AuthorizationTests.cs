@@ -207,11 +207,10 @@ public sealed class AuthorizationTests : IDisposable
     [Fact]
     public async Task Node_WithKeys_OnlyHealthIsOpen_EdgePresentsItsKeyNeverTheClients()
     {
-        await using var node = await GatewayServer.StartAsync(_models.Path, "--role", "node", "--config", _config);
-
-        // The node also knows the client's infer key as a node key: were the edge to forward it, the node would serve.
+        // The node also takes the client's infer key as a node key: were the edge to forward it, the node would serve.
+        await using var node = await GatewayServer.StartAsync(_models.Path, "--role", "node", "--config", _config, "--Node:Keys:1:Name", "client", "--Node:Keys:1:Sha256", ApiKeyMiddleware.Hash(InferKey));
         await using var edgeWithKey = await GatewayServer.StartAsync(_models.Path, "--role", "edge", "--node", node.BaseAddress.ToString().TrimEnd('/'), "--config", _config, "--Edge:NodeKey", NodeKey);
-        await using var edgeWithoutKey = await GatewayServer.StartAsync(_models.Path, "--role", "edge", "--node", node.BaseAddress.ToString().TrimEnd('/'), "--config", _config, "--Node:Keys:1:Name", "client", "--Node:Keys:1:Sha256", ApiKeyMiddleware.Hash(InferKey));
+        await using var edgeWithoutKey = await GatewayServer.StartAsync(_models.Path, "--role", "edge", "--node", node.BaseAddress.ToString().TrimEnd('/'), "--config", _config);
 
         using var health = await SendAsync(node, HttpMethod.Get, "v2/health/ready");
         using var noKey = await SendAsync(node, HttpMethod.Get, "v2/models/mlp");

@@ -1,25 +1,9 @@
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
-using Microsoft.AspNetCore.Routing.Patterns;
 using ServingGateway.Routing;
 
 namespace ServingGateway.Gateway.Tests.Routing;
 
 public class RoutingKeyTests
 {
-    private static DefaultHttpContext Routed(string path, string pattern, string? model)
-    {
-        var context = new DefaultHttpContext();
-        context.Request.Path = path;
-        context.SetEndpoint(new RouteEndpoint(_ => Task.CompletedTask, RoutePatternFactory.Parse(pattern), 0, EndpointMetadataCollection.Empty, pattern));
-        if (model is not null)
-        {
-            context.Request.RouteValues["model"] = model;
-        }
-
-        return context;
-    }
-
     [Theory]
     [InlineData("/v2/models/mlp/infer", "/v2/models/{model}/infer", "mlp", "mlp")]
     [InlineData("/V2/MODELS/mlp/INFER", "/v2/models/{model}/infer", "mlp", "mlp")]
@@ -28,13 +12,13 @@ public class RoutingKeyTests
     [InlineData("/v2/repository/models/minilm/load", "/v2/repository/models/{model}/load", "minilm", "minilm")]
     public void Of_ReadsTheBoundModelElseTheRoutePattern(string path, string pattern, string? model, string expected)
     {
-        Assert.Equal(expected, RoutingKey.Of(Routed(path, pattern, model).Request));
+        Assert.Equal(expected, RoutingKey.Of(RoutedContext.Create("GET", path, pattern, model).Request));
     }
 
     [Fact]
     public void Of_WithHeader_AddsIt()
     {
-        var context = Routed("/v2/models/mlp/infer", "/v2/models/{model}/infer", "mlp");
+        var context = RoutedContext.Create("POST", "/v2/models/mlp/infer", "/v2/models/{model}/infer", "mlp");
 
         var plain = RoutingKey.Of(context.Request);
         context.Request.Headers[RoutingKey.Header] = "tenant-7";

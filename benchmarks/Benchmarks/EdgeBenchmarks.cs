@@ -10,7 +10,7 @@ namespace ServingGateway.Benchmarks;
 [MemoryDiagnoser]
 public class EdgeBenchmarks
 {
-    private readonly LocalTokenBuckets _buckets = new();
+    private readonly LocalTokenBuckets _buckets = new(TimeProvider.System);
     private readonly RateLimitRule _rule = new() { Rate = 1_000_000, Burst = 1_000_000 };
     private readonly DefaultHttpContext _context = new();
     private DestinationState[] _nodes = [];
@@ -28,9 +28,6 @@ public class EdgeBenchmarks
         _context.Request.Path = "/v2/models/mlp/infer";
         _context.Request.RouteValues["model"] = "mlp";
     }
-
-    [GlobalCleanup]
-    public void Cleanup() => _buckets.Dispose();
 
     [Benchmark]
     public DestinationState RingPick() =>

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Time.Testing;
+using ServingGateway.TestSupport;
 
 namespace ServingGateway.Batching.Tests;
 
@@ -248,14 +249,6 @@ public sealed class DynamicBatcherTests : IAsyncDisposable
         Assert.Throws<ObjectDisposedException>(() => { _ = batcher.EnqueueAsync("late", 1, "k", 0, null, CancellationToken.None); });
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        // The consumer loop runs on the thread pool: wait for it to have seen the events, bounded.
-        var deadline = DateTime.UtcNow + Patience;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not reached");
-            await Task.Yield();
-        }
-    }
+    // The consumer loop runs on the thread pool: wait for it to have seen the events, bounded.
+    private static Task WaitUntilAsync(Func<bool> condition) => Poll.UntilAsync(condition, "the consumer loop to see the events", Patience);
 }

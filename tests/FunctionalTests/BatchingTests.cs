@@ -210,13 +210,5 @@ public sealed class BatchingTests : IAsyncLifetime
     }
 
     // A bounded poll of the server's own figures (a run has started, a request is queued).
-    private static async Task PollAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not reached");
-            await Task.Yield();
-        }
-    }
+    private static Task PollAsync(Func<bool> condition) => Poll.UntilAsync(condition, "the batcher to reach the state awaited");
 }

@@ -192,31 +192,22 @@ public sealed class CacheTests : IAsyncLifetime
             }
         })).ToArray();
 
+        // Each phase lasts until enough traffic has passed through it, however slow the machine.
         var cache = _server.Services<Inference.Caching.PredictionCache>();
-        await Task.Delay(300);
+        await Poll.UntilAsync(() => Volatile.Read(ref sent) >= 20, "traffic before the kill");
         _redis.Kill();
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (cache.Redis!.Breaker.State == Inference.Caching.CircuitState.Closed && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(20);
-        }
-
-        var openedWhileDown = cache.Redis.Breaker.State != Inference.Caching.CircuitState.Closed;
-        await Task.Delay(500);
+        await Poll.UntilAsync(() => cache.Redis!.Breaker.State != Inference.Caching.CircuitState.Closed, "the circuit to open while Redis is down");
+        var sentWhileDown = Volatile.Read(ref sent);
+        await Poll.UntilAsync(() => Volatile.Read(ref sent) >= sentWhileDown + 20, "traffic while Redis is down");
         _redis.Start();
-        while (cache.Redis!.Breaker.State != Inference.Caching.CircuitState.Closed && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(50);
-        }
-
-        await Task.Delay(300);
+        await Poll.UntilAsync(() => cache.Redis!.Breaker.State == Inference.Caching.CircuitState.Closed, "the circuit to close once Redis is back");
+        var sentWhenBack = Volatile.Read(ref sent);
+        await Poll.UntilAsync(() => Volatile.Read(ref sent) >= sentWhenBack + 20, "traffic once Redis is back");
         stop.Cancel();
         await Task.WhenAll(traffic);
 
         Assert.Empty(failures);
-        Assert.True(openedWhileDown, "the circuit should have opened while Redis was down");
-        Assert.True(sent > 50, $"only {sent} requests");
-        Assert.Equal(Inference.Caching.CircuitState.Closed, cache.Redis.Breaker.State);
+        Assert.Equal(Inference.Caching.CircuitState.Closed, cache.Redis!.Breaker.State);
 
         // Back: what one node computes now, another node finds in Redis.
         await using var other = await StartAsync();

@@ -2,7 +2,10 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using ServingGateway.FunctionalTests.Infrastructure;
+using ServingGateway.Routing;
 using ServingGateway.TestSupport;
+using Yarp.ReverseProxy;
+using Yarp.ReverseProxy.Model;
 
 namespace ServingGateway.FunctionalTests;
 
@@ -79,15 +82,25 @@ public sealed class EdgeTests(ThreeNodes fixture) : IClassFixture<ThreeNodes>
 
         // 12 clients at once on a 10 ms model with one instance per node: the owner's in-flight requests
         // pass ceil(1.25 x (in flight + 1) / 3), and the next nodes on the ring take the rest.
+        // The load runs until a second node has served some (or the deadline fails the test), not for a fixed time.
         var counts = new ConcurrentDictionary<string, int>();
-        var stopAt = DateTime.UtcNow.AddSeconds(2);
-        await Task.WhenAll(Enumerable.Range(0, 12).Select(_ => Task.Run(async () =>
+        using var stop = new CancellationTokenSource();
+        var load = Task.WhenAll(Enumerable.Range(0, 12).Select(_ => Task.Run(async () =>
         {
-            while (DateTime.UtcNow < stopAt)
+            while (!stop.IsCancellationRequested)
             {
                 counts.AddOrUpdate(await ServedByAsync(edge.Client, "slow", SlowRequest), 1, (_, n) => n + 1);
             }
         })));
+        try
+        {
+            await Poll.UntilAsync(() => load.IsCompleted || counts.Count >= 2, $"a second node to take load from {owner}");
+        }
+        finally
+        {
+            stop.Cancel();
+            await load;
+        }
 
         // Each node then runs flat out (one instance each), so the shares even out; what matters is the spread.
         Assert.True(counts.Count >= 2, $"served by {string.Join(", ", counts)}");
@@ -131,28 +144,24 @@ public sealed class EdgeTests(ThreeNodes fixture) : IClassFixture<ThreeNodes>
 
         try
         {
-            await Task.Delay(1000);
-            Assert.Contains(servedBy, s => s.Node == "node-2");
+            // Each phase waits on what the edge and the traffic show, never on a fixed time.
+            await Poll.UntilAsync(() => servedBy.Any(s => s.Node == "node-2"), "traffic served by node-2 before the kill");
+            Assert.True(IsHealthy(edge, victim), "node-2 is in the edge's cluster and healthy before the kill");
             var killedAt = clock.Elapsed;
             victim.Kill();
-            await Task.Delay(3000);
+            await Poll.UntilAsync(() => !IsHealthy(edge, victim), "the edge to take the killed node out");
             var tripped = clock.Elapsed;
-            await Task.Delay(2000);
+            await Poll.UntilAsync(() => servedBy.Count(s => s.At > tripped) >= 200, "200 requests served after the node was taken out");
             var calm = clock.Elapsed;
             await victim.RestartAsync();
             var restarted = clock.Elapsed;
-            var deadline = clock.Elapsed + TimeSpan.FromSeconds(20);
-            while (!servedBy.Any(s => s.Node == "node-2" && s.At > restarted) && clock.Elapsed < deadline)
-            {
-                await Task.Delay(100);
-            }
+            await Poll.UntilAsync(() => servedBy.Any(s => s.Node == "node-2" && s.At > restarted), "node-2 to serve again once restarted");
 
             // Only requests in flight on the node when it died can fail (6 clients): connection failures
-            // are retried on the next node, and the passive check takes the node out.
+            // are retried on the next node, and the health checks take the node out.
             var during = failures.Count(f => f.At >= killedAt && f.At < tripped);
             Assert.True(during <= 6, $"{during} failures after the kill: {string.Join("; ", failures.Select(f => f.What).Distinct())}");
             Assert.DoesNotContain(failures, f => f.At >= tripped && f.At < calm);
-            Assert.Contains(servedBy, s => s.Node == "node-2" && s.At > restarted);
         }
         finally
         {
@@ -164,6 +173,12 @@ public sealed class EdgeTests(ThreeNodes fixture) : IClassFixture<ThreeNodes>
             }
         }
     }
+
+    // What the edge's health checks (active or passive) say of the node now.
+    private static bool IsHealthy(GatewayServer edge, NodeProcess node) =>
+        edge.Services<IProxyStateLookup>().TryGetCluster(NodeDiscovery.ClusterId, out var cluster)
+        && cluster.Destinations.Values.Any(d => d.Model.Config.Address == node.Url
+            && d.Health.Active != DestinationHealth.Unhealthy && d.Health.Passive != DestinationHealth.Unhealthy);
 
     [Fact]
     public async Task DeadNodeInTheList_ConnectFailuresAreRetriedOnTheNextNode()

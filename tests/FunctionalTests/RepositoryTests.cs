@@ -102,13 +102,15 @@ public sealed class RepositoryTests : IAsyncLifetime
             return count;
         })).ToArray();
 
-        await Task.Delay(300);
+        // Each step waits for traffic to have been served in the state before it, however slow the machine.
+        await Poll.UntilAsync(() => versionsSeen.GetValueOrDefault("3") >= 10, "traffic served by version 3");
         _models.AddVersion("versioned", 4, "versioned", 1);
         var afterAdd = await PostIndexAsync("v2/repository/models/versioned/load");
-        await Task.Delay(300);
+        await Poll.UntilAsync(() => versionsSeen.GetValueOrDefault("4") >= 10, "traffic served by version 4 after its load");
         _models.WriteConfig("versioned", """{"max_batch_size": 8, "instances": 1, "version_policy": {"latest": {"num_versions": 1}}}""");
         var afterNarrow = await PostIndexAsync("v2/repository/models/versioned/load");
-        await Task.Delay(300);
+        var servedBeforeNarrow = versionsSeen.GetValueOrDefault("4");
+        await Poll.UntilAsync(() => versionsSeen.GetValueOrDefault("4") >= servedBeforeNarrow + 10, "traffic served after the policy narrowed");
         stop.Cancel();
         var requests = (await Task.WhenAll(clients)).Sum();
 
@@ -127,21 +129,31 @@ public sealed class RepositoryTests : IAsyncLifetime
     {
         using var stop = new CancellationTokenSource();
         var unexpected = new ConcurrentQueue<HttpStatusCode>();
+        var ok = 0;
+        var notFound = 0;
         var clients = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
         {
             while (!stop.IsCancellationRequested)
             {
                 using var response = await Client.PostAsync("v2/models/versioned/infer", Oip.Json(Request));
-                if (response.StatusCode is not (HttpStatusCode.OK or HttpStatusCode.NotFound))
+                if (response.StatusCode == HttpStatusCode.OK)
+                {
+                    Interlocked.Increment(ref ok);
+                }
+                else if (response.StatusCode == HttpStatusCode.NotFound)
+                {
+                    Interlocked.Increment(ref notFound);
+                }
+                else
                 {
                     unexpected.Enqueue(response.StatusCode);
                 }
             }
         })).ToArray();
 
-        await Task.Delay(200);
+        await Poll.UntilAsync(() => Volatile.Read(ref ok) >= 10, "traffic served before the unload");
         await PostIndexAsync("v2/repository/models/versioned/unload");
-        await Task.Delay(200);
+        await Poll.UntilAsync(() => Volatile.Read(ref notFound) >= 10, "traffic answered 404 after the unload");
         stop.Cancel();
         await Task.WhenAll(clients);
 

@@ -277,9 +277,10 @@ internal static partial class GatewayApp
             services.AddSingleton(sp =>
             {
                 var connection = RedisConnections.Connect(redis);
+                var time = sp.GetRequiredService<TimeProvider>();
                 var breaker = new CircuitBreaker(
-                    "Redis rate limits " + RedisConnections.Describe(redis), 3, TimeSpan.FromSeconds(2), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RateLimitMiddleware>>());
-                return new RateLimitMiddleware.SharedBuckets(new RedisTokenBuckets(connection, TimeSpan.FromMilliseconds(250)), breaker, redis);
+                    "Redis rate limits " + RedisConnections.Describe(redis), 3, TimeSpan.FromSeconds(2), time, sp.GetRequiredService<ILogger<RateLimitMiddleware>>());
+                return new RateLimitMiddleware.SharedBuckets(new RedisTokenBuckets(connection, TimeSpan.FromMilliseconds(250), time), breaker, redis);
             });
         }
     }

@@ -40,18 +40,21 @@ internal sealed class RedisTokenBuckets : ITokenBucketStore
 
     private readonly ConnectionMultiplexer _redis;
     private readonly TimeSpan _timeout;
+    private readonly TimeProvider _time;
 
-    public RedisTokenBuckets(ConnectionMultiplexer redis, TimeSpan timeout)
+    /// <summary>Buckets in <paramref name="redis"/>; a decision Redis has not given within <paramref name="timeout"/> throws <see cref="TimeoutException"/>.</summary>
+    public RedisTokenBuckets(ConnectionMultiplexer redis, TimeSpan timeout, TimeProvider time)
     {
         _redis = redis;
         _timeout = timeout;
+        _time = time;
     }
 
     public async ValueTask<RateLimitDecision> TakeAsync(string bucket, RateLimitRule rule, CancellationToken cancellationToken)
     {
         var result = (RedisResult[])(await _redis.GetDatabase()
             .ScriptEvaluateAsync(Script, [(RedisKey)("sg:rl:" + bucket)], [rule.Rate, rule.Burst])
-            .WaitAsync(_timeout, cancellationToken)
+            .WaitAsync(_timeout, _time, cancellationToken)
             .ConfigureAwait(false))!;
         var allowed = (long)result[0] == 1;
         var tokens = double.Parse((string)result[1]!, CultureInfo.InvariantCulture);

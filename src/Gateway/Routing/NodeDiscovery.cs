@@ -22,14 +22,25 @@ internal sealed partial class NodeDiscovery : BackgroundService
     private readonly IOptionsMonitor<EdgeOptions> _options;
     private readonly TimeProvider _time;
     private readonly ILogger<NodeDiscovery> _logger;
+    private readonly Func<string, CancellationToken, Task<IPAddress[]>> _resolve;
     private string[] _current = [];
 
-    public NodeDiscovery(InMemoryConfigProvider config, IOptionsMonitor<EdgeOptions> options, TimeProvider time, ILogger<NodeDiscovery> logger)
+    /// <summary>
+    /// Discovery through <paramref name="resolve"/> (default: the system's resolver,
+    /// <see cref="Dns.GetHostAddressesAsync(string, CancellationToken)"/>; tests give their own answers).
+    /// </summary>
+    public NodeDiscovery(
+        InMemoryConfigProvider config,
+        IOptionsMonitor<EdgeOptions> options,
+        TimeProvider time,
+        ILogger<NodeDiscovery> logger,
+        Func<string, CancellationToken, Task<IPAddress[]>>? resolve = null)
     {
         _config = config;
         _options = options;
         _time = time;
         _logger = logger;
+        _resolve = resolve ?? Dns.GetHostAddressesAsync;
         Apply([.. options.CurrentValue.Nodes.Select(Normalize)]);
     }
 
@@ -98,7 +109,7 @@ internal sealed partial class NodeDiscovery : BackgroundService
         {
             try
             {
-                var addresses = await Dns.GetHostAddressesAsync(host, stoppingToken).ConfigureAwait(false);
+                var addresses = await _resolve(host, stoppingToken).ConfigureAwait(false);
                 var nodes = addresses
                     .Where(a => a.AddressFamily is AddressFamily.InterNetwork or AddressFamily.InterNetworkV6)
                     .Select(a => new UriBuilder("http", a.ToString(), port).Uri.ToString().TrimEnd('/'))

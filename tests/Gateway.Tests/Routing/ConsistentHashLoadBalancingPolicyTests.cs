@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Options;
 using ServingGateway.Edge;
 using ServingGateway.Routing;
 using Yarp.ReverseProxy.Model;
@@ -10,7 +9,7 @@ public class ConsistentHashLoadBalancingPolicyTests
 {
     private readonly DestinationState[] _nodes = [new("http://n1"), new("http://n2"), new("http://n3")];
     private readonly ClusterState _cluster = new("nodes");
-    private readonly ConsistentHashLoadBalancingPolicy _policy = new(new Monitor(new EdgeOptions()));
+    private readonly ConsistentHashLoadBalancingPolicy _policy = new(new FixedOptionsMonitor<EdgeOptions>(new EdgeOptions()));
 
     public ConsistentHashLoadBalancingPolicyTests()
     {
@@ -106,14 +105,5 @@ public class ConsistentHashLoadBalancingPolicyTests
     public void Pick_NothingAvailable_IsNull()
     {
         Assert.Null(_policy.PickDestination(Request("/v2/models/mlp/infer", "mlp"), _cluster, []));
-    }
-
-    private sealed class Monitor(EdgeOptions value) : IOptionsMonitor<EdgeOptions>
-    {
-        public EdgeOptions CurrentValue => value;
-
-        public EdgeOptions Get(string? name) => value;
-
-        public IDisposable? OnChange(Action<EdgeOptions, string?> listener) => null;
     }
 }

@@ -14,7 +14,7 @@ public abstract class CacheTierContractTests
 {
     private protected abstract IPredictionCacheTier Tier { get; }
 
-    private protected static CachedPrediction Prediction(float value)
+    internal static CachedPrediction Prediction(float value)
     {
         using var tensor = PooledTensor.Rent("y", TensorDataType.Fp32, [1, 1], 1, 4);
         BitConverter.GetBytes(value).CopyTo(tensor.Span);

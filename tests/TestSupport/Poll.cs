@@ -1,0 +1,32 @@
+using System.Diagnostics;
+
+namespace ServingGateway.TestSupport;
+
+/// <summary>
+/// Waits on observable state with a deadline, never a fixed sleep: the condition is checked every few
+/// milliseconds (a short real wait, not a busy spin that would starve the code under test on two cores),
+/// and the test fails naming what was awaited if the deadline passes first.
+/// </summary>
+internal static class Poll
+{
+    /// <summary>How long a condition may take on a loaded machine before the test fails.</summary>
+    public static readonly TimeSpan DefaultDeadline = TimeSpan.FromSeconds(60);
+
+    private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(5);
+
+    /// <summary>Returns once <paramref name="condition"/> holds; fails with <paramref name="what"/> after the deadline.</summary>
+    public static Task UntilAsync(Func<bool> condition, string what, TimeSpan? deadline = null) =>
+        UntilAsync(() => Task.FromResult(condition()), what, deadline);
+
+    /// <summary>Returns once <paramref name="condition"/> holds; fails with <paramref name="what"/> after the deadline.</summary>
+    public static async Task UntilAsync(Func<Task<bool>> condition, string what, TimeSpan? deadline = null)
+    {
+        var clock = Stopwatch.StartNew();
+        var limit = deadline ?? DefaultDeadline;
+        while (!await condition())
+        {
+            Assert.True(clock.Elapsed < limit, $"not reached within {limit.TotalSeconds:0.#} s: {what}");
+            await Task.Delay(Interval);
+        }
+    }
+}

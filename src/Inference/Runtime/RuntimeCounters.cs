@@ -10,16 +10,14 @@ namespace ServingGateway.Inference.Runtime;
 /// Counts alone cannot show a leak: a tensor created and disposed in one call is back to 0 whenever no
 /// request runs. With <see cref="StartTracking"/> (tests only; off in production, where it would cost a
 /// weak reference per tensor) every session and every OrtValue, those given to a run and those a run
-/// returns, is also remembered by a weak reference, and <see cref="CountReachable"/> says how many are
-/// still held by something after a garbage collection.
+/// returns, is also remembered by a weak reference, and <see cref="CountReachable"/> says how many of
+/// each are still held by something after a garbage collection.
 /// </remarks>
 internal sealed class RuntimeCounters
 {
     private long _sessions;
     private long _values;
-    private long _trackedSessions;
-    private long _trackedValues;
-    private ConcurrentQueue<WeakReference>? _tracked;
+    private Tracked? _tracked;
 
     /// <summary>Sessions created and not yet disposed.</summary>
     public long LiveSessions => Interlocked.Read(ref _sessions);
@@ -28,26 +26,27 @@ internal sealed class RuntimeCounters
     public long LiveValues => Interlocked.Read(ref _values);
 
     /// <summary>Sessions remembered since <see cref="StartTracking"/>.</summary>
-    public long TrackedSessions => Interlocked.Read(ref _trackedSessions);
+    public long TrackedSessions => Volatile.Read(ref _tracked)?.Sessions.Count ?? 0;
 
     /// <summary>OrtValues remembered since <see cref="StartTracking"/>.</summary>
-    public long TrackedValues => Interlocked.Read(ref _trackedValues);
+    public long TrackedValues => Volatile.Read(ref _tracked)?.Values.Count ?? 0;
 
     /// <summary>From now on, remembers each session and OrtValue created by a weak reference.</summary>
-    public void StartTracking() => Interlocked.CompareExchange(ref _tracked, new ConcurrentQueue<WeakReference>(), null);
+    public void StartTracking() => Interlocked.CompareExchange(ref _tracked, new Tracked(), null);
 
     /// <summary>
     /// How many of the tracked sessions and OrtValues are still reachable. Call it after a full, blocking
     /// garbage collection: a weak reference dies only when a collection finds its object unreachable.
     /// </summary>
-    public int CountReachable() => _tracked?.Count(w => w.IsAlive) ?? 0;
+    public (int Sessions, int Values) CountReachable() =>
+        Volatile.Read(ref _tracked) is { } tracked ? (tracked.Sessions.Count(w => w.IsAlive), tracked.Values.Count(w => w.IsAlive)) : (0, 0);
 
     public void SessionCreated(object session)
     {
         Interlocked.Increment(ref _sessions);
-        if (Track(session))
+        if (Volatile.Read(ref _tracked) is { } tracked)
         {
-            Interlocked.Increment(ref _trackedSessions);
+            tracked.Sessions.Enqueue(new WeakReference(session));
         }
     }
 
@@ -56,22 +55,18 @@ internal sealed class RuntimeCounters
     public void ValueCreated(object value)
     {
         Interlocked.Increment(ref _values);
-        if (Track(value))
+        if (Volatile.Read(ref _tracked) is { } tracked)
         {
-            Interlocked.Increment(ref _trackedValues);
+            tracked.Values.Enqueue(new WeakReference(value));
         }
     }
 
     public void ValuesDisposed(int count) => Interlocked.Add(ref _values, -count);
 
-    private bool Track(object item)
+    private sealed class Tracked
     {
-        if (Volatile.Read(ref _tracked) is not { } tracked)
-        {
-            return false;
-        }
+        public ConcurrentQueue<WeakReference> Sessions { get; } = new();
 
-        tracked.Enqueue(new WeakReference(item));
-        return true;
+        public ConcurrentQueue<WeakReference> Values { get; } = new();
     }
 }

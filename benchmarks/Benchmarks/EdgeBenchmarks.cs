@@ -26,6 +26,7 @@ public class EdgeBenchmarks
         _nodes = [.. Enumerable.Range(0, Nodes).Select(i => new DestinationState($"http://10.0.0.{i}:8000"))];
         _ring = new ConsistentHashRing<DestinationState>([.. _nodes.Select(n => (n.DestinationId, n))], 160);
         _context.Request.Path = "/v2/models/mlp/infer";
+        _context.Request.RouteValues["model"] = "mlp";
     }
 
     [GlobalCleanup]

@@ -6,10 +6,12 @@ using ServingGateway.Inference.Http;
 namespace ServingGateway.Auth;
 
 /// <summary>
-/// Authenticates every request but the public ones (health, metrics) by API key, sent as
-/// <c>Authorization: Bearer KEY</c> or <c>X-Api-Key: KEY</c>, and checks the role the path needs:
-/// deploy for /v2/repository, infer for the rest of /v2. 401 without a (known) key, 403 without the role,
-/// both with JSON errors. Keys are compared as SHA-256 hashes; settings reload without a restart.
+/// Authorizes every request by the endpoint the router selected (runs after UseRouting): the endpoint's
+/// <see cref="RequiredRole"/> metadata says what the caller needs, never the path text, so every spelling the
+/// router accepts (case, encoding, slashes) gets one decision. Callers present an API key as
+/// <c>Authorization: Bearer KEY</c> or <c>X-Api-Key: KEY</c>; 401 without a (known) key, 403 without the role,
+/// both with JSON errors, audited and counted. No endpoint (an unknown path): nothing to authorize, the
+/// router answers 404. Keys are compared as SHA-256 hashes; settings reload without a restart.
 /// </summary>
 internal sealed class ApiKeyMiddleware
 {
@@ -18,68 +20,82 @@ internal sealed class ApiKeyMiddleware
 
     private readonly RequestDelegate _next;
     private readonly IOptionsMonitor<AuthOptions> _options;
-    private readonly bool _anonymousByDefault;
+    private readonly ListenerScope _scope;
+    private readonly AuditLog _audit;
+    private readonly bool _standalone;
     private Snapshot? _snapshot;
 
-    public ApiKeyMiddleware(RequestDelegate next, IOptionsMonitor<AuthOptions> options, AnonymousDefault anonymousByDefault)
+    public ApiKeyMiddleware(RequestDelegate next, IOptionsMonitor<AuthOptions> options, ListenerScope scope, AuditLog audit, AnonymousDefault anonymousDefault)
     {
         _next = next;
         _options = options;
-        _anonymousByDefault = anonymousByDefault.Allowed;
+        _scope = scope;
+        _audit = audit;
+        _standalone = anonymousDefault.Standalone;
     }
 
     public Task InvokeAsync(HttpContext context)
     {
-        var needed = Required(context.Request);
-        if (needed == GatewayRoles.None)
+        var endpoint = context.GetEndpoint();
+        if (endpoint is null)
         {
             return _next(context);
         }
 
         var snapshot = Current();
+
+        // Null: an endpoint the framework made (405 wrong method) that serves nothing: any known caller.
+        var needed = endpoint.Metadata.GetMetadata<MetricsEndpointMetadata>() is not null
+            ? snapshot.MetricsRole ?? (_scope.LoopbackOnly ? GatewayRoles.None : GatewayRoles.Admin)
+            : endpoint.Metadata.GetMetadata<RequiredRole>()?.Role;
+        if (needed == GatewayRoles.None)
+        {
+            return _next(context);
+        }
+
         var key = Presented(context.Request);
+        string caller;
         GatewayRoles roles;
         if (key is null)
         {
-            if (!snapshot.AllowAnonymous)
+            var allowAnonymous = snapshot.AllowAnonymous ?? (_standalone && _scope.LoopbackOnly);
+            if (!allowAnonymous)
             {
                 context.Response.Headers.WWWAuthenticate = "Bearer";
+                _audit.Refused(context, StatusCodes.Status401Unauthorized, "anonymous", needed);
                 return ErrorResponse.WriteAsync(context, StatusCodes.Status401Unauthorized, "an API key is required: send Authorization: Bearer KEY or X-Api-Key: KEY");
             }
 
-            context.Items[CallerItem] = "anonymous";
-            roles = snapshot.AnonymousRoles;
+            caller = "anonymous";
+
+            // Set explicitly, anonymous callers may infer; the loopback developer default may do everything.
+            roles = snapshot.AnonymousRoles ?? (snapshot.AllowAnonymous == true ? GatewayRoles.Infer : GatewayRoles.Admin);
         }
         else if (snapshot.Keys.TryGetValue(Hash(key), out var known))
         {
-            context.Items[CallerItem] = known.Name;
-            roles = known.Roles;
+            (caller, roles) = known;
         }
         else
         {
             context.Response.Headers.WWWAuthenticate = "Bearer error=\"invalid_token\"";
+            _audit.Refused(context, StatusCodes.Status401Unauthorized, "unknown-key", needed);
             return ErrorResponse.WriteAsync(context, StatusCodes.Status401Unauthorized, "unknown API key");
         }
 
-        if ((roles & needed) != needed)
+        if (needed is { } role && (roles & role) != role)
         {
-            return ErrorResponse.WriteAsync(context, StatusCodes.Status403Forbidden, $"this API key lacks the {needed.ToString().ToLowerInvariant()} role");
+            _audit.Refused(context, StatusCodes.Status403Forbidden, caller, role);
+            return ErrorResponse.WriteAsync(context, StatusCodes.Status403Forbidden, caller == "anonymous"
+                ? $"anonymous callers lack the {RequiredRole.Name(role)} role: send an API key that has it"
+                : $"this API key lacks the {RequiredRole.Name(role)} role");
         }
 
-        return _next(context);
+        context.Items[CallerItem] = caller;
+        return IsAudited(needed) ? _audit.ServeAsync(context, _next, caller, needed!.Value) : _next(context);
     }
 
-    /// <summary>The role a request needs; None for the public endpoints.</summary>
-    internal static GatewayRoles Required(HttpRequest request)
-    {
-        var path = request.Path;
-        if (path.StartsWithSegments("/v2/health", StringComparison.Ordinal) || !path.StartsWithSegments("/v2", StringComparison.Ordinal))
-        {
-            return GatewayRoles.None;
-        }
-
-        return path.StartsWithSegments("/v2/repository", StringComparison.Ordinal) ? GatewayRoles.Deploy : GatewayRoles.Infer;
-    }
+    /// <summary>Repository and admin calls are audited, whatever their outcome.</summary>
+    internal static bool IsAudited(GatewayRoles? role) => role is { } r && (r & ~GatewayRoles.Infer) != 0;
 
     /// <summary>The hex SHA-256 of a key, as configured.</summary>
     public static string Hash(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
@@ -90,19 +106,21 @@ internal sealed class ApiKeyMiddleware
         var roles = GatewayRoles.None;
         foreach (var name in names)
         {
-            switch (name.ToLowerInvariant())
+            if (RequiredRole.Parse(name) is { } role)
             {
-                case "infer": roles |= GatewayRoles.Infer; break;
-                case "deploy": roles |= GatewayRoles.Deploy; break;
-                case "admin": roles |= GatewayRoles.Admin; break;
-                default: errors?.Add($"{where}: unknown role '{name}' (infer, deploy or admin)"); break;
+                roles |= role;
+            }
+            else
+            {
+                errors?.Add($"{where}: unknown role '{name}' (infer, deploy or admin)");
             }
         }
 
         return roles;
     }
 
-    private static string? Presented(HttpRequest request)
+    /// <summary>The key a request presents: <c>Authorization: Bearer KEY</c>, else <c>X-Api-Key</c>; null when none.</summary>
+    internal static string? Presented(HttpRequest request)
     {
         var authorization = request.Headers.Authorization.ToString();
         if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) && authorization.Length > 7)
@@ -126,15 +144,17 @@ internal sealed class ApiKeyMiddleware
 
         snapshot = new Snapshot(
             options,
-            options.AllowAnonymous ?? _anonymousByDefault,
-            ParseRoles(options.AnonymousRoles, null, "Auth:AnonymousRoles"),
+            options.AllowAnonymous,
+            options.AnonymousRoles is { } anonymous ? ParseRoles(anonymous, null, "Auth:AnonymousRoles") : null,
+            options.MetricsRole is { } metrics ? AuthOptions.ParseMetricsRole(metrics) : null,
             options.Keys.ToDictionary(k => k.Sha256.ToLowerInvariant(), k => (k.Name, ParseRoles(k.Roles, null, "Auth:Keys")), StringComparer.Ordinal));
         Volatile.Write(ref _snapshot, snapshot);
         return snapshot;
     }
 
-    private sealed record Snapshot(AuthOptions Source, bool AllowAnonymous, GatewayRoles AnonymousRoles, Dictionary<string, (string Name, GatewayRoles Roles)> Keys);
+    private sealed record Snapshot(
+        AuthOptions Source, bool? AllowAnonymous, GatewayRoles? AnonymousRoles, GatewayRoles? MetricsRole, Dictionary<string, (string Name, GatewayRoles Roles)> Keys);
 
-    /// <summary>Whether anonymous callers are allowed when Auth:AllowAnonymous is unset (standalone on loopback).</summary>
-    internal sealed record AnonymousDefault(bool Allowed);
+    /// <summary>Whether this is the standalone role, where anonymous callers are allowed by default on loopback.</summary>
+    internal sealed record AnonymousDefault(bool Standalone);
 }

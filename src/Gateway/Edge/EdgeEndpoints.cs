@@ -1,16 +1,17 @@
 using System.Text;
+using ServingGateway.Auth;
 using ServingGateway.Inference.Http;
 using ServingGateway.Routing;
 using Yarp.ReverseProxy;
 
 namespace ServingGateway.Edge;
 
-/// <summary>What the edge answers itself: its own health. Everything else under /v2 is forwarded.</summary>
+/// <summary>What the edge answers itself: its own health (public). The node endpoints are forwarded (NodeDiscovery.Routes).</summary>
 internal static class EdgeEndpoints
 {
     public static IEndpointRouteBuilder MapEdgeEndpoints(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet("/v2/health/live", static context => Json(context, StatusCodes.Status200OK, "{\"live\":true}"));
+        endpoints.MapGet("/v2/health/live", static context => Json(context, StatusCodes.Status200OK, "{\"live\":true}")).RequireRole(GatewayRoles.None);
         endpoints.MapGet("/v2/health/ready", static context =>
         {
             // Ready while at least one node is: the edge alone serves nothing.
@@ -23,7 +24,7 @@ internal static class EdgeEndpoints
             }
 
             return Json(context, StatusCodes.Status200OK, "{\"ready\":true}");
-        });
+        }).RequireRole(GatewayRoles.None);
         return endpoints;
     }
 

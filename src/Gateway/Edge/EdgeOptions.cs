@@ -48,6 +48,13 @@ public sealed class EdgeOptions
     /// <summary>Largest request body the edge forwards, in bytes (streamed, never buffered whole). Default 64 MiB.</summary>
     public long MaxRequestBodyBytes { get; set; } = 64L * 1024 * 1024;
 
+    /// <summary>
+    /// The key this edge presents to its nodes (<c>Authorization: Bearer KEY</c>), one of their <c>Node:Keys</c>.
+    /// A secret: set it through the environment (<c>Edge__NodeKey</c>) or the --config file, never on a shared
+    /// command line. Clients' own keys are never forwarded.
+    /// </summary>
+    public string? NodeKey { get; set; }
+
     /// <summary>Time a client has to send its request headers. Default 10 s; 1 to 600.</summary>
     public double RequestHeadersTimeoutSeconds { get; set; } = 10;
 

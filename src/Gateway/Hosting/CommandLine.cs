@@ -39,7 +39,10 @@ internal sealed class CommandLine
           Inference:DefaultMaxBatchSize     max_batch_size of batchable models without one (default 4)
           Cache:MemoryMb                    in-process prediction cache size, MiB of outputs (default 256)
           Cache:RedisReadBudgetMs           a Redis lookup slower than this is a miss (default 2)
-          Auth:Keys, Auth:AllowAnonymous    API keys (SHA-256 hashes) and roles; see docs/EDGE.md
+          Auth:Keys, Auth:AllowAnonymous    API keys (SHA-256 hashes) and roles; see docs/SECURITY.md
+          Auth:MetricsRole                  role /metrics needs (default public on loopback, admin otherwise)
+          Node:Keys, Edge:NodeKey           node keys (SHA-256 hashes) and the key edges send them
+          Audit:Path, Audit:MaxBytes        audit log file (default beside the models) and its rotation size
           RateLimits:Default, RateLimits:Models:NAME   token buckets {"Rate": per second, "Burst": n}
         """;
 

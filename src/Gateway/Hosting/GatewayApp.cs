@@ -18,6 +18,7 @@ using ServingGateway.RateLimiting;
 using ServingGateway.Routing;
 using Yarp.ReverseProxy.Health;
 using Yarp.ReverseProxy.LoadBalancing;
+using Yarp.ReverseProxy.Transforms;
 
 namespace ServingGateway.Hosting;
 
@@ -52,6 +53,12 @@ internal static partial class GatewayApp
         {
             await app.RunAsync();
             return 0;
+        }
+        catch (StartupException ex)
+        {
+            // Found once the server had bound its addresses (ListenerCheck): it stops before serving anyone.
+            await stderr.WriteLineAsync(ex.Message);
+            return 2;
         }
         catch (OptionsValidationException ex)
         {
@@ -94,10 +101,18 @@ internal static partial class GatewayApp
         var edge = Bind<EdgeOptions>(builder, EdgeOptions.SectionName);
         var auth = Bind<AuthOptions>(builder, AuthOptions.SectionName);
         var limits = Bind<RateLimitOptions>(builder, RateLimitOptions.SectionName);
+        var node = Bind<NodeOptions>(builder, NodeOptions.SectionName);
+        var audit = Bind<AuditOptions>(builder, AuditOptions.SectionName);
+        errors.AddRange(audit.Validate());
         if (role != GatewayRole.Edge)
         {
             errors.AddRange(inference.Validate());
             errors.AddRange(cache.Validate());
+        }
+
+        if (role == GatewayRole.Node)
+        {
+            errors.AddRange(node.Validate());
         }
 
         if (role != GatewayRole.Node)
@@ -128,7 +143,11 @@ internal static partial class GatewayApp
             kestrel.Limits.MaxRequestBodySize = role == GatewayRole.Edge ? edge.MaxRequestBodyBytes : 2 * inference.MaxRequestBodyBytes;
         });
 
-        var anonymousByDefault = role == GatewayRole.Standalone && AllLoopback(builder.Configuration["Urls"] ?? DefaultUrls);
+        // Beside the model repository (standalone, node), in the working directory on an edge.
+        audit.Path ??= role == GatewayRole.Edge
+            ? "audit.log"
+            : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(inference.ModelRepository).TrimEnd(Path.DirectorySeparatorChar)) ?? ".", "audit.log");
+        AddAuth(builder, role, audit);
         if (role != GatewayRole.Edge)
         {
             builder.Services.AddInferenceNode(builder.Configuration);
@@ -136,16 +155,25 @@ internal static partial class GatewayApp
 
         if (role != GatewayRole.Node)
         {
-            AddEdgePipeline(builder, anonymousByDefault, cache.Redis);
+            AddEdgePipeline(builder, role, cache.Redis);
         }
 
         if (role == GatewayRole.Edge)
         {
             builder.Services.AddSingleton<ILoadBalancingPolicy, ConsistentHashLoadBalancingPolicy>();
             builder.Services.AddSingleton<RetryOnConnectFailure>();
-            builder.Services.AddReverseProxy().LoadFromMemory(
-                [NodeDiscovery.Route],
-                [NodeDiscovery.Cluster([.. edge.Nodes.Select(n => n.TrimEnd('/'))], edge)]);
+            builder.Services.AddReverseProxy()
+                .LoadFromMemory(NodeDiscovery.Routes, [NodeDiscovery.Cluster([.. edge.Nodes.Select(n => n.TrimEnd('/'))], edge)])
+                .AddTransforms(context =>
+                {
+                    // The client's key stays at the edge; the node sees the edge's own key (Edge:NodeKey).
+                    context.AddRequestHeaderRemove("X-Api-Key");
+                    context.AddRequestHeaderRemove("Authorization");
+                    if (edge.NodeKey is { Length: > 0 } nodeKey)
+                    {
+                        context.AddRequestHeader("Authorization", "Bearer " + nodeKey, append: false);
+                    }
+                });
             builder.Services.AddHostedService<NodeDiscovery>();
 
             // Failures older than the window stop counting, so a node that came back is not kept out by them.
@@ -157,7 +185,14 @@ internal static partial class GatewayApp
 
         var app = builder.Build();
         app.UseJsonErrors();
-        if (role != GatewayRole.Node)
+
+        // Authorization, rate limits and routing read the endpoint the router selected: routing comes first.
+        app.UseRouting();
+        if (role == GatewayRole.Node)
+        {
+            app.UseMiddleware<NodeKeyMiddleware>();
+        }
+        else
         {
             app.UseMiddleware<ApiKeyMiddleware>();
             app.UseMiddleware<RateLimitMiddleware>();
@@ -166,36 +201,54 @@ internal static partial class GatewayApp
         if (role == GatewayRole.Edge)
         {
             app.MapEdgeEndpoints();
-            app.MapMetrics("/metrics", app.Services.GetRequiredService<EdgeMetrics>().Registry);
+            app.MapMetrics("/metrics", app.Services.GetRequiredService<EdgeMetrics>().Registry).WithMetadata(MetricsEndpointMetadata.Instance);
             var retry = app.Services.GetRequiredService<RetryOnConnectFailure>();
             app.MapReverseProxy(pipeline =>
             {
                 pipeline.Use(retry.InvokeAsync);
                 pipeline.UseLoadBalancing();
                 pipeline.UsePassiveHealthChecks();
-            });
+            }).ConfigureEndpoints((endpoint, route) => endpoint.RequireRole(NodeDiscovery.RoleOf(route)));
         }
         else
         {
             app.UseMiddleware<ServedByMiddleware>();
-            app.MapInferenceEndpoints();
-            app.MapMetrics("/metrics", app.Services.GetRequiredService<NodeMetrics>().Registry);
+            var group = app.MapGroup("");
+            group.MapInferenceEndpoints();
+            ((IEndpointConventionBuilder)group).Add(NodeEndpointRoles.Attach);
+            app.MapMetrics("/metrics", app.Services.GetRequiredService<NodeMetrics>().Registry).WithMetadata(MetricsEndpointMetadata.Instance);
         }
 
-        app.Lifetime.ApplicationStarted.Register(() => LogStarted(app, role, edge, anonymousByDefault));
+        if (NodeEndpointRoles.MissingRoles(((IEndpointRouteBuilder)app).DataSources).ToList() is { Count: > 0 } missing)
+        {
+            throw new StartupException("ServingGateway: " + string.Join(Environment.NewLine + "ServingGateway: ", missing));
+        }
+
+        app.Lifetime.ApplicationStarted.Register(() => LogStarted(app, role, edge));
         return app;
     }
 
-    private static void AddEdgePipeline(WebApplicationBuilder builder, bool anonymousByDefault, string? redis)
+    private static void AddAuth(WebApplicationBuilder builder, GatewayRole role, AuditOptions audit)
+    {
+        var services = builder.Services;
+        services.Configure<NodeOptions>(builder.Configuration.GetSection(NodeOptions.SectionName));
+        services.AddSingleton(Options.Create(audit));
+        services.AddSingleton<ListenerScope>();
+        services.AddSingleton<AuthMetrics>();
+        services.AddSingleton<AuditLog>();
+        services.AddHostedService(sp => ActivatorUtilities.CreateInstance<ListenerCheck>(sp, role));
+        services.TryAddSingleton(TimeProvider.System);
+    }
+
+    private static void AddEdgePipeline(WebApplicationBuilder builder, GatewayRole role, string? redis)
     {
         var services = builder.Services;
         services.Configure<AuthOptions>(builder.Configuration.GetSection(AuthOptions.SectionName));
         services.Configure<RateLimitOptions>(builder.Configuration.GetSection(RateLimitOptions.SectionName));
         services.Configure<EdgeOptions>(builder.Configuration.GetSection(EdgeOptions.SectionName));
-        services.AddSingleton(new ApiKeyMiddleware.AnonymousDefault(anonymousByDefault));
+        services.AddSingleton(new ApiKeyMiddleware.AnonymousDefault(role == GatewayRole.Standalone));
         services.AddSingleton<LocalTokenBuckets>();
         services.AddSingleton<EdgeMetrics>();
-        services.TryAddSingleton(TimeProvider.System);
         if (!string.IsNullOrWhiteSpace(redis))
         {
             services.AddSingleton(sp =>
@@ -254,16 +307,7 @@ internal static partial class GatewayApp
         return options;
     }
 
-    // True when every URL listens on a loopback address only (127.0.0.1, [::1], localhost).
-    private static bool AllLoopback(string urls) =>
-        urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).All(url =>
-        {
-            var host = url.Split("://", 2) is [_, var rest] ? rest.Split('/')[0] : url;
-            host = host.StartsWith('[') ? host[..(host.IndexOf(']') + 1)] : host.Split(':')[0];
-            return host is "127.0.0.1" or "localhost" or "[::1]";
-        });
-
-    private static void LogStarted(WebApplication app, GatewayRole role, EdgeOptions edge, bool anonymousByDefault)
+    private static void LogStarted(WebApplication app, GatewayRole role, EdgeOptions edge)
     {
         var addresses = string.Join(", ", app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? []);
         var name = role.ToString().ToLowerInvariant();
@@ -279,9 +323,10 @@ internal static partial class GatewayApp
         if (role != GatewayRole.Node)
         {
             var auth = app.Services.GetRequiredService<IOptionsMonitor<AuthOptions>>().CurrentValue;
-            if (auth.AllowAnonymous ?? anonymousByDefault)
+            if (auth.AllowAnonymous ?? (role == GatewayRole.Standalone && app.Services.GetRequiredService<ListenerScope>().LoopbackOnly))
             {
-                Log.AnonymousAllowed(app.Logger, string.Join(", ", auth.AnonymousRoles), auth.AllowAnonymous is null ? "the standalone role on loopback allows it by default" : "Auth:AllowAnonymous is true");
+                var roles = auth.AnonymousRoles ?? (auth.AllowAnonymous is null ? ["infer", "deploy", "admin"] : ["infer"]);
+                Log.AnonymousAllowed(app.Logger, string.Join(", ", roles), auth.AllowAnonymous is null ? "the standalone role on loopback allows it by default" : "Auth:AllowAnonymous is true");
             }
             else
             {

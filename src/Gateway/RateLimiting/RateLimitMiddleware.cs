@@ -10,8 +10,9 @@ using StackExchange.Redis;
 namespace ServingGateway.RateLimiting;
 
 /// <summary>
-/// Takes a token for every authenticated request from the caller's bucket of the limit that covers it
-/// (the model's own, else the default), in Redis when one is configured (one limit for all edges), else in
+/// Takes a token for every request to an endpoint that needs a role (the endpoint the router selected, after
+/// authorization) from the caller's bucket of the limit that covers it (the model's own, by the model name
+/// the router bound, else the default), in Redis when one is configured (one limit for all edges), else in
 /// process, and in process too while Redis cannot answer. Every limited response carries RateLimit-Limit,
 /// RateLimit-Remaining and RateLimit-Reset; a refusal is a 429 with a JSON error and a Retry-After that is
 /// never 0 and never shorter than the wait for the next token.
@@ -35,14 +36,15 @@ internal sealed class RateLimitMiddleware
 
     public async Task InvokeAsync(HttpContext context)
     {
-        if (ApiKeyMiddleware.Required(context.Request) == GatewayRoles.None)
+        // Public endpoints, /metrics and what the router made itself (404, 405) serve nothing to limit.
+        if (context.GetEndpoint()?.Metadata.GetMetadata<RequiredRole>() is not { Role: not GatewayRoles.None })
         {
             await _next(context);
             return;
         }
 
         var options = _options.CurrentValue;
-        var model = RoutingKey.ModelName(context.Request.Path);
+        var model = RoutingKey.ModelName(context.Request);
         var (rule, limit) = model is not null && options.Models.TryGetValue(model, out var own) ? (own, model) : (options.Default, "default");
         if (rule is null)
         {

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Options;
+using ServingGateway.Auth;
 using ServingGateway.Edge;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Health;
@@ -8,7 +9,7 @@ using Yarp.ReverseProxy.Health;
 namespace ServingGateway.Routing;
 
 /// <summary>
-/// Keeps YARP's one route and one cluster ("nodes") up to date: the nodes of Edge:Nodes, or the addresses
+/// Keeps YARP's routes (one per protected node endpoint) and one cluster ("nodes") up to date: the nodes of Edge:Nodes, or the addresses
 /// Edge:NodesDns resolves to, resolved again every Edge:DnsRefreshSeconds (a headless Service grows and
 /// shrinks with its StatefulSet). Destinations are keyed by URL, so a node keeps its place on the ring.
 /// </summary>
@@ -32,14 +33,27 @@ internal sealed partial class NodeDiscovery : BackgroundService
         Apply([.. options.CurrentValue.Nodes.Select(Normalize)]);
     }
 
-    /// <summary>The YARP route: everything under /v2 except what the edge answers itself.</summary>
-    public static RouteConfig Route { get; } = new()
-    {
-        RouteId = "oip",
-        ClusterId = ClusterId,
-        Order = 100, // the edge's own endpoints (health, metrics) win over the forwarded catch-all
-        Match = new RouteMatch { Path = "/v2/{**rest}" },
-    };
+    /// <summary>The route metadata key that carries the role a forwarded endpoint needs (infer, deploy, admin).</summary>
+    public const string RoleMetadata = "Role";
+
+    /// <summary>
+    /// The YARP routes: one per node endpoint that needs a role (health is the edge's own), with the node's
+    /// method and route pattern, carrying that role. Nothing else is forwarded: an unknown path is a 404 here.
+    /// </summary>
+    public static IReadOnlyList<RouteConfig> Routes { get; } =
+    [
+        .. NodeEndpointRoles.All.Where(e => e.Role != GatewayRoles.None).Select(e => new RouteConfig
+        {
+            RouteId = "oip-" + e.Id,
+            ClusterId = ClusterId,
+            Match = new RouteMatch { Path = e.Pattern, Methods = [e.Method] },
+            Metadata = new Dictionary<string, string> { [RoleMetadata] = RequiredRole.Name(e.Role) },
+        }),
+    ];
+
+    /// <summary>The role a YARP route carries; a route without a known one needs admin (never public).</summary>
+    public static GatewayRoles RoleOf(RouteConfig route) =>
+        route.Metadata?.TryGetValue(RoleMetadata, out var name) == true && RequiredRole.Parse(name) is { } role ? role : GatewayRoles.Admin;
 
     /// <summary>The cluster for <paramref name="nodes"/> with the edge's routing and health settings.</summary>
     public static ClusterConfig Cluster(IReadOnlyList<string> nodes, EdgeOptions options) => new()
@@ -112,7 +126,7 @@ internal sealed partial class NodeDiscovery : BackgroundService
     private void Apply(string[] nodes)
     {
         _current = nodes;
-        _config.Update([Route], [Cluster(nodes, _options.CurrentValue)]);
+        _config.Update(Routes, [Cluster(nodes, _options.CurrentValue)]);
     }
 
     private static string Normalize(string url) => url.TrimEnd('/');

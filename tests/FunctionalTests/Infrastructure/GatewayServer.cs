@@ -15,15 +15,19 @@ internal sealed class GatewayServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private GatewayServer(WebApplication app, Uri address)
+    private GatewayServer(WebApplication app, Uri address, string auditPath)
     {
         _app = app;
         BaseAddress = address;
+        AuditPath = auditPath;
         Client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(60) };
     }
 
     /// <summary>The server's address, http://127.0.0.1:PORT/.</summary>
     public Uri BaseAddress { get; }
+
+    /// <summary>The audit log: a temporary file unless the test passed --Audit:Path.</summary>
+    public string AuditPath { get; }
 
     /// <summary>A client for <see cref="BaseAddress"/>.</summary>
     public HttpClient Client { get; }
@@ -38,16 +42,20 @@ internal sealed class GatewayServer : IAsyncDisposable
     /// <summary>Starts a standalone server on <paramref name="models"/> and waits until it is ready.</summary>
     public static async Task<GatewayServer> StartAsync(string models, params string[] extraArgs)
     {
+        // Never beside a shared repository (tests/Assets): each server its own audit file.
+        var audit = extraArgs.Contains("--Audit:Path") ? extraArgs[Array.IndexOf(extraArgs, "--Audit:Path") + 1] : TempAuditPath();
         var app = GatewayApp.Build(CommandLine.Parse(
         [
             "--urls", "http://127.0.0.1:0",
             "--models", models,
             "--Logging:LogLevel:Default", "Warning",
+            "--Audit:Path", audit,
             .. extraArgs,
         ]));
         await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        var server = new GatewayServer(app, new Uri(address + "/"));
+        // Listening on every address (0.0.0.0), it is reached on loopback.
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First().Replace("://0.0.0.0:", "://127.0.0.1:", StringComparison.Ordinal);
+        var server = new GatewayServer(app, new Uri(address + "/"), audit);
         await server.WaitReadyAsync();
         return server;
     }
@@ -73,10 +81,15 @@ internal sealed class GatewayServer : IAsyncDisposable
         }
     }
 
+    /// <summary>A fresh path for an audit log in the temporary directory.</summary>
+    public static string TempAuditPath() => Path.Combine(Path.GetTempPath(), $"sg-audit-{Guid.NewGuid():N}.log");
+
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
+        File.Delete(AuditPath);
+        File.Delete(AuditPath + ".1");
     }
 }

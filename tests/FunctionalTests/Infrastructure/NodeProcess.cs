@@ -29,6 +29,9 @@ internal sealed class NodeProcess : IAsyncDisposable
     /// <summary>The URL an edge is given: no trailing slash.</summary>
     public string Url => $"http://127.0.0.1:{Port}";
 
+    /// <summary>Its audit log (unless the arguments name one): a temporary file, deleted with it.</summary>
+    public string AuditPath { get; } = GatewayServer.TempAuditPath();
+
     /// <summary>A client for it.</summary>
     public HttpClient Client { get; }
 
@@ -56,7 +59,7 @@ internal sealed class NodeProcess : IAsyncDisposable
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ServingGateway.dll"));
-        foreach (var arg in (string[])[.. _args, "--urls", Url, "--Logging:LogLevel:Default", "Warning"])
+        foreach (var arg in (string[])[.. _args, "--urls", Url, "--Logging:LogLevel:Default", "Warning", .. _args.Contains("--Audit:Path") ? [] : (string[])["--Audit:Path", AuditPath]])
         {
             info.ArgumentList.Add(arg);
         }
@@ -107,6 +110,7 @@ internal sealed class NodeProcess : IAsyncDisposable
     {
         Kill();
         _process?.Dispose();
+        File.Delete(AuditPath);
         Client.Dispose();
         await Task.CompletedTask;
     }

@@ -39,18 +39,32 @@ public class AuthOptionsTests
 
     [Theory]
     [InlineData("GET", "/v2/health/ready", GatewayRoles.None)]
-    [InlineData("GET", "/metrics", GatewayRoles.None)]
+    [InlineData("GET", "/v2/health/live", GatewayRoles.None)]
     [InlineData("GET", "/v2", GatewayRoles.Infer)]
-    [InlineData("POST", "/v2/models/mlp/infer", GatewayRoles.Infer)]
-    [InlineData("GET", "/v2/models/mlp/stats", GatewayRoles.Infer)]
+    [InlineData("POST", "/v2/models/{model}/infer", GatewayRoles.Infer)]
+    [InlineData("GET", "/v2/models/{model}/stats", GatewayRoles.Infer)]
+    [InlineData("GET", "/v2/models/stats", GatewayRoles.Infer)]
     [InlineData("POST", "/v2/repository/index", GatewayRoles.Deploy)]
-    [InlineData("POST", "/v2/repository/models/mlp/load", GatewayRoles.Deploy)]
-    internal void Required_ByPath(string method, string path, GatewayRoles expected)
+    [InlineData("POST", "/v2/repository/models/{model}/load", GatewayRoles.Deploy)]
+    [InlineData("POST", "/v2/repository/models/{model}/unload", GatewayRoles.Deploy)]
+    internal void Build_Standalone_EveryEndpointCarriesItsRole(string method, string pattern, GatewayRoles expected)
     {
-        var context = new Microsoft.AspNetCore.Http.DefaultHttpContext();
-        context.Request.Method = method;
-        context.Request.Path = path;
+        using var app = (IDisposable)ServingGateway.Hosting.GatewayApp.Build(ServingGateway.Hosting.CommandLine.Parse(["--models", ServingGateway.TestSupport.RepoPaths.TestModels]));
+        var endpoints = ((Microsoft.AspNetCore.Routing.IEndpointRouteBuilder)app).DataSources.SelectMany(d => d.Endpoints).OfType<Microsoft.AspNetCore.Routing.RouteEndpoint>().ToList();
 
-        Assert.Equal(expected, ApiKeyMiddleware.Required(context.Request));
+        var endpoint = Assert.Single(endpoints, e => e.RoutePattern.RawText == pattern && e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>()!.HttpMethods.Contains(method));
+
+        Assert.Equal(expected, endpoint.Metadata.GetMetadata<RequiredRole>()?.Role);
+        Assert.Empty(NodeEndpointRoles.MissingRoles(((Microsoft.AspNetCore.Routing.IEndpointRouteBuilder)app).DataSources));
+    }
+
+    [Fact]
+    public void Validate_MetricsRoleUnknownAndNoKeysWithAnonymousRefused_Listed()
+    {
+        var errors = new AuthOptions { MetricsRole = "root", AllowAnonymous = false }.Validate().ToList();
+
+        Assert.Contains(errors, e => e.Contains("Auth:MetricsRole must be public, infer, deploy or admin; it is 'root'", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("Auth:AllowAnonymous is false and Auth:Keys is empty", StringComparison.Ordinal));
+        Assert.Empty(new AuthOptions { MetricsRole = "Public" }.Validate());
     }
 }

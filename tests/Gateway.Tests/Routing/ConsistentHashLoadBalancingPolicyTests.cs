@@ -17,10 +17,12 @@ public class ConsistentHashLoadBalancingPolicyTests
         _cluster.DestinationsState = new ClusterDestinationsState(_nodes, _nodes);
     }
 
-    private static HttpContext Request(string path, string? routingKey = null)
+    // The model as the router binds it (route value), the path as sent.
+    private static HttpContext Request(string path, string model, string? routingKey = null)
     {
         var context = new DefaultHttpContext();
         context.Request.Path = path;
+        context.Request.RouteValues["model"] = model;
         if (routingKey is not null)
         {
             context.Request.Headers[RoutingKey.Header] = routingKey;
@@ -30,7 +32,7 @@ public class ConsistentHashLoadBalancingPolicyTests
     }
 
     private DestinationState Pick(string model, IReadOnlyList<DestinationState>? available = null, string? routingKey = null) =>
-        _policy.PickDestination(Request($"/v2/models/{model}/infer", routingKey), _cluster, available ?? _nodes)!;
+        _policy.PickDestination(Request($"/v2/models/{model}/infer", model, routingKey), _cluster, available ?? _nodes)!;
 
     [Fact]
     public void Pick_UnderTheBound_AlwaysTheSameNodeForAModel()
@@ -38,8 +40,8 @@ public class ConsistentHashLoadBalancingPolicyTests
         var first = Pick("mlp");
 
         Assert.All(Enumerable.Range(0, 20), _ => Assert.Same(first, Pick("mlp")));
-        Assert.Same(first, _policy.PickDestination(Request("/v2/models/mlp/versions/3/infer"), _cluster, _nodes));
-        Assert.Same(first, _policy.PickDestination(Request("/v2/models/mlp"), _cluster, _nodes));
+        Assert.Same(first, _policy.PickDestination(Request("/v2/models/mlp/versions/3/infer", "mlp"), _cluster, _nodes));
+        Assert.Same(first, _policy.PickDestination(Request("/V2/MODELS/mlp", "mlp"), _cluster, _nodes));
     }
 
     [Fact]
@@ -103,7 +105,7 @@ public class ConsistentHashLoadBalancingPolicyTests
     [Fact]
     public void Pick_NothingAvailable_IsNull()
     {
-        Assert.Null(_policy.PickDestination(Request("/v2/models/mlp/infer"), _cluster, []));
+        Assert.Null(_policy.PickDestination(Request("/v2/models/mlp/infer", "mlp"), _cluster, []));
     }
 
     private sealed class Monitor(EdgeOptions value) : IOptionsMonitor<EdgeOptions>

@@ -1,0 +1,57 @@
+namespace ServingGateway.Auth;
+
+/// <summary>
+/// The one table of the inference node's endpoints and the role each needs. A node or standalone server
+/// attaches it to its endpoints as <see cref="RequiredRole"/> metadata (matched by method and route pattern);
+/// an edge builds its YARP routes from it, one per endpoint, so the edge forwards exactly what a node serves
+/// and nothing else (an unknown path is a 404 at the edge). An endpoint the table misses is a start-up error
+/// (see <see cref="MissingRoles"/>), never a public endpoint.
+/// </summary>
+internal static class NodeEndpointRoles
+{
+    /// <summary>Every node endpoint: route id, HTTP method, route pattern (as mapped), role.</summary>
+    public static IReadOnlyList<NodeEndpoint> All { get; } =
+    [
+        new("health-live", "GET", "/v2/health/live", GatewayRoles.None),
+        new("health-ready", "GET", "/v2/health/ready", GatewayRoles.None),
+        new("server-metadata", "GET", "/v2", GatewayRoles.Infer),
+        new("model-metadata", "GET", "/v2/models/{model}", GatewayRoles.Infer),
+        new("version-metadata", "GET", "/v2/models/{model}/versions/{version}", GatewayRoles.Infer),
+        new("model-ready", "GET", "/v2/models/{model}/ready", GatewayRoles.Infer),
+        new("version-ready", "GET", "/v2/models/{model}/versions/{version}/ready", GatewayRoles.Infer),
+        new("model-infer", "POST", "/v2/models/{model}/infer", GatewayRoles.Infer),
+        new("version-infer", "POST", "/v2/models/{model}/versions/{version}/infer", GatewayRoles.Infer),
+        new("all-stats", "GET", "/v2/models/stats", GatewayRoles.Infer),
+        new("model-stats", "GET", "/v2/models/{model}/stats", GatewayRoles.Infer),
+        new("version-stats", "GET", "/v2/models/{model}/versions/{version}/stats", GatewayRoles.Infer),
+        new("repository-index", "POST", "/v2/repository/index", GatewayRoles.Deploy),
+        new("repository-load", "POST", "/v2/repository/models/{model}/load", GatewayRoles.Deploy),
+        new("repository-unload", "POST", "/v2/repository/models/{model}/unload", GatewayRoles.Deploy),
+    ];
+
+    /// <summary>A convention for the group the node's endpoints are mapped in: each gets its role from the table.</summary>
+    public static void Attach(EndpointBuilder endpoint)
+    {
+        if (endpoint is not RouteEndpointBuilder route || endpoint.Metadata.OfType<RequiredRole>().Any())
+        {
+            return;
+        }
+
+        var methods = endpoint.Metadata.OfType<HttpMethodMetadata>().SelectMany(m => m.HttpMethods).ToArray();
+        var entry = All.FirstOrDefault(e => string.Equals(e.Pattern, route.RoutePattern.RawText, StringComparison.Ordinal) && methods is [var method] && method == e.Method);
+        if (entry is not null)
+        {
+            endpoint.Metadata.Add(entry.Role == GatewayRoles.None ? RequiredRole.Public : new RequiredRole(entry.Role));
+        }
+    }
+
+    /// <summary>The mapped route endpoints that carry no <see cref="RequiredRole"/> (nor the metrics marker): a start-up error.</summary>
+    public static IEnumerable<string> MissingRoles(IEnumerable<EndpointDataSource> sources) =>
+        from source in sources
+        from endpoint in source.Endpoints.OfType<RouteEndpoint>()
+        where endpoint.Metadata.GetMetadata<RequiredRole>() is null && endpoint.Metadata.GetMetadata<MetricsEndpointMetadata>() is null
+        select $"endpoint {endpoint.DisplayName ?? endpoint.RoutePattern.RawText} has no role: add it to NodeEndpointRoles or call RequireRole";
+
+    /// <summary>One node endpoint.</summary>
+    internal sealed record NodeEndpoint(string Id, string Method, string Pattern, GatewayRoles Role);
+}

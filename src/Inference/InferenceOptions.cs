@@ -36,6 +36,37 @@ public sealed class InferenceOptions
     /// </summary>
     public int DefaultMaxBatchSize { get; set; } = 4;
 
+    /// <summary>
+    /// Request body bytes all requests together may hold in memory while they arrive, in MiB; a request that
+    /// would pass it gets a 503 with Retry-After. Unset (the default): a quarter of the memory available to the
+    /// process (physical memory, or the container's limit), and never less than two largest bodies (a body that
+    /// arrives in several segments is copied into one at the end). 1 to 1048576, at least two
+    /// <see cref="MaxRequestBodyBytes"/>.
+    /// </summary>
+    public int? MaxBufferedRequestMb { get; set; }
+
+    /// <summary>The most dimensions a request's shape may have; longer shapes get a 400 while still being read. Default 8; 1 to 64.</summary>
+    public int MaxRank { get; set; } = Protocol.InferRequestReader.DefaultMaxRank;
+
+    /// <summary>
+    /// On SIGTERM (or any stop), how long requests already accepted may take to finish, in seconds, while
+    /// readiness answers 503 and new connections are refused. Default 20; 0 to 3600.
+    /// </summary>
+    public int ShutdownDrainSeconds { get; set; } = 20;
+
+    /// <summary>The budget of buffered request bytes in force: <see cref="MaxBufferedRequestMb"/>, or the rule it documents when unset.</summary>
+    public long BufferedRequestBudgetBytes()
+    {
+        const long MiB = 1024 * 1024;
+        if (MaxBufferedRequestMb is { } mb)
+        {
+            return mb * MiB;
+        }
+
+        var quarter = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 4 / MiB * MiB;
+        return Math.Max(quarter, 2 * ((MaxRequestBodyBytes + MiB - 1) / MiB * MiB));
+    }
+
     /// <summary>Lists every invalid setting; empty when all are valid.</summary>
     public IEnumerable<string> Validate()
     {
@@ -47,6 +78,21 @@ public sealed class InferenceOptions
         if (MaxRequestBodyBytes is < 1024 or > int.MaxValue)
         {
             yield return $"Inference:MaxRequestBodyBytes must be from 1024 to {int.MaxValue}; it is {MaxRequestBodyBytes}.";
+        }
+
+        if (MaxBufferedRequestMb is { } buffered && (buffered < 1 || buffered > 1_048_576 || buffered * 1024L * 1024 < 2 * MaxRequestBodyBytes))
+        {
+            yield return $"Inference:MaxBufferedRequestMb must be from 1 to 1048576 and hold two largest bodies (2 x Inference:MaxRequestBodyBytes {MaxRequestBodyBytes}); it is {buffered}.";
+        }
+
+        if (MaxRank is < 1 or > 64)
+        {
+            yield return $"Inference:MaxRank must be from 1 to 64; it is {MaxRank}.";
+        }
+
+        if (ShutdownDrainSeconds is < 0 or > 3600)
+        {
+            yield return $"Inference:ShutdownDrainSeconds must be from 0 to 3600; it is {ShutdownDrainSeconds}.";
         }
 
         if (DefaultInstances is < 1 or > 64)

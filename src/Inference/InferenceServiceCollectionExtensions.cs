@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using ServingGateway.Inference.Caching;
 using ServingGateway.Inference.Http;
@@ -29,13 +30,28 @@ public static class InferenceServiceCollectionExtensions
             .PostConfigure(o => o.Redis = string.IsNullOrWhiteSpace(o.Redis) ? configuration["Redis"] : o.Redis)
             .Validate(o => !o.Validate().Any(), "invalid Cache settings")
             .ValidateOnStart();
+        services.AddSingleton(sp => new RequestBodyBudget(sp.GetRequiredService<IOptions<InferenceOptions>>().Value.BufferedRequestBudgetBytes()));
         services.AddSingleton<PredictionCache>();
         services.AddSingleton<NodeMetrics>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<OnnxSessionFactory>();
         services.AddSingleton<ModelRepository>();
         services.AddHostedService<RepositoryLoader>();
+        services.AddSingleton<ShutdownDrain>();
+        services.AddHostedService(sp => sp.GetRequiredService<ShutdownDrain>());
+        services.AddOptions<HostOptions>().Configure<IOptions<InferenceOptions>>(
+            (host, inference) => host.ShutdownTimeout = TimeSpan.FromSeconds(inference.Value.ShutdownDrainSeconds));
         return services;
+    }
+
+    /// <summary>
+    /// Lets a stopping node drain (see Inference:ShutdownDrainSeconds): records the requests it receives, so that
+    /// it stops listening only once the edges have stopped sending.
+    /// </summary>
+    public static IApplicationBuilder UseShutdownDrain(this IApplicationBuilder app)
+    {
+        var drain = app.ApplicationServices.GetRequiredService<ShutdownDrain>();
+        return app.Use(next => context => drain.TrackAsync(context, next));
     }
 
     /// <summary>Turns every error response, including ASP.NET's empty ones, into <c>{"error": "..."}</c>.</summary>

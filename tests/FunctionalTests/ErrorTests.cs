@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Text;
+using System.Text.RegularExpressions;
 using ServingGateway.FunctionalTests.Infrastructure;
 using ServingGateway.TestSupport;
 
@@ -195,6 +196,51 @@ public sealed class ErrorTests : IAsyncLifetime
         Assert.Contains("malformed JSON", malformed, StringComparison.Ordinal);
         Assert.Contains("true or false", badType, StringComparison.Ordinal);
         Assert.Contains("unknown model 'nope'", unloadUnknown, StringComparison.Ordinal);
+    }
+
+    public static TheoryData<string, string> InvalidUtf8Bodies => new()
+    {
+        // \xHH stands for the byte HH: \xC3\x28, \xFF and a surrogate (\xED\xA0\x80) are not UTF-8; each sits inside a different JSON string.
+        { "v2/models/mlp/infer", $$"""{"id":"\xC3\x28","inputs":[{"name":"input","shape":[1,64],"datatype":"FP32","data":[{{Zeros}}]}]}""" },
+        { "v2/models/mlp/infer", $$"""{"inputs":[{"name":"inp\xFFut","shape":[1,64],"datatype":"FP32","data":[{{Zeros}}]}]}""" },
+        { "v2/models/mlp/infer", $$"""{"inputs":[{"name":"input","shape":[1,64],"datatype":"FP\xFF32","data":[{{Zeros}}]}]}""" },
+        { "v2/models/mlp/infer", $$"""{"inputs":[{"name":"input","shape":[1,64],"datatype":"FP32","data":[{{Zeros}}]}],"outputs":[{"name":"\xED\xA0\x80"}]}""" },
+        { "v2/models/mlp/infer", $$"""{"inputs":[{"name":"input","shape":[1,64],"datatype":"FP32","parameters":{"k\xFF":1},"data":[{{Zeros}}]}]}""" },
+        { "v2/models/types/infer", """{"inputs":[{"name":"x_string","shape":[1,3],"datatype":"BYTES","data":["a","\xC3\x28","c"]}],"outputs":[{"name":"y_string"}]}""" },
+        { "v2/repository/index", """{"re\xFFady":true}""" },
+        { "v2/repository/models/mlp/load", """{"parameters":{"c\xFF":1}}""" },
+    };
+
+    [Theory]
+    [MemberData(nameof(InvalidUtf8Bodies))]
+    public async Task Post_InvalidUtf8InAJsonString_Is400(string path, string body)
+    {
+        var bytes = Encoding.Latin1.GetBytes(Regex.Replace(body, @"\\x([0-9A-F]{2})", m => ((char)Convert.ToByte(m.Groups[1].Value, 16)).ToString()));
+        var content = new ByteArrayContent(bytes);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+
+        var error = await ExpectAsync(HttpStatusCode.BadRequest, await Client.PostAsync(path, content));
+
+        Assert.Contains("not valid UTF-8", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("timeout", "9223372036854775807")]
+    [InlineData("timeout", "-1")]
+    [InlineData("timeout", "1.5")]
+    [InlineData("timeout", "\"x\"")]
+    [InlineData("timeout", "1e30")]
+    [InlineData("priority", "9223372036854775807")]
+    [InlineData("priority", "-1")]
+    [InlineData("priority", "1.5")]
+    [InlineData("priority", "\"x\"")]
+    public async Task Infer_BadTimeoutOrPriority_Is400NamingTheParameter(string parameter, string value)
+    {
+        var body = $$"""{"parameters":{"{{parameter}}":{{value}}},"inputs":[{"name":"input","shape":[1,64],"datatype":"FP32","data":[{{Zeros}}]}]}""";
+
+        var error = await ExpectAsync(HttpStatusCode.BadRequest, await Client.PostAsync("v2/models/mlp/infer", Oip.Json(body)));
+
+        Assert.Contains(parameter, error, StringComparison.Ordinal);
     }
 
     [Fact]

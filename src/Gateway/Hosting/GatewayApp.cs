@@ -185,6 +185,10 @@ internal static partial class GatewayApp
 
         var app = builder.Build();
         app.UseJsonErrors();
+        if (role != GatewayRole.Edge)
+        {
+            app.UseShutdownDrain();
+        }
 
         // Authorization, rate limits and routing read the endpoint the router selected: routing comes first.
         app.UseRouting();

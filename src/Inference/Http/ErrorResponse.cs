@@ -31,9 +31,17 @@ internal static class ErrorResponse
         return response.Body.WriteAsync(body, context.RequestAborted).AsTask();
     }
 
+    /// <summary>The longest message an error body carries; longer ones are cut (the causes already clip what they echo).</summary>
+    public const int MaxMessageLength = 1024;
+
     /// <summary>The JSON bytes of an error body.</summary>
     public static byte[] Format(string message)
     {
+        if (message.Length > MaxMessageLength)
+        {
+            message = string.Concat(message.AsSpan(0, MaxMessageLength), "...");
+        }
+
         using var stream = new MemoryStream();
         using (var writer = new Utf8JsonWriter(stream, Options))
         {

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using ServingGateway.Inference.Buffers;
 using ServingGateway.Inference.Caching;
@@ -39,6 +40,8 @@ public static class InferenceEndpoints
             endpoints.ServiceProvider.GetRequiredService<ModelRepository>(),
             endpoints.ServiceProvider.GetRequiredService<PredictionCache>(),
             endpoints.ServiceProvider.GetRequiredService<NodeMetrics>(),
+            endpoints.ServiceProvider.GetRequiredService<RequestBodyBudget>(),
+            endpoints.ServiceProvider.GetRequiredService<IHostApplicationLifetime>(),
             endpoints.ServiceProvider.GetRequiredService<IOptions<InferenceOptions>>().Value);
 
         endpoints.MapGet("/v2/health/live", Handlers.LiveAsync);
@@ -59,13 +62,19 @@ public static class InferenceEndpoints
         return endpoints;
     }
 
-    private sealed class Handlers(ModelRepository repository, PredictionCache cache, NodeMetrics metrics, InferenceOptions options)
+    private sealed class Handlers(ModelRepository repository, PredictionCache cache, NodeMetrics metrics, RequestBodyBudget budget, IHostApplicationLifetime lifetime, InferenceOptions options)
     {
         public static Task LiveAsync(HttpContext context) =>
             WriteJsonAsync(context, StatusCodes.Status200OK, w => w.WriteBoolean("live"u8, true));
 
         public Task ReadyAsync(HttpContext context)
         {
+            if (lifetime.ApplicationStopping.IsCancellationRequested)
+            {
+                // Before anything else stops, so the edges take the node out while it still serves (ShutdownDrain).
+                return ErrorResponse.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "the server is shutting down");
+            }
+
             if (!repository.IsReady)
             {
                 context.Response.Headers.RetryAfter = "1";
@@ -141,7 +150,7 @@ public static class InferenceEndpoints
             {
                 model = repository.Acquire(name, versionText);
                 var headerLength = ReadHeaderLength(context.Request);
-                using var body = await PooledBody.ReadAsync(context.Request, options.MaxRequestBodyBytes, context.RequestAborted);
+                using var body = await PooledBody.ReadAsync(context.Request, options.MaxRequestBodyBytes, budget, context.RequestAborted);
                 UInt128? exactKey = model.CachePolicy.Enabled ? CacheKey.ComputeExact(model.CacheKeyPrefix, headerLength, body.Span) : null;
                 if (exactKey is { } key && cache.GetResponse(model, key) is { } repeated)
                 {
@@ -151,7 +160,7 @@ public static class InferenceEndpoints
                     return;
                 }
 
-                using var request = InferRequestReader.Read(body.Span, headerLength, model.Signature);
+                using var request = InferRequestReader.Read(body.Span, headerLength, model.Signature, options.MaxRank);
                 var (outputs, outcome, cached) = await cache.InferAsync(model, request, context.RequestAborted);
                 try
                 {
@@ -247,7 +256,7 @@ public static class InferenceEndpoints
         public Task IndexAsync(HttpContext context) => GuardAsync(context, async () =>
         {
             var readyOnly = false;
-            using (var body = await PooledBody.ReadAsync(context.Request, 64 * 1024, context.RequestAborted))
+            using (var body = await PooledBody.ReadAsync(context.Request, 64 * 1024, budget, context.RequestAborted))
             {
                 if (!body.Span.IsEmpty)
                 {
@@ -284,10 +293,10 @@ public static class InferenceEndpoints
             await WriteJsonArrayAsync(context, [.. repository.GetIndex().Where(r => r.Name == name)]);
         });
 
-        private static async Task ReadManagementBodyAsync(HttpContext context)
+        private async Task ReadManagementBodyAsync(HttpContext context)
         {
             // Triton's optional {"parameters": {...}}: accepted when well-formed; config overrides are not supported.
-            using var body = await PooledBody.ReadAsync(context.Request, 64 * 1024, context.RequestAborted);
+            using var body = await PooledBody.ReadAsync(context.Request, 64 * 1024, budget, context.RequestAborted);
             if (!body.Span.IsEmpty)
             {
                 using var document = ParseObject(body.Span);
@@ -302,6 +311,7 @@ public static class InferenceEndpoints
 
         private static JsonDocument ParseObject(ReadOnlySpan<byte> json)
         {
+            JsonUtf8.EnsureValid(json);
             JsonDocument document;
             try
             {

@@ -21,6 +21,12 @@ internal static class InferRequestReader
     /// <summary>Largest tensor accepted, in bytes: what one pooled array can hold.</summary>
     public const int MaxTensorBytes = int.MaxValue - 64;
 
+    /// <summary>The default of Inference:MaxRank: the most dimensions a request's shape may have.</summary>
+    public const int DefaultMaxRank = 8;
+
+    /// <summary>The longest queue timeout a request may ask for: one day, in microseconds (timers hold at most ~49 days).</summary>
+    public const long MaxTimeoutMicroseconds = 86_400_000_000;
+
     private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = MaxJsonDepth };
 
     /// <summary>
@@ -29,7 +35,11 @@ internal static class InferRequestReader
     /// binary tensor data; otherwise the whole body is JSON.
     /// </summary>
     /// <exception cref="InferenceException">400 for anything malformed or not fitting the model.</exception>
-    public static InferRequest Read(ReadOnlySpan<byte> body, int? headerLength, ModelSignature signature)
+    /// <param name="body">The request body.</param>
+    /// <param name="headerLength">The Inference-Header-Content-Length header, if sent.</param>
+    /// <param name="signature">The model's inputs and outputs.</param>
+    /// <param name="maxRank">The most dimensions a shape may have (Inference:MaxRank); longer shapes are refused while read.</param>
+    public static InferRequest Read(ReadOnlySpan<byte> body, int? headerLength, ModelSignature signature, int maxRank = DefaultMaxRank)
     {
         if (body.IsEmpty)
         {
@@ -49,10 +59,11 @@ internal static class InferRequestReader
             binary = body[length..];
         }
 
+        JsonUtf8.EnsureValid(json);
         Header header;
         try
         {
-            header = ReadHeader(json, signature);
+            header = ReadHeader(json, signature, maxRank);
         }
         catch (JsonException ex)
         {
@@ -63,7 +74,7 @@ internal static class InferRequestReader
         return Decode(header, signature, json, binary, batchSize);
     }
 
-    private static Header ReadHeader(ReadOnlySpan<byte> json, ModelSignature signature)
+    private static Header ReadHeader(ReadOnlySpan<byte> json, ModelSignature signature, int maxRank)
     {
         var reader = new Utf8JsonReader(json, ReaderOptions);
         if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
@@ -85,7 +96,7 @@ internal static class InferRequestReader
             }
             else if (reader.ValueTextEquals("inputs"u8))
             {
-                ReadInputs(ref reader, signature, header);
+                ReadInputs(ref reader, signature, header, maxRank);
             }
             else if (reader.ValueTextEquals("outputs"u8))
             {
@@ -117,11 +128,11 @@ internal static class InferRequestReader
             }
             else if (reader.ValueTextEquals("timeout"u8))
             {
-                header.TimeoutMicroseconds = ReadNonNegative(ref reader, "parameter \"timeout\" (microseconds)");
+                header.TimeoutMicroseconds = ReadNonNegative(ref reader, "parameter \"timeout\" (microseconds)", MaxTimeoutMicroseconds);
             }
             else if (reader.ValueTextEquals("priority"u8))
             {
-                header.Priority = ReadNonNegative(ref reader, "parameter \"priority\"");
+                header.Priority = ReadNonNegative(ref reader, "parameter \"priority\"", long.MaxValue);
             }
             else
             {
@@ -131,7 +142,7 @@ internal static class InferRequestReader
         }
     }
 
-    private static void ReadInputs(ref Utf8JsonReader reader, ModelSignature signature, Header header)
+    private static void ReadInputs(ref Utf8JsonReader reader, ModelSignature signature, Header header, int maxRank)
     {
         Expect(ref reader, JsonTokenType.StartArray, "\"inputs\" must be an array");
         header.SawInputs = true;
@@ -152,7 +163,7 @@ internal static class InferRequestReader
                     input.SpecIndex = signature.FindInput(ref reader);
                     if (input.SpecIndex < 0)
                     {
-                        unknownName = reader.GetString();
+                        unknownName = InferenceException.Clip(ref reader);
                     }
 
                     input.HasName = true;
@@ -163,12 +174,12 @@ internal static class InferRequestReader
                     if (reader.HasValueSequence || !TensorDataTypes.TryParse(reader.ValueSpan, out input.DataType))
                     {
                         throw InferenceException.BadRequest(
-                            $"unknown datatype \"{reader.GetString()}\"; use one of BOOL, UINT8, UINT16, UINT32, UINT64, INT8, INT16, INT32, INT64, FP16, FP32, FP64, BF16, BYTES");
+                            $"unknown datatype \"{InferenceException.Clip(ref reader)}\"; use one of BOOL, UINT8, UINT16, UINT32, UINT64, INT8, INT16, INT32, INT64, FP16, FP32, FP64, BF16, BYTES");
                     }
                 }
                 else if (reader.ValueTextEquals("shape"u8))
                 {
-                    input.Shape = ReadShape(ref reader);
+                    input.Shape = ReadShape(ref reader, maxRank);
                 }
                 else if (reader.ValueTextEquals("parameters"u8))
                 {
@@ -177,7 +188,7 @@ internal static class InferRequestReader
                     {
                         if (reader.ValueTextEquals("binary_data_size"u8))
                         {
-                            input.BinarySize = ReadNonNegative(ref reader, "parameter \"binary_data_size\"");
+                            input.BinarySize = ReadNonNegative(ref reader, "parameter \"binary_data_size\"", long.MaxValue);
                         }
                         else
                         {
@@ -267,7 +278,7 @@ internal static class InferRequestReader
                 {
                     Expect(ref reader, JsonTokenType.String, "an output's \"name\" must be a string");
                     index = signature.FindOutput(ref reader);
-                    name = reader.GetString();
+                    name = InferenceException.Clip(ref reader);
                 }
                 else if (reader.ValueTextEquals("parameters"u8))
                 {
@@ -316,12 +327,11 @@ internal static class InferRequestReader
         }
     }
 
-    private static long[] ReadShape(ref Utf8JsonReader reader)
+    private static long[] ReadShape(ref Utf8JsonReader reader, int maxRank)
     {
         Expect(ref reader, JsonTokenType.StartArray, "an input's \"shape\" must be an array of integers");
-        Span<long> dims = stackalloc long[16];
+        Span<long> dims = stackalloc long[maxRank];
         var rank = 0;
-        List<long>? more = null;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
             if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out var dim))
@@ -334,23 +344,15 @@ internal static class InferRequestReader
                 throw InferenceException.BadRequest($"shape dimensions cannot be negative (got {dim})");
             }
 
-            if (rank < dims.Length)
+            if (rank == maxRank)
             {
-                dims[rank] = dim;
-            }
-            else
-            {
-                more ??= [];
-                more.Add(dim);
+                throw InferenceException.BadRequest($"a shape has more than {maxRank} dimensions (Inference:MaxRank)");
             }
 
-            rank++;
+            dims[rank++] = dim;
         }
 
-        var shape = new long[rank];
-        dims[..Math.Min(rank, dims.Length)].CopyTo(shape);
-        more?.CopyTo(shape, dims.Length);
-        return shape;
+        return dims[..rank].ToArray();
     }
 
     // Checks every input against the model; returns the batch size.
@@ -449,6 +451,13 @@ internal static class InferRequestReader
                         $"input '{spec.Name}' has binary_data_size {input.BinarySize}, which does not fit shape {TensorShape.Format(shape)} of {spec.DataType.ToOipName()}");
                 }
 
+                // Sizes are longs from the caller: a sum that would wrap is refused, never wrapped to a small number.
+                if (input.BinarySize > long.MaxValue - binaryTotal)
+                {
+                    throw InferenceException.BadRequest(
+                        $"the binary_data_size values add up to more than {long.MaxValue} bytes but {binaryLength} bytes follow the JSON header");
+                }
+
                 binaryTotal += input.BinarySize;
             }
             else if (count > input.DataLength)
@@ -500,9 +509,14 @@ internal static class InferRequestReader
                 else
                 {
                     var capacity = spec.DataType == TensorDataType.Bytes
-                        ? checked((int)(input.DataLength + (4 * input.ElementCount)))
-                        : checked((int)(input.ElementCount * size));
-                    tensors[i] = PooledTensor.Rent(spec.Name, spec.DataType, input.Shape!, input.ElementCount, capacity);
+                        ? input.DataLength + (4 * input.ElementCount)
+                        : input.ElementCount * size;
+                    if (capacity > MaxTensorBytes)
+                    {
+                        throw InferenceException.BadRequest($"input '{spec.Name}' needs {capacity} bytes, more than one tensor can hold ({MaxTensorBytes})");
+                    }
+
+                    tensors[i] = PooledTensor.Rent(spec.Name, spec.DataType, input.Shape!, input.ElementCount, (int)capacity);
                     TensorJsonDecoder.Decode(json.Slice(input.DataStart, input.DataLength), tensors[i], ReaderOptions);
                 }
             }
@@ -585,12 +599,14 @@ internal static class InferRequestReader
         };
     }
 
-    private static long ReadNonNegative(ref Utf8JsonReader reader, string what)
+    private static long ReadNonNegative(ref Utf8JsonReader reader, string what, long max)
     {
         reader.Read();
-        if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out var value) || value < 0)
+        if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out var value) || value < 0 || value > max)
         {
-            throw InferenceException.BadRequest($"{what} must be a non-negative integer");
+            throw InferenceException.BadRequest(max == long.MaxValue
+                ? $"{what} must be a non-negative integer"
+                : $"{what} must be an integer from 0 to {max}");
         }
 
         return value;

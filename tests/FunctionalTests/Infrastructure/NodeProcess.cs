@@ -96,6 +96,21 @@ internal sealed class NodeProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Sends SIGTERM, as Kubernetes, systemd or docker stop do.</summary>
+    public void Terminate()
+    {
+        using var kill = Process.Start("kill", ["-TERM", _process!.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
+        kill.WaitForExit();
+    }
+
+    /// <summary>Waits for the process to exit by itself and returns its exit code; throws after <paramref name="timeout"/>.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var deadline = new CancellationTokenSource(timeout);
+        await _process!.WaitForExitAsync(deadline.Token);
+        return _process.ExitCode;
+    }
+
     /// <summary>Kills the process at once, as a crash would.</summary>
     public void Kill()
     {

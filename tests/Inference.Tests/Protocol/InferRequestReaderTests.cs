@@ -276,6 +276,77 @@ public class InferRequestReaderTests
         Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(9223372036854775807L, 9223372036854775807L, 14L)]
+    [InlineData(4611686018427387904L, 4611686018427387904L, 9223372036854775807L)]
+    [InlineData(9223372036854775807L, 12L, 12L)]
+    public void Read_ThreeBinarySizesWhoseSumOverflows_Is400(long first, long second, long third)
+    {
+        // Three BYTES inputs: binary_data_size is only bounded below by the shape there. The first row
+        // wraps to exactly the 12 bytes sent (2^63-1 + 2^63-1 + 14 = 12 mod 2^64).
+        var signature = new ModelSignature([Spec("a", TensorDataType.Bytes, 1), Spec("b", TensorDataType.Bytes, 1), Spec("c", TensorDataType.Bytes, 1)], [Spec("y", TensorDataType.Bytes, 1)], 0);
+        var header = $$$"""{"inputs":[{"name":"a","shape":[1],"datatype":"BYTES","parameters":{"binary_data_size":{{{first}}}}},{"name":"b","shape":[1],"datatype":"BYTES","parameters":{"binary_data_size":{{{second}}}}},{"name":"c","shape":[1],"datatype":"BYTES","parameters":{"binary_data_size":{{{third}}}}}]}""";
+        var json = Encoding.UTF8.GetBytes(header);
+        var body = json.Concat(Prefixed([], [], [])).ToArray();
+
+        var ex = Assert.Throws<InferenceException>(() => InferRequestReader.Read(body, json.Length, signature));
+
+        Assert.Equal(400, ex.StatusCode);
+        Assert.Contains("binary_data_size", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Read_ShapePastMaxRank_Is400WhileReadingIt()
+    {
+        // A million dimensions in a small body: refused at dimension 9, not read into an array first.
+        var dims = string.Join(",", Enumerable.Repeat("1", 1_000_000));
+
+        var ex = ReadFails($$"""{"inputs":[{"name":"input","shape":[{{dims}}],"datatype":"FP32","data":[1]}]}""");
+
+        Assert.Equal("a shape has more than 8 dimensions (Inference:MaxRank)", ex.Message);
+    }
+
+    [Fact]
+    public void Read_ShapeAtMaxRank_IsReadAndComparedWithTheModel()
+    {
+        var ex = ReadFails("""{"inputs":[{"name":"input","shape":[1,2,3,4,5,6,7,8],"datatype":"FP32","data":[1]}]}""");
+
+        Assert.Contains("has shape [1, 2, 3, 4, 5, 6, 7, 8] but the model expects [-1, 64]", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""{"inputs":[{"name":"NAME","shape":[1,64],"datatype":"FP32","data":[1]}]}""")]
+    [InlineData("""{"inputs":[{"name":"input","shape":[1,64],"datatype":"NAME","data":[1]}]}""")]
+    [InlineData("""{"inputs":[{"name":"input","shape":[1,64],"datatype":"FP32","data":[1]}],"outputs":[{"name":"NAME"}]}""")]
+    public void Read_HugeNameInError_IsClipped(string template)
+    {
+        var ex = ReadFails(template.Replace("NAME", new string('n', 100_000), StringComparison.Ordinal));
+
+        Assert.Contains(new string('n', 64) + "... (100000 bytes)", ex.Message, StringComparison.Ordinal);
+        Assert.True(ex.Message.Length < 400, ex.Message.Length.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Theory]
+    [InlineData("\"timeout\":86400000001", "\"timeout\" (microseconds) must be an integer from 0 to 86400000000")]
+    [InlineData("\"timeout\":9223372036854775807", "\"timeout\" (microseconds) must be an integer from 0 to 86400000000")]
+    [InlineData("\"timeout\":1.5", "\"timeout\" (microseconds) must be an integer from 0 to 86400000000")]
+    [InlineData("\"priority\":-1", "\"priority\" must be a non-negative integer")]
+    [InlineData("\"priority\":\"x\"", "\"priority\" must be a non-negative integer")]
+    public void Read_TimeoutOrPriorityOutOfRange_Is400NamingIt(string parameter, string expected)
+    {
+        var ex = ReadFails($$"""{"parameters":{{{parameter}}},"inputs":[{"name":"input","shape":[1,64],"datatype":"FP32","data":[{{Floats(64)}}]}]}""");
+
+        Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Read_TimeoutOfOneDay_IsAccepted()
+    {
+        using var request = Read($$"""{"parameters":{"timeout":86400000000},"inputs":[{"name":"input","shape":[1,64],"datatype":"FP32","data":[{{Floats(64)}}]}]}""");
+
+        Assert.Equal(86_400_000_000, request.TimeoutMicroseconds);
+    }
+
     [Fact]
     public void Read_BinaryDataSizeWithoutHeaderLength_Is400()
     {

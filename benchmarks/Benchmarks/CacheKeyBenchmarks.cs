@@ -16,7 +16,7 @@ public class CacheKeyBenchmarks
         [new TensorSpec("output", TensorDataType.Fp32, [-1, 10], ["batch", null])],
         64);
 
-    private readonly byte[] _prefix = CacheKey.Prefix("mlp", "sha256:" + new string('a', 64));
+    private readonly byte[] _prefix = CacheKey.Prefix("mlp", 1, "sha256:" + new string('a', 64));
     private byte[] _body = [];
     private InferRequest _request = null!;
 

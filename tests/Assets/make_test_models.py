@@ -140,8 +140,7 @@ SLOW_STEPS = 400
 def slow_model():
     # One shared, highly compressible weight (0.9 on the diagonal, a sparse pattern elsewhere) keeps the file
     # small in git; SLOW_STEPS MatMul + Tanh steps make a run take milliseconds on one CPU thread.
-    i, j = np.indices((SLOW_SIZE, SLOW_SIZE))
-    w = np.where(i == j, 0.9, np.where((i + j) % 7 == 0, 0.001, 0.0)).astype(np.float32)
+    w = slow_weight()
     nodes = []
     current = "x"
     for step in range(SLOW_STEPS):
@@ -154,6 +153,21 @@ def slow_model():
         initializer=[numpy_helper.from_array(w, "w")],
     )
     return finish(graph, f"{SLOW_STEPS} steps of y = tanh(y W), FP32 [batch, {SLOW_SIZE}]: a model that takes time, for queue tests.")
+
+
+def slow_weight():
+    i, j = np.indices((SLOW_SIZE, SLOW_SIZE))
+    return np.where(i == j, 0.9, np.where((i + j) % 7 == 0, 0.001, 0.0)).astype(np.float32)
+
+
+def wide_model():
+    # The slow model's 1 MiB weight in a single MatMul: a session that holds real memory yet loads fast.
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"], name="matmul")],
+        "wide", [fp32("x", ["batch", SLOW_SIZE])], [fp32("y", ["batch", SLOW_SIZE])],
+        initializer=[numpy_helper.from_array(slow_weight(), "w")],
+    )
+    return finish(graph, f"y = x W with one {SLOW_SIZE} x {SLOW_SIZE} FP32 weight (1 MiB), FP32 [batch, {SLOW_SIZE}]: a session that holds memory, for leak tests.")
 
 
 def broken_bytes():
@@ -219,6 +233,8 @@ def files():
     yield "slow/config.json", config_bytes(
         {"max_batch_size": 1, "instances": 1, "max_queue_rows": 2, "priority_levels": 2}
     )
+    yield "wide/1/model.onnx", wide_model()
+    yield "wide/config.json", config_bytes({"max_batch_size": 4, "instances": 1})
     # Outside the model repository (the server must not see it): ../expected/.
     yield "../expected/mlp_reference.json", mlp_reference_json()
 

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Net;
+using System.Text.Json;
 using ServingGateway.FunctionalTests.Infrastructure;
 using ServingGateway.TestSupport;
 
@@ -23,6 +24,28 @@ public class InferTests(TestAssetsServer fixture) : IClassFixture<TestAssetsServ
     {
         using var response = await Client.PostAsync(path, content);
         return await Oip.ReadAsync(response);
+    }
+
+    [Fact]
+    public async Task Infer_MlpReferenceInput_MatchesIndependentNumpyReference()
+    {
+        // tests/Assets/expected/mlp_reference.json: a [4, 64] input and numpy's float32 output, computed
+        // without ONNX Runtime (models/mlp/make_mlp.py reference()), so a shared ORT mistake cannot hide.
+        using var reference = JsonDocument.Parse(File.ReadAllText(Path.Combine(RepoPaths.Root, "tests", "Assets", "expected", "mlp_reference.json")));
+        var root = reference.RootElement;
+        static long[] Dims(JsonElement e) => [.. e.EnumerateArray().Select(d => d.GetInt64())];
+        static float[] Rows(JsonElement e) => [.. e.EnumerateArray().SelectMany(r => r.EnumerateArray()).Select(v => v.GetSingle())];
+        var expected = Rows(root.GetProperty("output"));
+
+        var result = await InferAsync("v2/models/mlp/infer", Oip.Json(Oip.JsonRequest(root.GetProperty("input_name").GetString()!, Dims(root.GetProperty("input_shape")), Rows(root.GetProperty("input")))));
+
+        Assert.Equal(Dims(root.GetProperty("output_shape")), result.Shape(root.GetProperty("output_name").GetString()!));
+        var actual = result.Floats("output");
+        Assert.Equal(expected.Length, actual.Length);
+        for (var i = 0; i < expected.Length; i++)
+        {
+            Assert.True(Math.Abs(actual[i] - expected[i]) <= 1e-5 + (1e-5 * Math.Abs(expected[i])), $"output[{i}] = {actual[i]}, numpy says {expected[i]}");
+        }
     }
 
     [Fact]

@@ -7,12 +7,16 @@ using ServingGateway.Inference.Tensors;
 namespace ServingGateway.Inference.Caching;
 
 /// <summary>
-/// The exact identity of a prediction: XxHash128 over the model name, the version digest, every input
+/// The exact identity of a prediction: XxHash128 over the model name, the version number and its digest, every input
 /// (in ordinal order of name: its name, datatype, shape and bytes) and the outputs asked for with their
 /// binary flags. The request id is not part of it; JSON and binary requests for the same tensors decode
 /// to the same bytes, so they share the key.
 /// </summary>
-/// <remarks>Lengths precede variable parts, so no two different requests hash the same stream.</remarks>
+/// <remarks>
+/// Lengths precede variable parts, so no two different requests hash the same stream. The version number is
+/// part of the key, not only the digest: two versions with identical files have one digest, and a response
+/// (which names its version) or a prediction of one must never answer the other.
+/// </remarks>
 internal static class CacheKey
 {
     // One hasher per thread, reset for each key: computing a key allocates nothing.
@@ -20,26 +24,28 @@ internal static class CacheKey
     private static XxHash128? t_hash;
 
     /// <summary>
-    /// The bytes every key of a version starts with (format tag, model name, digest), computed once per
-    /// version and hashed first by <see cref="Compute(byte[], InferRequest, ModelSignature)"/>.
+    /// The bytes every key of a version starts with (format tag, model name, version number, digest), computed
+    /// once per version and hashed first by <see cref="Compute(byte[], InferRequest, ModelSignature)"/>.
     /// </summary>
-    public static byte[] Prefix(string modelName, string digest)
+    public static byte[] Prefix(string modelName, long version, string digest)
     {
+        var tag = "sg-cache-v2"u8;
         var name = Encoding.UTF8.GetBytes(modelName);
-        var version = Encoding.UTF8.GetBytes(digest);
-        var prefix = new byte["sg-cache-v1"u8.Length + 8 + name.Length + 8 + version.Length];
-        var at = "sg-cache-v1"u8.Length;
-        "sg-cache-v1"u8.CopyTo(prefix);
+        var files = Encoding.UTF8.GetBytes(digest);
+        var prefix = new byte[tag.Length + 8 + name.Length + 8 + 8 + files.Length];
+        var at = tag.Length;
+        tag.CopyTo(prefix);
         BinaryPrimitives.WriteInt64LittleEndian(prefix.AsSpan(at), name.Length);
         name.CopyTo(prefix, at += 8);
-        BinaryPrimitives.WriteInt64LittleEndian(prefix.AsSpan(at += name.Length), version.Length);
-        version.CopyTo(prefix, at + 8);
+        BinaryPrimitives.WriteInt64LittleEndian(prefix.AsSpan(at += name.Length), version);
+        BinaryPrimitives.WriteInt64LittleEndian(prefix.AsSpan(at += 8), files.Length);
+        files.CopyTo(prefix, at + 8);
         return prefix;
     }
 
-    /// <summary>Computes the key of <paramref name="request"/> to <paramref name="modelName"/> at <paramref name="digest"/>.</summary>
-    public static UInt128 Compute(string modelName, string digest, InferRequest request, ModelSignature signature) =>
-        Compute(Prefix(modelName, digest), request, signature);
+    /// <summary>Computes the key of <paramref name="request"/> to version <paramref name="version"/> of <paramref name="modelName"/> at <paramref name="digest"/>.</summary>
+    public static UInt128 Compute(string modelName, long version, string digest, InferRequest request, ModelSignature signature) =>
+        Compute(Prefix(modelName, version, digest), request, signature);
 
     /// <summary>Computes the key of <paramref name="request"/> from a version's <see cref="Prefix"/>.</summary>
     public static UInt128 Compute(byte[] prefix, InferRequest request, ModelSignature signature)

@@ -63,7 +63,7 @@ internal sealed partial class ModelLoader
                 }
 
                 sessions.Add(session);
-                _counters.SessionCreated();
+                _counters.SessionCreated(session);
                 signature ??= ReadSignature(session, config.MaxBatchSize, _options.DefaultMaxBatchSize);
                 plan ??= new OutputShapePlan(signature);
                 instances.Add(new OnnxModelInstance(session, signature, plan, _counters));

@@ -36,7 +36,7 @@ internal sealed class ModelVersion
         Digest = digest;
         Signature = signature;
         ExecutionProvider = executionProvider;
-        CacheKeyPrefix = CacheKey.Prefix(modelName, digest);
+        CacheKeyPrefix = CacheKey.Prefix(modelName, version, digest);
         _instances = instances;
         _config = config;
         _metrics = metrics;

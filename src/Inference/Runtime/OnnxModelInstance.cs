@@ -54,7 +54,7 @@ internal sealed class OnnxModelInstance : IDisposable
             for (var i = 0; i < inputs.Length; i++)
             {
                 values[i] = CreateValue(inputs[i], ref pins[i]);
-                _counters.ValuesCreated(1);
+                _counters.ValueCreated(values[i]!);
             }
 
             var outputNames = outputs.Length == _outputNames.Length && IsModelOrder(outputs)
@@ -68,23 +68,38 @@ internal sealed class OnnxModelInstance : IDisposable
                 for (var o = 0; o < results.Length; o++)
                 {
                     values[inputs.Length + o] = CreateValue(results[o], ref pins[inputs.Length + o]);
-                    _counters.ValuesCreated(1);
+                    _counters.ValueCreated(values[inputs.Length + o]!);
                 }
 
                 _session.Run(_runOptions, _inputNames, inputValues, outputNames, new ArraySegment<OrtValue>(values!, inputs.Length, outputs.Length));
                 return results;
             }
 
-            using var produced = _session.Run(_runOptions, _inputNames, inputValues, outputNames);
-            results = new PooledTensor[outputs.Length];
-            var index = 0;
-            foreach (var value in produced)
+            // The values a run returns are ONNX Runtime's memory: counted and disposed like ours.
+            var produced = _session.Run(_runOptions, _inputNames, inputValues, outputNames);
+            try
             {
-                results[index] = CopyOut(value, _signature.Outputs[outputs[index].Index]);
-                index++;
-            }
+                foreach (var value in produced)
+                {
+                    _counters.ValueCreated(value);
+                }
 
-            return results;
+                results = new PooledTensor[outputs.Length];
+                var index = 0;
+                foreach (var value in produced)
+                {
+                    results[index] = CopyOut(value, _signature.Outputs[outputs[index].Index]);
+                    index++;
+                }
+
+                return results;
+            }
+            finally
+            {
+                var count = produced.Count; // read before Dispose, which empties the list
+                produced.Dispose();
+                _counters.ValuesDisposed(count);
+            }
         }
         catch (OnnxRuntimeException ex)
         {

@@ -15,7 +15,7 @@ public class CacheKeyTests
 
     private const string Json = """{"id":"one","inputs":[{"name":"a","shape":[1,2],"datatype":"FP32","data":[1.5,2]},{"name":"b","shape":[1,1],"datatype":"INT64","data":[7]}]}""";
 
-    private static UInt128 Key(string json, string model = "m", string digest = "sha256:1", byte[]? binary = null)
+    private static UInt128 Key(string json, string model = "m", string digest = "sha256:1", byte[]? binary = null, long version = 1)
     {
         var body = Encoding.UTF8.GetBytes(json);
         int? header = null;
@@ -26,7 +26,7 @@ public class CacheKeyTests
         }
 
         using var request = InferRequestReader.Read(body, header, Signature);
-        return CacheKey.Compute(model, digest, request, Signature);
+        return CacheKey.Compute(model, version, digest, request, Signature);
     }
 
     [Fact]
@@ -58,5 +58,22 @@ public class CacheKeyTests
     {
         Assert.NotEqual(Key(Json), Key(Json, model: "m2"));
         Assert.NotEqual(Key(Json), Key(Json, digest: "sha256:2"));
+    }
+
+    [Fact]
+    public void Compute_OtherVersionWithTheSameDigest_DifferentKey()
+    {
+        // Two versions with byte-identical files share a digest; their entries must not.
+        Assert.NotEqual(Key(Json), Key(Json, version: 2));
+    }
+
+    [Fact]
+    public void ComputeExact_OtherVersionWithTheSameDigest_DifferentKey()
+    {
+        var body = Encoding.UTF8.GetBytes(Json);
+
+        Assert.NotEqual(
+            CacheKey.ComputeExact(CacheKey.Prefix("m", 1, "sha256:1"), null, body),
+            CacheKey.ComputeExact(CacheKey.Prefix("m", 2, "sha256:1"), null, body));
     }
 }

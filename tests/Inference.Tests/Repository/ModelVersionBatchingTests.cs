@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using ServingGateway.Inference.Metrics;
@@ -34,28 +32,7 @@ public sealed class ModelVersionBatchingTests : IAsyncLifetime
         return Task.CompletedTask;
     }
 
-    private async Task<float[]> InferAsync(string model, string json)
-    {
-        var version = _repository.Acquire(model, null);
-        try
-        {
-            using var request = InferRequestReader.Read(Encoding.UTF8.GetBytes(json), null, version.Signature);
-            var outputs = await version.InferAsync(request, CancellationToken.None);
-            try
-            {
-                Assert.Single(outputs);
-                return MemoryMarshal.Cast<byte, float>(outputs[0].Span).ToArray();
-            }
-            finally
-            {
-                outputs[0].Dispose();
-            }
-        }
-        finally
-        {
-            version.Release();
-        }
-    }
+    private Task<float[]> InferAsync(string model, string json) => RepositoryInference.InferAsync(_repository, model, json);
 
     [Fact]
     public async Task Randomized_ConcurrentRequests_EachGetsTheRowsItWouldGetAlone()

@@ -20,7 +20,7 @@ public sealed class RedisTrustTests : IDisposable
 
     public RedisTrustTests()
     {
-        _models.WriteConfig("mlp", """{"max_batch_size": 64, "instances": 1, "cache": {"enable": true, "ttl_seconds": 300}}""");
+        _models.WriteConfig("mlp", """{"max_batch_size": 64, "instances": 1, "cache": {"enable": true, "ttl_seconds": 300, "admission": "always"}}""");
     }
 
     public void Dispose() => _models.Dispose();

@@ -131,7 +131,7 @@ internal sealed partial class AuditLog : IDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(80, LogLevel.Error, "Could not append to the audit log {Path}: {Reason}")]
+        [LoggerMessage(90, LogLevel.Error, "Could not append to the audit log {Path}: {Reason}")]
         public static partial void WriteFailed(ILogger logger, string path, string reason);
     }
 }

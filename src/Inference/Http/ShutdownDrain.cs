@@ -81,10 +81,10 @@ internal sealed partial class ShutdownDrain(IOptions<InferenceOptions> options, 
 
     private static partial class Log
     {
-        [LoggerMessage(50, LogLevel.Warning, "Stopping: readiness answers 503; serving until the traffic stops, {Seconds} s at most (Inference:ShutdownDrainSeconds)")]
+        [LoggerMessage(52, LogLevel.Warning, "Stopping: readiness answers 503; serving until the traffic stops, {Seconds} s at most (Inference:ShutdownDrainSeconds)")]
         public static partial void Draining(ILogger logger, double seconds);
 
-        [LoggerMessage(51, LogLevel.Warning, "Stopping: traffic drained after {Seconds:0.0} s; the server stops listening and finishes the {InFlight} request(s) it holds")]
+        [LoggerMessage(53, LogLevel.Warning, "Stopping: traffic drained after {Seconds:0.0} s; the server stops listening and finishes the {InFlight} request(s) it holds")]
         public static partial void Drained(ILogger logger, double seconds, int inFlight);
     }
 }

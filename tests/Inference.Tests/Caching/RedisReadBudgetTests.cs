@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using ServingGateway.Inference.Caching;
+using ServingGateway.Inference.Metrics;
 using ServingGateway.TestSupport;
 
 namespace ServingGateway.Inference.Tests.Caching;
@@ -25,7 +26,8 @@ public sealed class RedisReadBudgetTests : IDisposable
         _tier = new RedisCacheTier(
             new CacheOptions { Redis = _proxy.Endpoint, RedisReadBudgetMs = Budget.TotalMilliseconds, RedisFailuresToOpen = 2, RedisOpenSeconds = OpenFor.TotalSeconds },
             _time,
-            NullLogger.Instance);
+            NullLogger.Instance,
+            new NodeMetrics());
     }
 
     public void Dispose()

@@ -69,25 +69,44 @@ public sealed class RedisTrustTests : IDisposable
         }
     }
 
-    [Fact]
-    public async Task TamperedEntry_IsAMissCountedInTheMetric_AndTheRightOutputIsServed()
+    // A first server stores seed 1's entry in Redis; replace turns the stored value into another; a second
+    // server must then answer seed 1 as a miss with the outputs the first computed. Returns the second server.
+    private async Task<GatewayServer> ReplacedEntryIsAMissAsync(RedisServer redis, Func<GatewayServer, RedisKey, byte[], byte[]> replace)
     {
-        using var redis = new RedisServer();
         await using var first = await StartAsync(redis);
         var key = await StoredEntryAsync(redis, first, 1);
         var (_, computed) = await InferAsync(first, 1);
         await using (var client = await ConnectionMultiplexer.ConnectAsync(redis.Endpoint))
         {
             var value = (byte[])(await client.GetDatabase().StringGetAsync(key))!;
-            value[^1] ^= 0x01; // the last byte of the output data
-            Assert.True(await client.GetDatabase().StringSetAsync(key, value));
+            Assert.True(await client.GetDatabase().StringSetAsync(key, replace(first, key, value)));
         }
 
-        await using var second = await StartAsync(redis);
-        var (cache, served) = await InferAsync(second, 1);
+        var second = await StartAsync(redis);
+        try
+        {
+            var (cache, served) = await InferAsync(second, 1);
+            Assert.Equal("miss", cache);
+            Assert.Equal(computed, served);
+            return second;
+        }
+        catch
+        {
+            await second.DisposeAsync();
+            throw;
+        }
+    }
 
-        Assert.Equal("miss", cache);
-        Assert.Equal(computed, served);
+    [Fact]
+    public async Task TamperedEntry_IsAMissCountedInTheMetric_AndTheRightOutputIsServed()
+    {
+        using var redis = new RedisServer();
+        await using var second = await ReplacedEntryIsAMissAsync(redis, (_, _, value) =>
+        {
+            value[^1] ^= 0x01; // the last byte of the output data
+            return value;
+        });
+
         Assert.Equal(1, await MetricAsync(second, "sg_cache_rejected_total", "reason=\"mac\""));
         Assert.Equal(1, await MetricAsync(second, "sg_cache_lookups_total", "model=\"mlp\",tier=\"redis\",outcome=\"miss\""));
     }
@@ -96,23 +115,14 @@ public sealed class RedisTrustTests : IDisposable
     public async Task EntrySignedWithTheSecret_ButNotTheModelsOutputs_IsAMissCountedAsMismatch()
     {
         using var redis = new RedisServer();
-        await using var first = await StartAsync(redis);
-        var key = await StoredEntryAsync(redis, first, 1);
-        var (_, computed) = await InferAsync(first, 1);
 
         // Whoever holds the secret can sign, but an entry that is not this request's outputs is still refused.
-        using (var tensor = Inference.Tensors.PooledTensor.Rent("output", Inference.Tensors.TensorDataType.Fp32, [1, 9], 9, 36))
+        await using var second = await ReplacedEntryIsAMissAsync(redis, (first, key, _) =>
         {
-            var forged = first.Services<PredictionCache>().Redis!.Seal(key!, CachedPrediction.From([tensor]).Serialize());
-            await using var client = await ConnectionMultiplexer.ConnectAsync(redis.Endpoint);
-            Assert.True(await client.GetDatabase().StringSetAsync(key, forged));
-        }
+            using var tensor = Inference.Tensors.PooledTensor.Rent("output", Inference.Tensors.TensorDataType.Fp32, [1, 9], 9, 36);
+            return first.Services<PredictionCache>().Redis!.Seal(key!, CachedPrediction.From([tensor]).Serialize());
+        });
 
-        await using var second = await StartAsync(redis);
-        var (cache, served) = await InferAsync(second, 1);
-
-        Assert.Equal("miss", cache);
-        Assert.Equal(computed, served);
         Assert.Equal(1, await MetricAsync(second, "sg_cache_rejected_total", "reason=\"mismatch\""));
         Assert.Equal(0, await MetricAsync(second, "sg_cache_rejected_total", "reason=\"mac\""));
     }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using ServingGateway.Batching;
 using ServingGateway.Inference.Caching;
+using ServingGateway.Inference.Catalog;
 using ServingGateway.Inference.Metrics;
 using ServingGateway.Inference.Protocol;
 using ServingGateway.Inference.Runtime;

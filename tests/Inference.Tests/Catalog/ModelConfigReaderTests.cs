@@ -1,7 +1,7 @@
 using System.Text;
-using ServingGateway.Inference.Repository;
+using ServingGateway.Inference.Catalog;
 
-namespace ServingGateway.Inference.Tests.Repository;
+namespace ServingGateway.Inference.Tests.Catalog;
 
 public class ModelConfigReaderTests
 {
@@ -44,6 +44,18 @@ public class ModelConfigReaderTests
         Assert.Equal(Defaults.DefaultExecutionProvider, config.ExecutionProvider);
         Assert.Equal(Defaults.DefaultIntraOpThreads, config.IntraOpThreads);
         Assert.Equal([3L], config.VersionPolicy.Select([1, 3, 2]));
+    }
+
+    [Fact]
+    public void Parse_MaxQueueMb_ReadOrDefaultedAndBounded()
+    {
+        Assert.Equal(ModelConfig.DefaultMaxQueueMb, Parse("{}").MaxQueueMb);
+        Assert.Equal(256, ModelConfig.DefaultMaxQueueMb);
+        Assert.Equal(3, Parse("""{"max_queue_mb": 3}""").MaxQueueMb);
+
+        var ex = Assert.Throws<InvalidDataException>(() => Parse("""{"max_queue_mb": 0}"""));
+
+        Assert.Contains("\"max_queue_mb\" must be an integer from 1 to 1048576", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -9,6 +9,7 @@ using ServingGateway.Inference.Http;
 using ServingGateway.Inference.Metrics;
 using ServingGateway.Inference.Repository;
 using ServingGateway.Inference.Runtime;
+using ServingGateway.Inference.Serving;
 
 namespace ServingGateway.Inference;
 
@@ -32,6 +33,7 @@ public static class InferenceServiceCollectionExtensions
             .ValidateOnStart();
         services.AddSingleton(sp => new RequestBodyBudget(sp.GetRequiredService<IOptions<InferenceOptions>>().Value.BufferedRequestBudgetBytes()));
         services.AddSingleton<PredictionCache>();
+        services.AddSingleton<InferencePipeline>();
         services.AddSingleton<NodeMetrics>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<OnnxSessionFactory>();

@@ -1,13 +1,13 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
-using ServingGateway.Inference.Http;
+using ServingGateway.Inference.Serving;
 using ServingGateway.Inference.Metrics;
 using ServingGateway.Inference.Repository;
 using ServingGateway.Inference.Runtime;
 using ServingGateway.TestSupport;
 
-namespace ServingGateway.Inference.Tests.Http;
+namespace ServingGateway.Inference.Tests.Serving;
 
 /// <summary>The warm-up of the request path that readiness waits for.</summary>
 public sealed class RequestPathWarmUpTests : IDisposable

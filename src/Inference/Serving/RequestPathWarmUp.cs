@@ -9,7 +9,7 @@ using ServingGateway.Inference.Protocol;
 using ServingGateway.Inference.Repository;
 using ServingGateway.Inference.Tensors;
 
-namespace ServingGateway.Inference.Http;
+namespace ServingGateway.Inference.Serving;
 
 /// <summary>
 /// Warms the request path up before readiness turns 200, so that the first minute after a start looks like
@@ -183,15 +183,7 @@ internal sealed partial class RequestPathWarmUp : BackgroundService
                 foreach (var input in inputs)
                 {
                     json.WriteStartObject();
-                    json.WriteString("name"u8, input.Name);
-                    json.WriteString("datatype"u8, input.DataType.ToOipName());
-                    json.WriteStartArray("shape"u8);
-                    foreach (var dim in input.Shape)
-                    {
-                        json.WriteNumberValue(dim);
-                    }
-
-                    json.WriteEndArray();
+                    TensorJson.WriteHeader(json, input.Name, input.DataType, input.Shape);
                     if (binary)
                     {
                         json.WriteStartObject("parameters"u8);

@@ -8,6 +8,7 @@ using ServingGateway.Inference.Caching;
 using ServingGateway.Inference.Http;
 using ServingGateway.Inference.Metrics;
 using ServingGateway.Inference.Repository;
+using ServingGateway.Inference.Residency;
 using ServingGateway.Inference.Runtime;
 using ServingGateway.Inference.Serving;
 
@@ -37,6 +38,7 @@ public static class InferenceServiceCollectionExtensions
         services.AddSingleton<NodeMetrics>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<OnnxSessionFactory>();
+        services.AddSingleton<ModelHostFactory>();
         services.AddSingleton<ModelRepository>();
         services.AddHostedService<RepositoryLoader>();
         services.AddSingleton<RequestPathWarmUp>();

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Hosting;
 using ServingGateway.Inference.Protocol;
 using ServingGateway.Inference.Repository;
+using ServingGateway.Inference.Residency;
 using ServingGateway.Inference.Serving;
 
 namespace ServingGateway.Inference.Http;
@@ -50,7 +51,7 @@ internal sealed class HealthEndpoints(ModelRepository repository, RequestPathWar
             throw InferenceException.NotFound($"unknown model '{name}'");
         }
 
-        ModelVersion model;
+        ModelHost model;
         try
         {
             model = repository.Acquire(name, versionText);

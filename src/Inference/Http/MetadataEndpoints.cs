@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using ServingGateway.Inference.Protocol;
 using ServingGateway.Inference.Repository;
+using ServingGateway.Inference.Residency;
 using ServingGateway.Inference.Tensors;
 
 namespace ServingGateway.Inference.Http;
@@ -51,7 +52,7 @@ internal sealed class MetadataEndpoints(ModelRepository repository)
         }
     }
 
-    private static void WriteModelMetadata(Utf8JsonWriter w, ModelVersion model, ModelVersion[] versions)
+    private static void WriteModelMetadata(Utf8JsonWriter w, ModelHost model, ModelHost[] versions)
     {
         w.WriteString("name"u8, model.ModelName);
         w.WriteStartArray("versions"u8);

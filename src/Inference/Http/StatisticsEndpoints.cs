@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using ServingGateway.Inference.Protocol;
 using ServingGateway.Inference.Repository;
+using ServingGateway.Inference.Residency;
 
 namespace ServingGateway.Inference.Http;
 
@@ -20,7 +21,7 @@ internal sealed class StatisticsEndpoints(ModelRepository repository)
     {
         var name = context.Request.RouteValues["model"] as string;
         var versionText = context.Request.RouteValues["version"] as string;
-        var versions = new List<ModelVersion>();
+        var versions = new List<ModelHost>();
         try
         {
             if (name is null)
@@ -55,7 +56,7 @@ internal sealed class StatisticsEndpoints(ModelRepository repository)
         }
     }
 
-    private void AcquireAll(string name, List<ModelVersion> into)
+    private void AcquireAll(string name, List<ModelHost> into)
     {
         foreach (var version in repository.GetReady(name) ?? [])
         {

@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Http;
 using ServingGateway.Inference.Buffers;
 using ServingGateway.Inference.Caching;
 using ServingGateway.Inference.Protocol;
-using ServingGateway.Inference.Repository;
+using ServingGateway.Inference.Residency;
 using ServingGateway.Inference.Tensors;
 
 namespace ServingGateway.Inference.Serving;
@@ -25,7 +25,7 @@ internal sealed class InferReply : IDisposable
     private readonly PooledBufferWriter? _json;
     private int _disposed;
 
-    private InferReply(InferencePipeline pipeline, ModelVersion model, long started, CacheOutcome outcome, int? headerLength, long contentLength,
+    private InferReply(InferencePipeline pipeline, ModelHost model, long started, CacheOutcome outcome, int? headerLength, long contentLength,
         byte[]? whole, InferRequest? request, PooledTensor[]? outputs, PooledBufferWriter? json)
     {
         _pipeline = pipeline;
@@ -41,7 +41,7 @@ internal sealed class InferReply : IDisposable
     }
 
     /// <summary>The version that answered.</summary>
-    public ModelVersion Model { get; }
+    public ModelHost Model { get; }
 
     /// <summary>Where the prediction came from (X-Cache).</summary>
     public CacheOutcome Outcome { get; }
@@ -56,11 +56,11 @@ internal sealed class InferReply : IDisposable
     public byte[]? Whole { get; }
 
     /// <summary>A reply of whole bytes.</summary>
-    public static InferReply Cached(InferencePipeline pipeline, ModelVersion model, long started, CachedResponse response, CacheOutcome outcome = CacheOutcome.HitMemory) =>
+    public static InferReply Cached(InferencePipeline pipeline, ModelHost model, long started, CachedResponse response, CacheOutcome outcome = CacheOutcome.HitMemory) =>
         new(pipeline, model, started, outcome, response.HeaderLength, response.Body.Length, response.Body, null, null, null);
 
     /// <summary>A reply of pooled JSON and outputs; takes ownership of <paramref name="request"/>, <paramref name="outputs"/> and <paramref name="json"/>.</summary>
-    public static InferReply Encoded(InferencePipeline pipeline, ModelVersion model, long started, CacheOutcome outcome, InferRequest request,
+    public static InferReply Encoded(InferencePipeline pipeline, ModelHost model, long started, CacheOutcome outcome, InferRequest request,
         PooledTensor[] outputs, PooledBufferWriter json, int? headerLength, long contentLength) =>
         new(pipeline, model, started, outcome, headerLength, contentLength, null, request, outputs, json);
 

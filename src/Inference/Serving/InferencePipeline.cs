@@ -7,6 +7,7 @@ using ServingGateway.Inference.Caching;
 using ServingGateway.Inference.Metrics;
 using ServingGateway.Inference.Protocol;
 using ServingGateway.Inference.Repository;
+using ServingGateway.Inference.Residency;
 using ServingGateway.Inference.Tensors;
 
 namespace ServingGateway.Inference.Serving;
@@ -54,10 +55,10 @@ internal sealed class InferencePipeline
     public async ValueTask<InferReply> InferAsync(string name, string? versionText, HttpRequest request, CancellationToken cancellationToken)
     {
         var started = _time.GetTimestamp();
-        ModelVersion? model = null;
+        ModelHost? model = null;
         try
         {
-            model = _repository.Acquire(name, versionText);
+            model = await _repository.AcquireAsync(name, versionText, cancellationToken).ConfigureAwait(false);
             var headerLength = ReadHeaderLength(request);
             using var body = await PooledBody.ReadAsync(request, _options.MaxRequestBodyBytes, _budget, cancellationToken).ConfigureAwait(false);
             UInt128? exactKey = null;
@@ -102,7 +103,7 @@ internal sealed class InferencePipeline
     /// they came from: the prediction cache when the model caches, else (or on a miss) the model's batcher.
     /// </summary>
     /// <exception cref="InferenceException">The model refused the input, or its queue did (503).</exception>
-    public async ValueTask<(PooledTensor[] Outputs, CacheOutcome Outcome)> PredictAsync(ModelVersion model, InferRequest request, CancellationToken cancellationToken)
+    public async ValueTask<(PooledTensor[] Outputs, CacheOutcome Outcome)> PredictAsync(ModelHost model, InferRequest request, CancellationToken cancellationToken)
     {
         var policy = model.CachePolicy;
         if (!policy.Enabled)
@@ -174,7 +175,7 @@ internal sealed class InferencePipeline
     }
 
     /// <summary>Records a finished request and gives back its reference on <paramref name="model"/> (null when it never resolved).</summary>
-    internal void Finish(ModelVersion? model, long started, int status)
+    internal void Finish(ModelHost? model, long started, int status)
     {
         var elapsed = _time.GetElapsedTime(started);
         if (model is not null)
@@ -207,7 +208,7 @@ internal sealed class InferencePipeline
     }
 
     // Encodes the response; when the model caches and admits it, also keeps it whole for byte-identical repeats.
-    private InferReply Encode(ModelVersion model, long started, InferRequest request, PooledTensor[] outputs, CacheOutcome outcome, UInt128? exactKey, long computeStarted)
+    private InferReply Encode(ModelHost model, long started, InferRequest request, PooledTensor[] outputs, CacheOutcome outcome, UInt128? exactKey, long computeStarted)
     {
         PooledBufferWriter? json = null;
         try

@@ -7,8 +7,8 @@ using ServingGateway.Inference.Caching;
 using ServingGateway.Inference.Metrics;
 using ServingGateway.Inference.Protocol;
 using ServingGateway.Inference.Repository;
-using ServingGateway.Inference.Runtime;
 using ServingGateway.Inference.Serving;
+using ServingGateway.Inference.Tests.Repository;
 using ServingGateway.TestSupport;
 
 namespace ServingGateway.Inference.Tests.Serving;
@@ -31,9 +31,7 @@ public sealed class PredictionCacheTests : IAsyncLifetime
         _models.WriteConfig("auto", """{"max_batch_size": 16, "cache": {"enable": true}}""");
         _models.WriteConfig("dynamic", """{"max_batch_size": 16, "cache": {"enable": true, "admission": "second-hit"}}""");
         var metrics = new NodeMetrics();
-        _repository = new ModelRepository(
-            Options.Create(new InferenceOptions { ModelRepository = _models.Path }),
-            new OnnxSessionFactory(NullLogger<OnnxSessionFactory>.Instance), metrics, TimeProvider.System, NullLogger<ModelRepository>.Instance);
+        _repository = Repositories.Create(_models.Path, metrics, TimeProvider.System);
         await _repository.LoadAllAsync(CancellationToken.None);
         _cache = new PredictionCache(Options.Create(new CacheOptions()), metrics, _time, NullLogger<PredictionCache>.Instance);
         _pipeline = new InferencePipeline(_repository, _cache, metrics, new RequestBodyBudget(1024 * 1024), Options.Create(new InferenceOptions()), _time);

@@ -29,20 +29,22 @@ internal static class FindMaxRateCommand
         using var timeProvider = new PreciseTimeProvider();
         using var session = await LoadSession.CreateAsync(options, timeProvider, cancellationToken).ConfigureAwait(false);
         var progress = options.NoProgress ? null : LiveProgress.ForConsole();
-        var slo = options.SloP99Ms!.Value;
-        var search = new MaxRateSearch(slo, options.Thresholds.MaxErrorRate ?? DefaultMaxErrorRate, options.StartRate, options.MaxRate, options.Precision, options.MaxSteps);
+        var slo = options.Criterion == SearchCriterion.Goodput ? options.SloMs!.Value : options.SloP99Ms!.Value;
+        var search = new MaxRateSearch(
+            slo, options.Thresholds.MaxErrorRate ?? DefaultMaxErrorRate, options.StartRate, options.MaxRate, options.Precision, options.MaxSteps, options.Criterion);
         var result = await search.RunAsync(
             async (rate, ct) =>
             {
                 var summary = await session.RunAsync(LoadShape.Open(rate), options.StepDuration, options.StepWarmup, progress, ct).ConfigureAwait(false);
-                return new StepMeasurement(summary.Throughput, summary.Latency.PercentileMs(50), summary.Latency.PercentileMs(99), summary.ErrorRate, summary.Responses);
+                return new StepMeasurement(
+                    summary.Throughput, summary.Latency.PercentileMs(50), summary.Latency.PercentileMs(99), summary.ErrorRate, summary.Responses, summary.Goodput);
             },
             step => Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"step {step.Number}: {step.Rate:0.##} req/s -> throughput {step.Measured.Throughput:0.#}/s, p50 {step.Measured.P50Ms:0.###} ms, p99 {step.Measured.P99Ms:0.###} ms, errors {Formatting.Percent(step.Measured.ErrorRate)}: {step.Verdict}")),
+                $"step {step.Number}: {step.Rate:0.##} req/s -> throughput {step.Measured.Throughput:0.#}/s{(step.Measured.Goodput is { } g ? $", goodput {g:0.#}/s" : "")}, p50 {step.Measured.P50Ms:0.###} ms, p99 {step.Measured.P99Ms:0.###} ms, errors {Formatting.Percent(step.Measured.ErrorRate)}: {step.Verdict}")),
             cancellationToken).ConfigureAwait(false);
 
-        var tables = CurveTables.For(result, slo, options.Url!.ToString(), string.Join("; ", RunCommand.Describe(session, options)), ConsoleOutput.CommandLine("find-max-rate", args));
-        var paths = ReportWriter.WriteCurve(result, slo, tables, RunCommand.ReportDirectory(options));
+        var tables = CurveTables.For(result, options.Criterion, slo, options.Url!.ToString(), string.Join("; ", RunCommand.Describe(session, options)), ConsoleOutput.CommandLine("find-max-rate", args));
+        var paths = ReportWriter.WriteCurve(result, options.Criterion == SearchCriterion.P99 ? slo : null, tables, RunCommand.ReportDirectory(options));
         ConsoleOutput.Tables("find-max-rate", tables);
         Console.Out.WriteLine($"Reports: {string.Join(", ", paths)}");
         if (cancellationToken.IsCancellationRequested)

@@ -1,4 +1,5 @@
 using ServingGateway.LoadTool.Payloads;
+using ServingGateway.LoadTool.Search;
 using ServingGateway.LoadTool.Thresholds;
 
 namespace ServingGateway.LoadTool.Cli;
@@ -49,6 +50,11 @@ internal sealed class LoadOptions
     public bool NoProgress { get; set; }
 
     public double? SloP99Ms { get; set; }
+
+    /// <summary>--slo: the latency of one answer that counts it as goodput, ms.</summary>
+    public double? SloMs { get; set; }
+
+    public SearchCriterion Criterion { get; set; } = SearchCriterion.P99;
 
     public double StartRate { get; set; } = 50;
 
@@ -113,9 +119,14 @@ internal sealed class LoadOptions
         }
         else
         {
-            if (SloP99Ms is null)
+            if (Criterion == SearchCriterion.P99 && SloP99Ms is null)
             {
                 errors.Add("--slo-p99 MS is required");
+            }
+
+            if (Criterion == SearchCriterion.Goodput && SloMs is null)
+            {
+                errors.Add("--criterion goodput needs --slo MS (the latency an answer must keep)");
             }
 
             if (StartRate > MaxRate)

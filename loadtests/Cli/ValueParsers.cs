@@ -1,4 +1,5 @@
 using System.Globalization;
+using ServingGateway.LoadTool.Search;
 
 namespace ServingGateway.LoadTool.Cli;
 
@@ -102,6 +103,14 @@ internal static class ValueParsers
                 : throw new FormatException($"'{s}' in '{text}' is not a size of at least 1")).ToArray();
         return (text[..equals], sizes);
     }
+
+    /// <summary>find-max-rate's criterion: "p99" or "goodput".</summary>
+    public static SearchCriterion Criterion(string text) => text switch
+    {
+        "p99" => SearchCriterion.P99,
+        "goodput" => SearchCriterion.Goodput,
+        _ => throw new FormatException($"'{text}' is not a criterion (p99 or goodput)"),
+    };
 
     /// <summary>An absolute http:// or https:// URL.</summary>
     public static Uri Url(string text) =>

@@ -19,9 +19,11 @@ internal sealed class LoadSession : IDisposable
     private readonly RequestSender _sender;
     private readonly TimeProvider _timeProvider;
     private readonly int _maxInFlight;
+    private readonly TimeSpan? _slo;
 
-    private LoadSession(HttpClient client, LoadTarget[] targets, TimeProvider timeProvider, int maxInFlight)
+    private LoadSession(HttpClient client, LoadTarget[] targets, TimeProvider timeProvider, int maxInFlight, TimeSpan? slo)
     {
+        _slo = slo;
         _client = client;
         _targets = targets;
         _timeProvider = timeProvider;
@@ -47,7 +49,8 @@ internal sealed class LoadSession : IDisposable
                 targets.Add(await PayloadFactory.CreateAsync(client, baseUrl, target, cancellationToken).ConfigureAwait(false));
             }
 
-            var session = new LoadSession(client, [.. targets], timeProvider, options.MaxInFlight);
+            var session = new LoadSession(client, [.. targets], timeProvider, options.MaxInFlight,
+                options.SloMs is { } sloMs ? TimeSpan.FromMilliseconds(sloMs) : null);
             for (var i = 0; i < targets.Count; i++)
             {
                 var outcome = await session._sender.SendToAsync(i, cancellationToken).ConfigureAwait(false);
@@ -76,7 +79,7 @@ internal sealed class LoadSession : IDisposable
     {
         var start = _timeProvider.GetTimestamp();
         var measureStart = start + (long)(warmup.TotalSeconds * _timeProvider.TimestampFrequency);
-        var recorder = new LatencyRecorder(_timeProvider, measureStart, duration, [.. _targets.Select(t => t.Model)]);
+        var recorder = new LatencyRecorder(_timeProvider, measureStart, duration, [.. _targets.Select(t => t.Model)], _slo);
         Task run;
         Func<int> inFlight;
         Task<OpenLoopStats>? open = null;

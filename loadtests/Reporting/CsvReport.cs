@@ -6,14 +6,18 @@ namespace ServingGateway.LoadTool.Reporting;
 /// <summary>The CSV files of a run: the per-second timeline and the full percentile distribution.</summary>
 internal static class CsvReport
 {
-    /// <summary>second,finished,errors,p50_ms,p90_ms,p99_ms,max_ms: one row per second of the measured part.</summary>
+    /// <summary>
+    /// second,finished,errors,p50_ms,p90_ms,p99_ms,max_ms,within_slo: one row per second of the measured part
+    /// (within_slo, the goodput of that second, is empty when the run had no --slo).
+    /// </summary>
     public static string Timeline(RunSummary summary)
     {
-        var csv = new StringBuilder().AppendLine("second,finished,errors,p50_ms,p90_ms,p99_ms,max_ms");
+        var csv = new StringBuilder().AppendLine("second,finished,errors,p50_ms,p90_ms,p99_ms,max_ms,within_slo");
         foreach (var s in summary.Timeline)
         {
             csv.AppendJoin(',', Formatting.Count(s.Second), Formatting.Count(s.Finished), Formatting.Count(s.Errors),
-                Formatting.Csv(s.P50Ms), Formatting.Csv(s.P90Ms), Formatting.Csv(s.P99Ms), Formatting.Csv(s.MaxMs)).AppendLine();
+                Formatting.Csv(s.P50Ms), Formatting.Csv(s.P90Ms), Formatting.Csv(s.P99Ms), Formatting.Csv(s.MaxMs),
+                s.WithinSlo is { } good ? Formatting.Count(good) : "").AppendLine();
         }
 
         return csv.ToString();

@@ -24,13 +24,18 @@ internal static class ReportPlots
         return Svg(plot);
     }
 
-    /// <summary>Requests finished and errors in each second.</summary>
+    /// <summary>Requests finished, errors, and (with an SLO) answers within it, in each second.</summary>
     public static string ThroughputOverTime(RunSummary summary)
     {
         var plot = NewPlot("Throughput and errors", "second", "requests / s");
         double[] xs = [.. summary.Timeline.Select(s => (double)s.Second)];
         Line(plot, xs, [.. summary.Timeline.Select(s => (double)s.Finished)], "finished");
         Line(plot, xs, [.. summary.Timeline.Select(s => (double)s.Errors)], "errors");
+        if (summary.Slo is { } slo)
+        {
+            Line(plot, xs, [.. summary.Timeline.Select(s => (double)(s.WithinSlo ?? 0))], $"within {Formatting.Ms(slo.TotalMilliseconds)} ms (goodput)");
+        }
+
         return Svg(plot);
     }
 
@@ -48,28 +53,41 @@ internal static class ReportPlots
         return Svg(plot);
     }
 
-    /// <summary>find-max-rate: p99 of each step against its target rate, with the SLO.</summary>
-    public static string P99ByRate(IReadOnlyList<double> rates, IReadOnlyList<double> p99s, double sloMs)
+    /// <summary>find-max-rate: p99 of each step against its target rate, with the p99 SLO when the search judged it.</summary>
+    public static string P99ByRate(IReadOnlyList<double> rates, IReadOnlyList<double> p99s, double? sloMs)
     {
         var plot = NewPlot("p99 by offered rate", "offered rate (req/s)", "p99 latency (ms)");
         var scatter = plot.Add.Scatter(rates.ToArray(), p99s.ToArray());
         scatter.LegendText = "p99";
         scatter.LineWidth = 0;
         scatter.MarkerSize = 8;
-        var slo = plot.Add.HorizontalLine(sloMs);
-        slo.LegendText = "SLO";
-        slo.LinePattern = LinePattern.Dashed;
+        if (sloMs is { } line)
+        {
+            var slo = plot.Add.HorizontalLine(line);
+            slo.LegendText = "SLO";
+            slo.LinePattern = LinePattern.Dashed;
+        }
+
         return Svg(plot);
     }
 
-    /// <summary>find-max-rate: achieved throughput of each step against its target rate.</summary>
-    public static string ThroughputByRate(IReadOnlyList<double> rates, IReadOnlyList<double> throughputs)
+    /// <summary>find-max-rate: achieved throughput (and goodput, when measured) of each step against its target rate.</summary>
+    public static string ThroughputByRate(IReadOnlyList<double> rates, IReadOnlyList<double> throughputs, IReadOnlyList<double?> goodputs)
     {
         var plot = NewPlot("Throughput by offered rate", "offered rate (req/s)", "throughput (req/s)");
         var scatter = plot.Add.Scatter(rates.ToArray(), throughputs.ToArray());
         scatter.LegendText = "throughput";
         scatter.LineWidth = 0;
         scatter.MarkerSize = 8;
+        var measured = rates.Zip(goodputs).Where(p => p.Second is not null).ToArray();
+        if (measured.Length > 0)
+        {
+            var good = plot.Add.Scatter(measured.Select(p => p.First).ToArray(), measured.Select(p => p.Second!.Value).ToArray());
+            good.LegendText = "goodput (within the SLO)";
+            good.LineWidth = 0;
+            good.MarkerSize = 8;
+        }
+
         var max = rates.Count == 0 ? 1 : rates.Max();
         var ideal = plot.Add.Line(0, 0, max, max);
         ideal.LegendText = "throughput = offered";

@@ -60,6 +60,11 @@ internal static class ReportTables
             new[] { "throughput", $"{Formatting.Rate(s.Throughput)} req/s ({Formatting.Rate(s.SuccessRate)} successful/s)" },
             new[] { "errors", $"{Formatting.Count(s.Errors)} ({Formatting.Percent(s.ErrorRate)})" },
         };
+        if (s.Slo is { } slo)
+        {
+            rows.Add(["goodput", $"{Formatting.Rate(s.Goodput ?? 0)} req/s within {Formatting.Ms(slo.TotalMilliseconds)} ms ({Formatting.Count(s.WithinSlo ?? 0)} answers, {Formatting.Percent(s.GoodputShare ?? 0)} of the requests)"]);
+        }
+
         if (s.OpenLoop is { } open)
         {
             rows.Add(["scheduled", Formatting.Count(open.Scheduled)]);

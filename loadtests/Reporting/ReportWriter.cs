@@ -28,20 +28,24 @@ internal static class ReportWriter
         ]);
     }
 
-    /// <summary>curve.md, curve.html, curve.csv; returns their paths.</summary>
-    public static IReadOnlyList<string> WriteCurve(MaxRateResult result, double sloP99Ms, IReadOnlyList<ReportTable> tables, string directory)
+    /// <summary>
+    /// curve.md, curve.html, curve.csv; returns their paths. <paramref name="sloP99Ms"/> is the p99 SLO drawn on
+    /// the p99 plot, null when the search judged goodput.
+    /// </summary>
+    public static IReadOnlyList<string> WriteCurve(MaxRateResult result, double? sloP99Ms, IReadOnlyList<ReportTable> tables, string directory)
     {
         double[] rates = [.. result.Steps.Select(s => s.Rate)];
         string[] plots =
         [
             ReportPlots.P99ByRate(rates, [.. result.Steps.Select(s => s.Measured.P99Ms)], sloP99Ms),
-            ReportPlots.ThroughputByRate(rates, [.. result.Steps.Select(s => s.Measured.Throughput)]),
+            ReportPlots.ThroughputByRate(rates, [.. result.Steps.Select(s => s.Measured.Throughput)], [.. result.Steps.Select(s => s.Measured.Goodput)]),
         ];
         const string note = "Each step is an open-loop run at the offered rate; latency from each request's intended send time.";
-        var csv = new StringBuilder().AppendLine("step,offered_rate,throughput,p50_ms,p99_ms,error_rate,passed");
+        var csv = new StringBuilder().AppendLine("step,offered_rate,throughput,goodput,p50_ms,p99_ms,error_rate,passed");
         foreach (var step in result.Steps)
         {
             csv.AppendJoin(',', Formatting.Count(step.Number), Formatting.Csv(step.Rate), Formatting.Csv(step.Measured.Throughput),
+                step.Measured.Goodput is { } goodput ? Formatting.Csv(goodput) : "",
                 Formatting.Csv(step.Measured.P50Ms), Formatting.Csv(step.Measured.P99Ms), Formatting.Csv(step.Measured.ErrorRate),
                 step.Passed ? "true" : "false").AppendLine();
         }
@@ -97,6 +101,10 @@ internal static class ReportWriter
             s.ErrorRate,
             s.Throughput,
             s.SuccessRate,
+            SloMs = s.Slo?.TotalMilliseconds,
+            s.WithinSlo,
+            s.Goodput,
+            s.GoodputShare,
             s.WarmupRequests,
             LatencyMs = Percentiles(s.Latency),
             ServiceTimeMs = Percentiles(s.ServiceTime),

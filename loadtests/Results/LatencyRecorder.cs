@@ -9,7 +9,8 @@ namespace ServingGateway.LoadTool.Results;
 /// timeline is by completion time; only the current second keeps a histogram, earlier seconds are
 /// summarised when the next one starts (a completion that loses the race to the lock by a few
 /// microseconds at a second boundary is counted in the later second). Completions after the
-/// planned duration count in its last second.
+/// planned duration count in its last second. With an SLO, a 2xx response whose latency is at most
+/// the SLO counts as goodput, in total and in its second.
 /// </summary>
 /// <remarks>One lock guards everything: a record is a few histogram increments, far below the cost
 /// of the HTTP request it describes.</remarks>
@@ -36,9 +37,13 @@ internal sealed class LatencyRecorder
     private readonly Dictionary<string, long> _cache = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _servedBy = new(StringComparer.Ordinal);
     private readonly int _lastSecond;
+    private readonly long? _sloMicros;
+    private readonly TimeSpan? _slo;
     private int _currentSecond;
     private long _secondFinished;
     private long _secondErrors;
+    private long _secondWithinSlo;
+    private long _withinSlo;
     private long _finished;
     private long _responses;
     private long _successes;
@@ -50,8 +55,11 @@ internal sealed class LatencyRecorder
     /// <param name="measureStart">The timestamp at which measurement starts (after warm-up).</param>
     /// <param name="plannedDuration">The measured duration; the elapsed time is never shorter.</param>
     /// <param name="targetNames">The models of the run, indexed as <see cref="RequestOutcome.Target"/>.</param>
-    public LatencyRecorder(TimeProvider timeProvider, long measureStart, TimeSpan plannedDuration, IReadOnlyList<string> targetNames)
+    /// <param name="slo">The latency a 2xx answer must keep to count as goodput; null: goodput not counted.</param>
+    public LatencyRecorder(TimeProvider timeProvider, long measureStart, TimeSpan plannedDuration, IReadOnlyList<string> targetNames, TimeSpan? slo = null)
     {
+        _slo = slo;
+        _sloMicros = slo is { } s ? s.Ticks / TimeSpan.TicksPerMicrosecond : null;
         _timeProvider = timeProvider;
         _measureStart = measureStart;
         _plannedDuration = plannedDuration;
@@ -109,6 +117,11 @@ internal sealed class LatencyRecorder
             if (outcome.IsSuccess)
             {
                 _successes++;
+                if (outcome.HasResponse && ToMicros(completed - intended) <= _sloMicros)
+                {
+                    _withinSlo++;
+                    _secondWithinSlo++;
+                }
             }
             else
             {
@@ -182,6 +195,8 @@ internal sealed class LatencyRecorder
                 StatusCounts = new Dictionary<int, long>(_statuses),
                 Cache = new Dictionary<string, long>(_cache, StringComparer.Ordinal),
                 ServedBy = new Dictionary<string, long>(_servedBy, StringComparer.Ordinal),
+                Slo = _slo,
+                WithinSlo = _slo is null ? null : _withinSlo,
             };
         }
     }
@@ -202,6 +217,7 @@ internal sealed class LatencyRecorder
             _second.Reset();
             _secondFinished = 0;
             _secondErrors = 0;
+            _secondWithinSlo = 0;
             _currentSecond++;
         }
     }
@@ -216,7 +232,8 @@ internal sealed class LatencyRecorder
             has ? _second.GetValueAtPercentile(50) / 1000.0 : 0,
             has ? _second.GetValueAtPercentile(90) / 1000.0 : 0,
             has ? _second.GetValueAtPercentile(99) / 1000.0 : 0,
-            has ? _second.GetMaxValue() / 1000.0 : 0);
+            has ? _second.GetMaxValue() / 1000.0 : 0,
+            _slo is null ? null : _secondWithinSlo);
     }
 
     private static void Increment<TKey>(Dictionary<TKey, long> counts, TKey key, TKey other)

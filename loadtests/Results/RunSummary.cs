@@ -46,6 +46,12 @@ internal sealed record RunSummary
     /// <summary>X-Served-By values of the responses ("(none)" when absent).</summary>
     public required IReadOnlyDictionary<string, long> ServedBy { get; init; }
 
+    /// <summary>The latency an answer must keep to count as goodput (<c>--slo</c>); null when none was given.</summary>
+    public TimeSpan? Slo { get; init; }
+
+    /// <summary>2xx responses whose latency is at most <see cref="Slo"/>; null without an SLO.</summary>
+    public long? WithinSlo { get; init; }
+
     /// <summary>Schedule keeping of an open-loop run; null for a closed loop.</summary>
     public OpenLoopStats? OpenLoop { get; init; }
 
@@ -54,6 +60,12 @@ internal sealed record RunSummary
 
     /// <summary>2xx responses per second.</summary>
     public double SuccessRate => Elapsed > TimeSpan.Zero ? Successes / Elapsed.TotalSeconds : 0;
+
+    /// <summary>Goodput: 2xx answers within the SLO per second; null without an SLO.</summary>
+    public double? Goodput => WithinSlo is { } good ? (Elapsed > TimeSpan.Zero ? good / Elapsed.TotalSeconds : 0) : null;
+
+    /// <summary>Answers within the SLO ÷ finished requests (0 to 1); null without an SLO.</summary>
+    public double? GoodputShare => WithinSlo is { } good ? (Finished == 0 ? 0 : (double)good / Finished) : null;
 
     /// <summary>Errors ÷ finished requests (0 to 1).</summary>
     public double ErrorRate => Finished == 0 ? 0 : (double)Errors / Finished;

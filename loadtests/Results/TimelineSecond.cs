@@ -2,7 +2,8 @@ namespace ServingGateway.LoadTool.Results;
 
 /// <summary>
 /// One second of a run, by completion time from the start of measurement: requests finished in it
-/// (responses and failures without one), errors among them (non-2xx and failures), and the latency
-/// percentiles of its responses in ms.
+/// (responses and failures without one), errors among them (non-2xx and failures), the latency
+/// percentiles of its responses in ms, and, when the run has an SLO (<c>--slo</c>), its goodput:
+/// the 2xx answers within the SLO (null without one).
 /// </summary>
-internal sealed record TimelineSecond(int Second, long Finished, long Errors, double P50Ms, double P90Ms, double P99Ms, double MaxMs);
+internal sealed record TimelineSecond(int Second, long Finished, long Errors, double P50Ms, double P90Ms, double P99Ms, double MaxMs, long? WithinSlo = null);

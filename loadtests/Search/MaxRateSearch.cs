@@ -7,15 +7,23 @@ namespace ServingGateway.LoadTool.Search;
 /// perf_analyzer's question for an open loop: the highest offered rate whose p99 stays within the
 /// SLO. A rate passes when p99 ≤ SLO, the error rate ≤ the allowed one, and the throughput is at
 /// least <see cref="MinThroughputShare"/> of the rate (a server that falls behind an open loop
-/// fails here even before its p99 grows). The search doubles the rate from the start rate until
+/// fails here even before its p99 grows). With <see cref="SearchCriterion.Goodput"/> the question is
+/// the highest rate whose goodput (2xx answers within the per-answer SLO) is at least
+/// <see cref="MinGoodputShare"/> of the rate, with the error rate allowed; p99 is reported, not judged
+/// (a server that sheds fast keeps the answers it gives within the SLO, and its refusals count against
+/// goodput, not against the tail). The search doubles the rate from the start rate until
 /// a step fails or the maximum passes, then bisects between the highest pass and the lowest
 /// failure until they are within <c>precision</c> of each other (relative to the failure) or the
 /// step budget is spent. A first step that fails bisects downwards, stopping below 1 req/s.
 /// </summary>
-internal sealed class MaxRateSearch(double sloP99Ms, double maxErrorRate, double startRate, double maxRate, double precision, int maxSteps)
+internal sealed class MaxRateSearch(
+    double sloMs, double maxErrorRate, double startRate, double maxRate, double precision, int maxSteps, SearchCriterion criterion = SearchCriterion.P99)
 {
     /// <summary>The share of the offered rate a step must deliver to pass.</summary>
     public const double MinThroughputShare = 0.95;
+
+    /// <summary>With <see cref="SearchCriterion.Goodput"/>: the share of the offered rate that must be answered within the SLO.</summary>
+    public const double MinGoodputShare = 0.99;
 
     public async Task<MaxRateResult> RunAsync(
         Func<double, CancellationToken, Task<StepMeasurement>> measure, Action<SearchStep>? onStep, CancellationToken cancellationToken)
@@ -78,9 +86,14 @@ internal sealed class MaxRateSearch(double sloP99Ms, double maxErrorRate, double
         {
             failures.Add("no responses");
         }
-        else if (measured.P99Ms > sloP99Ms)
+        else if (criterion == SearchCriterion.P99 && measured.P99Ms > sloMs)
         {
-            failures.Add(string.Create(inv, $"p99 {measured.P99Ms:0.###} ms > {sloP99Ms:0.###} ms"));
+            failures.Add(string.Create(inv, $"p99 {measured.P99Ms:0.###} ms > {sloMs:0.###} ms"));
+        }
+
+        if (criterion == SearchCriterion.Goodput && !(measured.Goodput >= MinGoodputShare * rate))
+        {
+            failures.Add(string.Create(inv, $"goodput {measured.Goodput ?? 0:0.#} < {MinGoodputShare * 100:0}% of {rate:0.#} (answers within {sloMs:0.###} ms)"));
         }
 
         if (measured.ErrorRate > maxErrorRate)
@@ -88,7 +101,7 @@ internal sealed class MaxRateSearch(double sloP99Ms, double maxErrorRate, double
             failures.Add($"errors {Formatting.Percent(measured.ErrorRate)} > {Formatting.Percent(maxErrorRate)}");
         }
 
-        if (measured.Throughput < MinThroughputShare * rate)
+        if (criterion == SearchCriterion.P99 && measured.Throughput < MinThroughputShare * rate)
         {
             failures.Add(string.Create(inv, $"throughput {measured.Throughput:0.#} < {MinThroughputShare * 100:0}% of {rate:0.#}"));
         }

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using ServingGateway.Inference.Catalog;
 using ServingGateway.Inference.Protocol;
 using ServingGateway.Inference.Residency;
 using ServingGateway.Inference.Runtime;

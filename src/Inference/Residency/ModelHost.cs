@@ -1,9 +1,9 @@
 using System.Globalization;
 using ServingGateway.Batching;
 using ServingGateway.Inference.Caching;
+using ServingGateway.Inference.Catalog;
 using ServingGateway.Inference.Metrics;
 using ServingGateway.Inference.Protocol;
-using ServingGateway.Inference.Repository;
 using ServingGateway.Inference.Runtime;
 using ServingGateway.Inference.Tensors;
 

@@ -1,8 +1,8 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using ServingGateway.Inference.Catalog;
 using ServingGateway.Inference.Metrics;
 using ServingGateway.Inference.Protocol;
-using ServingGateway.Inference.Repository;
 using ServingGateway.Inference.Runtime;
 using ServingGateway.Inference.Tensors;
 

@@ -1,5 +1,6 @@
 using ServingGateway.LoadTool.Cli;
 using ServingGateway.LoadTool.Payloads;
+using ServingGateway.LoadTool.Search;
 
 namespace ServingGateway.LoadTool.Tests.Cli;
 
@@ -114,6 +115,38 @@ public sealed class OptionParserTests
         Assert.Empty(errors);
         Assert.Equal(["--slo-p99 MS is required"], options.Validate(CommandKind.FindMaxRate));
         Assert.Equal(100, options.StartRate);
+    }
+
+    [Fact]
+    public void Parse_FindMaxRateByGoodput_NeedsTheSloOfAnAnswerNotTheP99()
+    {
+        var errors = new List<string>();
+
+        var options = OptionParser.Parse(["--url", "http://127.0.0.1:8000", "--model", "mlp", "--criterion", "goodput"], CommandKind.FindMaxRate, errors);
+
+        Assert.Empty(errors);
+        Assert.Equal(SearchCriterion.Goodput, options.Criterion);
+        Assert.Equal(["--criterion goodput needs --slo MS (the latency an answer must keep)"], options.Validate(CommandKind.FindMaxRate));
+
+        var withSlo = OptionParser.Parse(["--url", "http://127.0.0.1:8000", "--model", "mlp", "--criterion", "goodput", "--slo", "50"], CommandKind.FindMaxRate, errors);
+        Assert.Empty(errors);
+        Assert.Equal(50, withSlo.SloMs);
+        Assert.Empty(withSlo.Validate(CommandKind.FindMaxRate));
+    }
+
+    [Fact]
+    public void Parse_SloOnARunAndAnUnknownCriterion_SloKeptCriterionRefused()
+    {
+        var errors = new List<string>();
+
+        var run = OptionParser.Parse(["--url", "http://127.0.0.1:8000", "--model", "mlp", "--open-rate", "10", "--slo", "25.5"], CommandKind.Run, errors);
+        Assert.Empty(errors);
+        Assert.Equal(25.5, run.SloMs);
+
+        OptionParser.Parse(["--url", "http://127.0.0.1:8000", "--model", "mlp", "--criterion", "fast", "--slo", "0"], CommandKind.FindMaxRate, errors);
+        Assert.Equal(2, errors.Count);
+        Assert.Contains(errors, e => e.Contains("'fast' is not a criterion (p99 or goodput)", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("'0' is not a number above 0", StringComparison.Ordinal));
     }
 
     [Theory]

@@ -38,9 +38,11 @@ public sealed class ReportWriterTests : IDisposable
         Assert.DoesNotContain("<link", html, StringComparison.OrdinalIgnoreCase);
 
         var timeline = File.ReadAllLines(Path.Combine(_directory, "timeline.csv"));
-        Assert.Equal("second,finished,errors,p50_ms,p90_ms,p99_ms,max_ms", timeline[0]);
+        Assert.Equal("second,finished,errors,p50_ms,p90_ms,p99_ms,max_ms,within_slo", timeline[0]);
         Assert.Equal(4, timeline.Length);
         Assert.StartsWith("1,110,10,", timeline[2], StringComparison.Ordinal);
+        Assert.EndsWith(",", timeline[2], StringComparison.Ordinal); // no --slo: no goodput
+        Assert.DoesNotContain("goodput", markdown, StringComparison.Ordinal);
 
         var percentiles = File.ReadAllLines(Path.Combine(_directory, "percentiles.csv"));
         Assert.Equal("percentile,latency_ms,service_time_ms", percentiles[0]);
@@ -54,6 +56,24 @@ public sealed class ReportWriterTests : IDisposable
     }
 
     [Fact]
+    public void WriteRun_WithAnSlo_ReportsGoodputInTheSummaryTheTimelineAndTheJson()
+    {
+        // The same three seconds with a 10 ms SLO: 299 answers of 2 ms are within it, the 30 ms one and the ten 503s are not.
+        var report = new RunReport(ThreeSecondRun(TimeSpan.FromMilliseconds(10)), [], "http://127.0.0.1:8000/", ["mlp"], "run --slo 10");
+
+        ReportWriter.WriteRun(report, _directory);
+
+        var markdown = File.ReadAllText(Path.Combine(_directory, "report.md"));
+        Assert.Contains("| goodput | 99.7 req/s within 10.00 ms (299 answers, 96.452% of the requests) |", markdown, StringComparison.Ordinal);
+        var timeline = File.ReadAllLines(Path.Combine(_directory, "timeline.csv"));
+        Assert.Equal(["100", "99", "100"], timeline.Skip(1).Select(line => line.Split(',')[^1]));
+        Assert.Contains("goodput", File.ReadAllText(Path.Combine(_directory, "report.html")), StringComparison.Ordinal);
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(_directory, "summary.json")));
+        Assert.Equal(10, json.RootElement.GetProperty("slo_ms").GetDouble());
+        Assert.Equal(299, json.RootElement.GetProperty("within_slo").GetInt64());
+    }
+
+    [Fact]
     public void WriteCurve_ASearch_WritesTheCurveWithItsPlots()
     {
         var steps = new[]
@@ -62,14 +82,34 @@ public sealed class ReportWriterTests : IDisposable
             new SearchStep(2, 200, new StepMeasurement(150, 50, 400, 0, 1500), false, "p99 400 ms > 10 ms"),
         };
         var result = new MaxRateResult(steps, 100);
-        var tables = CurveTables.For(result, 10, "http://127.0.0.1:8000/", "mlp", "find-max-rate --slo-p99 10");
+        var tables = CurveTables.For(result, SearchCriterion.P99, 10, "http://127.0.0.1:8000/", "mlp", "find-max-rate --slo-p99 10");
 
         var paths = ReportWriter.WriteCurve(result, 10, tables, _directory);
 
         Assert.Equal(["curve.md", "curve.html", "curve.csv"], paths.Select(Path.GetFileName));
         Assert.Contains("| highest rate within the SLO | 100.0 req/s |", File.ReadAllText(paths[0]), StringComparison.Ordinal);
         Assert.Equal(2, CountOf(File.ReadAllText(paths[1]), "<svg"));
-        Assert.Equal(["step,offered_rate,throughput,p50_ms,p99_ms,error_rate,passed", "1,100,100,1,2,0,true", "2,200,150,50,400,0,false"], File.ReadAllLines(paths[2]));
+        Assert.Equal(["step,offered_rate,throughput,goodput,p50_ms,p99_ms,error_rate,passed", "1,100,100,,1,2,0,true", "2,200,150,,50,400,0,false"], File.ReadAllLines(paths[2]));
+    }
+
+    [Fact]
+    public void WriteCurve_ByGoodput_ShowsTheCriterionAndTheGoodputOfEachStep()
+    {
+        var steps = new[]
+        {
+            new SearchStep(1, 100, new StepMeasurement(100, 1, 2, 0, 1000, Goodput: 99.5), true, "pass"),
+            new SearchStep(2, 200, new StepMeasurement(200, 2, 4, 0.3, 2000, Goodput: 140), false, "goodput 140 < 99% of 200"),
+        };
+        var result = new MaxRateResult(steps, 100);
+        var tables = CurveTables.For(result, SearchCriterion.Goodput, 50, "http://127.0.0.1:8000/", "mlp", "find-max-rate --criterion goodput --slo 50");
+
+        var paths = ReportWriter.WriteCurve(result, null, tables, _directory);
+
+        var markdown = File.ReadAllText(paths[0]);
+        Assert.Contains("| SLO | goodput ≥ 99% of the offered rate (2xx answers within 50.00 ms) |", markdown, StringComparison.Ordinal);
+        Assert.Contains("| 2 | 200.0 | 200.0 | 140.0 |", markdown, StringComparison.Ordinal);
+        Assert.Equal(["step,offered_rate,throughput,goodput,p50_ms,p99_ms,error_rate,passed", "1,100,100,99.5,1,2,0,true", "2,200,200,140,2,4,0.3,false"], File.ReadAllLines(paths[2]));
+        Assert.Contains("goodput (within the SLO)", File.ReadAllText(paths[1]), StringComparison.Ordinal);
     }
 
     public void Dispose()
@@ -81,11 +121,11 @@ public sealed class ReportWriterTests : IDisposable
     }
 
     // Three seconds at 100 req/s: 2 ms latency, but second 1 adds 10 × 503 and one 30 ms response.
-    private static RunSummary ThreeSecondRun()
+    private static RunSummary ThreeSecondRun(TimeSpan? slo = null)
     {
         var time = new FakeTimeProvider();
         var start = time.GetTimestamp();
-        var recorder = new LatencyRecorder(time, start, TimeSpan.FromSeconds(3), ["mlp"]);
+        var recorder = new LatencyRecorder(time, start, TimeSpan.FromSeconds(3), ["mlp"], slo);
         long Ms(double ms) => start + (long)(ms / 1000 * time.TimestampFrequency);
         for (var i = 0; i < 300; i++)
         {

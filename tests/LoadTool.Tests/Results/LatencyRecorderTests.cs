@@ -117,6 +117,44 @@ public sealed class LatencyRecorderTests
         Assert.Equal(50, summary.ErrorCounts[new ErrorKey(500, "(other)")]);
     }
 
+    [Fact]
+    public void Summarize_WithSlo_CountsOnlyTwoXxAnswersWithinItAsGoodput()
+    {
+        var start = _time.GetTimestamp();
+        var recorder = new LatencyRecorder(_time, start, TimeSpan.FromSeconds(2), ["m"], slo: TimeSpan.FromMilliseconds(50));
+        recorder.Record(start, start, start + Ticks(10), Ok());                                              // good
+        recorder.Record(start, start + Ticks(45), start + Ticks(50), Ok());                                  // good: exactly the SLO, from the intended send
+        recorder.Record(start, start + Ticks(40), start + Ticks(51), Ok());                                  // late: 51 ms from the intended send, 11 ms service
+        recorder.Record(start, start, start + Ticks(2), new RequestOutcome(0, 503, "overloaded", null, null)); // fast, but refused
+        recorder.Record(start, start, start + Ticks(3), RequestOutcome.Failure(0, "timeout"));               // no answer
+        recorder.Record(start + Ticks(1000), start + Ticks(1000), start + Ticks(1020), Ok());                 // good, second 1
+        recorder.Record(start - Ticks(100), start - Ticks(100), start + Ticks(5), Ok());                      // warm-up: not counted
+
+        var summary = recorder.Summarize(_time.GetTimestamp(), stoppedEarly: false);
+
+        Assert.Equal(TimeSpan.FromMilliseconds(50), summary.Slo);
+        Assert.Equal(3, summary.WithinSlo);
+        Assert.Equal(1.5, summary.Goodput!.Value, 6);       // 3 answers in the 2 s measured
+        Assert.Equal(0.5, summary.GoodputShare!.Value, 6);  // of 6 finished
+        Assert.Equal([2L, 1L], summary.Timeline.Select(s => s.WithinSlo!.Value));
+        Assert.Equal([5L, 1L], summary.Timeline.Select(s => s.Finished));
+    }
+
+    [Fact]
+    public void Summarize_WithoutSlo_GoodputIsNotReported()
+    {
+        var start = _time.GetTimestamp();
+        var recorder = new LatencyRecorder(_time, start, TimeSpan.FromSeconds(1), ["m"]);
+        recorder.Record(start, start, start + Ticks(10), Ok());
+
+        var summary = recorder.Summarize(_time.GetTimestamp(), stoppedEarly: false);
+
+        Assert.Null(summary.Slo);
+        Assert.Null(summary.WithinSlo);
+        Assert.Null(summary.Goodput);
+        Assert.All(summary.Timeline, s => Assert.Null(s.WithinSlo));
+    }
+
     private long Ticks(double ms) => (long)(ms / 1000 * _time.TimestampFrequency);
 
     private static RequestOutcome Ok() => new(0, 200, null, null, null);

@@ -13,7 +13,7 @@ public sealed class MaxRateSearchTests
     [Fact]
     public async Task RunAsync_CapacityBetweenProbes_FindsItWithinThePrecision()
     {
-        var search = new MaxRateSearch(sloP99Ms: 10, maxErrorRate: 0.01, startRate: 100, maxRate: 100_000, precision: 0.05, maxSteps: 20);
+        var search = new MaxRateSearch(sloMs: 10, maxErrorRate: 0.01, startRate: 100, maxRate: 100_000, precision: 0.05, maxSteps: 20);
 
         var result = await search.RunAsync(Server(1000), null, CancellationToken.None);
 
@@ -23,6 +23,40 @@ public sealed class MaxRateSearchTests
         Assert.Equal([100.0, 200, 400, 800, 1600], result.Steps.Take(5).Select(s => s.Rate));
         Assert.False(result.Steps[4].Passed);
         Assert.Contains("p99 900 ms > 10 ms", result.Steps[4].Verdict, StringComparison.Ordinal);
+    }
+
+    // A server that sheds past `capacity` req/s: it answers every request fast (p99 2 ms), but only `capacity`
+    // a second with 2xx; the rest are quick 503s (errors), so its goodput stays at its capacity.
+    private static Func<double, CancellationToken, Task<StepMeasurement>> SheddingServer(double capacity) => (rate, _) =>
+        Task.FromResult(new StepMeasurement(rate, 1, 2, rate <= capacity ? 0 : (rate - capacity) / rate, 100, Goodput: Math.Min(rate, capacity)));
+
+    [Fact]
+    public async Task RunAsync_ByGoodput_FindsTheRateWhoseAnswersStayWithinTheSlo()
+    {
+        var search = new MaxRateSearch(50, maxErrorRate: 1, startRate: 100, maxRate: 100_000, precision: 0.05, maxSteps: 20, SearchCriterion.Goodput);
+
+        var result = await search.RunAsync(SheddingServer(1000), null, CancellationToken.None);
+
+        Assert.InRange(result.MaxRate!.Value, 950, 1000);
+        var overloaded = result.Steps.First(s => s.Rate == 1600);
+        Assert.False(overloaded.Passed);
+        Assert.Equal("goodput 1000 < 99% of 1600 (answers within 50 ms)", overloaded.Verdict);
+    }
+
+    [Fact]
+    public void Judge_ByGoodput_JudgesGoodputNotP99OrThroughput()
+    {
+        var search = new MaxRateSearch(50, 0.01, 100, 1000, 0.05, 20, SearchCriterion.Goodput);
+
+        // p99 far above the SLO (1% of answers late) and throughput short of the rate: goodput 99% still passes.
+        Assert.True(search.Judge(1, 100, new StepMeasurement(90, 1, 900, 0, 1000, Goodput: 99)).Passed);
+        Assert.False(search.Judge(2, 100, new StepMeasurement(100, 1, 2, 0, 1000, Goodput: 98.9)).Passed);
+        // A step without a measured goodput (no SLO given to the run) cannot pass.
+        Assert.False(search.Judge(3, 100, new StepMeasurement(100, 1, 2, 0, 1000)).Passed);
+        // The same measurements judged by p99: the late tail fails, goodput is not looked at.
+        var byP99 = new MaxRateSearch(50, 0.01, 100, 1000, 0.05, 20);
+        Assert.Equal("p99 900 ms > 50 ms; throughput 90 < 95% of 100", byP99.Judge(1, 100, new StepMeasurement(90, 1, 900, 0, 1000, Goodput: 99)).Verdict);
+        Assert.True(byP99.Judge(2, 100, new StepMeasurement(100, 1, 2, 0, 1000, Goodput: 10)).Passed);
     }
 
     [Fact]

@@ -1,6 +1,6 @@
-using ServingGateway.Inference.Repository;
+using ServingGateway.Inference.Catalog;
 
-namespace ServingGateway.Inference.Tests.Repository;
+namespace ServingGateway.Inference.Tests.Catalog;
 
 public sealed class ModelDigestTests : IDisposable
 {

@@ -1,7 +1,7 @@
 using System.Text;
-using ServingGateway.Inference.Repository;
+using ServingGateway.Inference.Catalog;
 
-namespace ServingGateway.Inference.Tests.Repository;
+namespace ServingGateway.Inference.Tests.Catalog;
 
 public class ModelConfigReaderTests
 {

@@ -1,4 +1,4 @@
-namespace ServingGateway.Inference.Repository;
+namespace ServingGateway.Inference.Catalog;
 
 /// <summary>
 /// Which versions of a model are served, as in Triton's version_policy: the latest N (default 1),

@@ -1,7 +1,7 @@
 using ServingGateway.Batching;
 using ServingGateway.Inference.Caching;
 
-namespace ServingGateway.Inference.Repository;
+namespace ServingGateway.Inference.Catalog;
 
 /// <summary>
 /// A model's settings: its <c>config.json</c> over the node's defaults.

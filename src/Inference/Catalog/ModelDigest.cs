@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace ServingGateway.Inference.Repository;
+namespace ServingGateway.Inference.Catalog;
 
 /// <summary>
 /// The immutable identity of a model version: SHA-256 over every file of its folder, in ordinal order of

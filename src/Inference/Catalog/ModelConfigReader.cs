@@ -2,7 +2,7 @@ using System.Text.Json;
 using ServingGateway.Batching;
 using ServingGateway.Inference.Caching;
 
-namespace ServingGateway.Inference.Repository;
+namespace ServingGateway.Inference.Catalog;
 
 /// <summary>
 /// Reads <c>models/&lt;name&gt;/config.json</c>. Unknown keys and bad values are errors, all listed at once,

@@ -57,6 +57,7 @@ public static class InferenceEndpoints
         endpoints.MapGet("/v2/models/stats", handlers.StatisticsAsync);
         endpoints.MapGet("/v2/models/{model}/stats", handlers.StatisticsAsync);
         endpoints.MapGet("/v2/models/{model}/versions/{version}/stats", handlers.StatisticsAsync);
+        endpoints.MapModelConfig();
         endpoints.MapPost("/v2/repository/index", handlers.IndexAsync);
         endpoints.MapPost("/v2/repository/models/{model}/load", handlers.LoadAsync);
         endpoints.MapPost("/v2/repository/models/{model}/unload", handlers.UnloadAsync);

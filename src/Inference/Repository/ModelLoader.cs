@@ -65,7 +65,7 @@ internal sealed partial class ModelLoader
 
                 sessions.Add(session);
                 _counters.SessionCreated(session);
-                signature ??= ReadSignature(session, config.MaxBatchSize, _options.DefaultMaxBatchSize);
+                signature ??= DeclaredTensors.Apply(ReadSignature(session, config.MaxBatchSize, _options.DefaultMaxBatchSize), config);
                 plan ??= new OutputShapePlan(signature);
                 instances.Add(new OnnxModelInstance(session, signature, plan, _counters));
                 sessions.Remove(session);

@@ -27,6 +27,9 @@ public sealed class TritonConfigBehaviourTests : IAsyncLifetime
         }
         """;
 
+    // A request the fake clock should have released is awaited this long at most: a policy not applied fails, never hangs.
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+
     private readonly FakeTimeProvider _time = new();
     private readonly TempModelRepository _models = new();
     private readonly ListLogger _log = new();
@@ -79,7 +82,7 @@ public sealed class TritonConfigBehaviourTests : IAsyncLifetime
 
         _time.Advance(TimeSpan.FromMilliseconds(11));
 
-        var ex = await Assert.ThrowsAsync<InferenceException>(() => asksLonger);
+        var ex = await Assert.ThrowsAsync<InferenceException>(() => asksLonger.WaitAsync(Bound));
         Assert.Equal(503, ex.StatusCode);
     }
 
@@ -92,11 +95,11 @@ public sealed class TritonConfigBehaviourTests : IAsyncLifetime
 
         _time.Advance(TimeSpan.FromMilliseconds(11));
 
-        var ex = await Assert.ThrowsAsync<InferenceException>(() => sendsNone);
+        var ex = await Assert.ThrowsAsync<InferenceException>(() => sendsNone.WaitAsync(Bound));
         Assert.Equal(503, ex.StatusCode);
         Assert.False(asksLonger.IsCompleted);
         _time.Advance(TimeSpan.FromMilliseconds(100));
-        Assert.Equal(new[] { 2f }, await asksLonger);
+        Assert.Equal(new[] { 2f }, await asksLonger.WaitAsync(Bound));
     }
 
     [Fact]
@@ -110,7 +113,7 @@ public sealed class TritonConfigBehaviourTests : IAsyncLifetime
         Assert.Equal(1, Version("delay").QueuedRows);
         _time.Advance(TimeSpan.FromMilliseconds(100));
 
-        Assert.Equal(new[] { 2f }, await shortTimeout);
+        Assert.Equal(new[] { 2f }, await shortTimeout.WaitAsync(Bound));
     }
 
     [Fact]
@@ -120,7 +123,7 @@ public sealed class TritonConfigBehaviourTests : IAsyncLifetime
         Assert.Equal([-1L, 2L], version.Signature.Inputs[0].Shape);
         Assert.Equal([-1L, -1L], version.Signature.Outputs[0].Shape);
 
-        Assert.Equal(new[] { 2f, 4f }, await InferAsync("narrowed", """{"inputs":[{"name":"x","shape":[1,2],"datatype":"FP32","data":[1,2]}]}"""));
+        Assert.Equal(new[] { 2f, 4f }, await InferAsync("narrowed", """{"inputs":[{"name":"x","shape":[1,2],"datatype":"FP32","data":[1,2]}]}""").WaitAsync(Bound));
         var ex = await Assert.ThrowsAsync<InferenceException>(() =>
             InferAsync("narrowed", """{"inputs":[{"name":"x","shape":[1,3],"datatype":"FP32","data":[1,2,3]}]}"""));
         Assert.Equal(400, ex.StatusCode);
@@ -150,7 +153,7 @@ public sealed class TritonConfigBehaviourTests : IAsyncLifetime
         Assert.Equal("config.pbtxt: line 5, column 1: expected ',' or ']' in the list of 'preferred_batch_size', found '}'", row.Reason);
         Assert.Contains(_log.Entries, e => e.EventId == 22 && e.Text.Contains("line 5, column 1", StringComparison.Ordinal));
         Assert.Equal("READY", Assert.Single(_repository.GetIndex(), r => r.Name == "extras").State);
-        Assert.Equal(10, (await InferAsync("extras", Mlp())).Length);
+        Assert.Equal(10, (await InferAsync("extras", Mlp()).WaitAsync(Bound)).Length);
     }
 
     [Fact]

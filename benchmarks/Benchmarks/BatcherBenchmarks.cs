@@ -37,7 +37,7 @@ public class BatcherBenchmarks
 
     /// <summary>One request alone: the latency the batcher adds to a lone request.</summary>
     [Benchmark]
-    public Task<int> OneRequest() => _batcher.EnqueueAsync(1, 1, Key, 0, null, CancellationToken.None);
+    public Task<int> OneRequest() => _batcher.EnqueueAsync(1, 1, 0, Key, 0, null, CancellationToken.None);
 
     /// <summary>64 requests at once, as under load: the cost per request when they batch.</summary>
     [Benchmark(OperationsPerInvoke = Burst)]
@@ -45,7 +45,7 @@ public class BatcherBenchmarks
     {
         for (var i = 0; i < Burst; i++)
         {
-            _burst[i] = _batcher.EnqueueAsync(i, 1, Key, 0, null, CancellationToken.None);
+            _burst[i] = _batcher.EnqueueAsync(i, 1, 0, Key, 0, null, CancellationToken.None);
         }
 
         await Task.WhenAll(_burst);

@@ -26,6 +26,9 @@ internal sealed class BatchEntry<TRequest, TResult>
     /// <summary>Rows it adds to a batch.</summary>
     public int Rows { get; }
 
+    /// <summary>The memory its inputs hold while it waits: what the queue's byte limit counts.</summary>
+    public long Bytes { get; init; }
+
     /// <summary>Requests share a batch only when their keys are equal (their non-batch dimensions match).</summary>
     public object GroupKey { get; }
 

@@ -9,6 +9,13 @@ internal sealed class BatchingOptions
     /// <summary>Rows waiting in the queue at most; a request that would pass it is refused at once. At least <see cref="MaxBatchRows"/>.</summary>
     public int MaxQueueRows { get; init; } = 1024;
 
+    /// <summary>
+    /// Bytes of input waiting in the queue at most; a request that would pass it is refused at once, unless the
+    /// queue holds nothing else (a request larger than the whole limit still runs, alone). At least 1.
+    /// Default: no limit.
+    /// </summary>
+    public long MaxQueueBytes { get; init; } = long.MaxValue;
+
     /// <summary>Batches that may run at the same time: the model's instances.</summary>
     public int Instances { get; init; } = 1;
 
@@ -38,6 +45,11 @@ internal sealed class BatchingOptions
         if (MaxQueueRows < MaxBatchRows)
         {
             yield return $"max_queue_rows ({MaxQueueRows}) must be at least the batch size ({MaxBatchRows})";
+        }
+
+        if (MaxQueueBytes < 1)
+        {
+            yield return $"max queue bytes must be at least 1; it is {MaxQueueBytes}";
         }
 
         if (Instances < 1)

@@ -29,6 +29,7 @@ internal sealed class DynamicBatcher<TRequest, TResult> : IAsyncDisposable
     private readonly InstanceThread[] _threads;
     private readonly Task _loop;
     private int _admittedRows;
+    private long _admittedBytes;
     private int _wakePending;
     private int _timerFired;
     private long _timerDueAt = long.MaxValue;
@@ -71,23 +72,28 @@ internal sealed class DynamicBatcher<TRequest, TResult> : IAsyncDisposable
     /// <summary>Rows admitted and not yet dispatched or dropped: the queue depth the limit applies to.</summary>
     public int QueuedRows => Volatile.Read(ref _admittedRows);
 
+    /// <summary>Input bytes admitted and not yet dispatched or dropped: what the byte limit applies to.</summary>
+    public long QueuedBytes => Interlocked.Read(ref _admittedBytes);
+
     /// <summary>
     /// Queues <paramref name="request"/> and completes with its result once its batch has run.
     /// </summary>
     /// <param name="request">The request.</param>
     /// <param name="rows">The rows it adds to a batch (1 for models that do not batch).</param>
+    /// <param name="bytes">The memory its inputs hold while it waits (at least 0), counted against <see cref="BatchingOptions.MaxQueueBytes"/>.</param>
     /// <param name="groupKey">Requests batch together only when their keys are equal.</param>
     /// <param name="priority">Priority level, 0 first; clamped to the configured levels.</param>
     /// <param name="timeout">How long it may wait in the queue; null for no limit.</param>
     /// <param name="cancellationToken">The caller's; cancelling drops the request if it has not been dispatched yet.</param>
     /// <exception cref="BatchRejectedException">The queue is full (thrown at once).</exception>
-    public Task<TResult> EnqueueAsync(TRequest request, int rows, object groupKey, int priority, TimeSpan? timeout, CancellationToken cancellationToken)
+    public Task<TResult> EnqueueAsync(TRequest request, int rows, long bytes, object groupKey, int priority, TimeSpan? timeout, CancellationToken cancellationToken)
     {
         if (rows < 1 || rows > _options.MaxBatchRows)
         {
             throw new ArgumentOutOfRangeException(nameof(rows), rows, $"a request holds 1 to {_options.MaxBatchRows} rows");
         }
 
+        ArgumentOutOfRangeException.ThrowIfNegative(bytes);
         if (cancellationToken.IsCancellationRequested)
         {
             return Task.FromCanceled<TResult>(cancellationToken);
@@ -101,9 +107,20 @@ internal sealed class DynamicBatcher<TRequest, TResult> : IAsyncDisposable
                 $"the queue is full ({queued - rows} rows waiting, max_queue_rows {_options.MaxQueueRows})", EstimateDrainTime(queued - rows));
         }
 
+        // A request alone in the queue is admitted whatever its size: refused, it could never run.
+        var queuedBytes = Interlocked.Add(ref _admittedBytes, bytes);
+        if (queuedBytes > _options.MaxQueueBytes && queuedBytes != bytes)
+        {
+            Interlocked.Add(ref _admittedBytes, -bytes);
+            Interlocked.Add(ref _admittedRows, -rows);
+            throw new BatchRejectedException(
+                $"the queue is full ({queuedBytes - bytes} bytes of inputs waiting, max_queue_mb allows {_options.MaxQueueBytes})",
+                EstimateDrainTime(queued - rows));
+        }
+
         var now = _time.GetTimestamp();
         var deadline = timeout is { } t ? now + (long)(t.TotalSeconds * _time.TimestampFrequency) : long.MaxValue;
-        var entry = new BatchEntry<TRequest, TResult>(request, rows, groupKey, priority, now, deadline, cancellationToken);
+        var entry = new BatchEntry<TRequest, TResult>(request, rows, groupKey, priority, now, deadline, cancellationToken) { Bytes = bytes };
         if (cancellationToken.CanBeCanceled)
         {
             // Wake the loop so a cancelled request leaves the queue now, not at the next event; the loop
@@ -115,6 +132,7 @@ internal sealed class DynamicBatcher<TRequest, TResult> : IAsyncDisposable
         {
             entry.Registration.Dispose();
             Interlocked.Add(ref _admittedRows, -rows);
+            Interlocked.Add(ref _admittedBytes, -bytes);
             throw new ObjectDisposedException(nameof(DynamicBatcher<TRequest, TResult>), "the batcher is stopped");
         }
 
@@ -192,6 +210,7 @@ internal sealed class DynamicBatcher<TRequest, TResult> : IAsyncDisposable
             foreach (var entry in dropped)
             {
                 Interlocked.Add(ref _admittedRows, -entry.Rows);
+                Interlocked.Add(ref _admittedBytes, -entry.Bytes);
                 entry.Registration.Dispose();
                 if (entry.CancellationToken.IsCancellationRequested)
                 {
@@ -210,6 +229,7 @@ internal sealed class DynamicBatcher<TRequest, TResult> : IAsyncDisposable
                 Interlocked.Add(ref _admittedRows, -RowsOf(batch));
                 foreach (var entry in batch)
                 {
+                    Interlocked.Add(ref _admittedBytes, -entry.Bytes);
                     entry.Registration.Dispose();
                 }
 

@@ -7,6 +7,7 @@ public class BatchingOptionsTests
     {
         MaxBatchRows = 0,
         MaxQueueRows = -1,
+        MaxQueueBytes = 0,
         Instances = 0,
         LatencySlo = TimeSpan.Zero,
         MaxQueueDelay = TimeSpan.FromMilliseconds(-1),
@@ -23,6 +24,7 @@ public class BatchingOptionsTests
             [
                 "max batch rows must be at least 1; it is 0",
                 "max_queue_rows (-1) must be at least the batch size (0)",
+                "max queue bytes must be at least 1; it is 0",
                 "instances must be at least 1; it is 0",
                 "latency_slo_ms must be positive",
                 "max_queue_delay_ms cannot be negative",
@@ -47,6 +49,7 @@ public class BatchingOptionsTests
         {
             MaxBatchRows = 1,
             MaxQueueRows = 1,
+            MaxQueueBytes = 1,
             Instances = 1,
             LatencySlo = TimeSpan.FromTicks(1),
             MaxQueueDelay = TimeSpan.Zero,
@@ -62,7 +65,7 @@ public class BatchingOptionsTests
     {
         var ex = Assert.Throws<ArgumentException>(() => new DynamicBatcher<string, string>(Bad(), (_, _) => { }, TimeProvider.System));
 
-        Assert.Equal(7, Bad().Validate().Count());
+        Assert.Equal(8, Bad().Validate().Count());
         Assert.All(Bad().Validate(), error => Assert.Contains(error, ex.Message, StringComparison.Ordinal));
     }
 }

@@ -24,9 +24,9 @@ public sealed class DynamicBatcherTests : IAsyncDisposable
         _started.Dispose();
     }
 
-    private DynamicBatcher<string, string> Create(int maxBatch = 4, int maxQueue = 8, int instances = 1) =>
+    private DynamicBatcher<string, string> Create(int maxBatch = 4, int maxQueue = 8, int instances = 1, long maxQueueBytes = long.MaxValue) =>
         _batcher = new DynamicBatcher<string, string>(
-            new BatchingOptions { MaxBatchRows = maxBatch, MaxQueueRows = maxQueue, Instances = instances },
+            new BatchingOptions { MaxBatchRows = maxBatch, MaxQueueRows = maxQueue, Instances = instances, MaxQueueBytes = maxQueueBytes },
             (instance, batch) =>
             {
                 lock (_executed)
@@ -47,7 +47,7 @@ public sealed class DynamicBatcherTests : IAsyncDisposable
     private async Task<Task<string>> OccupyAsync(DynamicBatcher<string, string> batcher)
     {
         _gate.Reset();
-        var busy = batcher.EnqueueAsync("busy", 1, "k", 0, null, CancellationToken.None);
+        var busy = batcher.EnqueueAsync("busy", 1, 0, "k", 0, null, CancellationToken.None);
         Assert.True(await _started.WaitAsync(Patience));
         return busy;
     }
@@ -57,7 +57,7 @@ public sealed class DynamicBatcherTests : IAsyncDisposable
     {
         var batcher = Create();
 
-        var result = await batcher.EnqueueAsync("a", 1, "k", 0, null, CancellationToken.None).WaitAsync(Patience);
+        var result = await batcher.EnqueueAsync("a", 1, 0, "k", 0, null, CancellationToken.None).WaitAsync(Patience);
 
         Assert.Equal("a@0/1", result);
     }
@@ -67,7 +67,7 @@ public sealed class DynamicBatcherTests : IAsyncDisposable
     {
         var batcher = Create(maxBatch: 4);
         var busy = await OccupyAsync(batcher);
-        var queued = new[] { "a", "b", "c" }.Select(n => batcher.EnqueueAsync(n, 1, "k", 0, null, CancellationToken.None)).ToArray();
+        var queued = new[] { "a", "b", "c" }.Select(n => batcher.EnqueueAsync(n, 1, 0, "k", 0, null, CancellationToken.None)).ToArray();
         await WaitUntilAsync(() => batcher.QueuedRows == 3);
 
         _gate.Set();
@@ -81,10 +81,10 @@ public sealed class DynamicBatcherTests : IAsyncDisposable
     {
         var batcher = Create(maxBatch: 2, maxQueue: 4);
         var busy = await OccupyAsync(batcher);
-        var queued = new[] { 2, 2 }.Select((rows, i) => batcher.EnqueueAsync($"q{i}", rows, "k", 0, null, CancellationToken.None)).ToArray();
+        var queued = new[] { 2, 2 }.Select((rows, i) => batcher.EnqueueAsync($"q{i}", rows, 0, "k", 0, null, CancellationToken.None)).ToArray();
 
         // Refused synchronously, before any task exists: the caller answers 503 at once.
-        var ex = Assert.Throws<BatchRejectedException>(() => { _ = batcher.EnqueueAsync("overflow", 1, "k", 0, null, CancellationToken.None); });
+        var ex = Assert.Throws<BatchRejectedException>(() => { _ = batcher.EnqueueAsync("overflow", 1, 0, "k", 0, null, CancellationToken.None); });
 
         Assert.Contains("queue is full", ex.Message, StringComparison.Ordinal);
         Assert.True(ex.RetryAfter >= TimeSpan.FromSeconds(1));
@@ -95,12 +95,75 @@ public sealed class DynamicBatcherTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Enqueue_QueueBytesFull_IsRefusedAtOnceWithRetryAfter()
+    {
+        var batcher = Create(maxQueue: 8, maxQueueBytes: 100);
+        var busy = await OccupyAsync(batcher);
+        var queued = new[] { 60L, 40L }.Select((bytes, i) => batcher.EnqueueAsync($"q{i}", 1, bytes, "k", 0, null, CancellationToken.None)).ToArray();
+
+        // Two rows of eight queued, but the 100 bytes are spent: one byte more is refused at once.
+        var ex = Assert.Throws<BatchRejectedException>(() => { _ = batcher.EnqueueAsync("overflow", 1, 1, "k", 0, null, CancellationToken.None); });
+
+        Assert.Contains("queue is full (100 bytes of inputs waiting, max_queue_mb allows 100)", ex.Message, StringComparison.Ordinal);
+        Assert.True(ex.RetryAfter >= TimeSpan.FromSeconds(1));
+        Assert.Equal(100, batcher.QueuedBytes);
+        Assert.Equal(2, batcher.QueuedRows);
+        _gate.Set();
+        await Task.WhenAll([busy, .. queued]).WaitAsync(Patience);
+        Assert.DoesNotContain("overflow", _executed);
+        Assert.Equal(0, batcher.QueuedBytes);
+    }
+
+    [Fact]
+    public async Task Enqueue_LargerThanTheByteLimitIntoAnEmptyQueue_IsAdmittedAlone()
+    {
+        var batcher = Create(maxQueueBytes: 100);
+        var busy = await OccupyAsync(batcher);
+
+        // Refused, a request larger than the whole limit could never run; alone it is admitted, and fills the queue.
+        var large = batcher.EnqueueAsync("large", 1, 500, "k", 0, null, CancellationToken.None);
+        Assert.Throws<BatchRejectedException>(() => { _ = batcher.EnqueueAsync("small", 1, 1, "k", 0, null, CancellationToken.None); });
+
+        Assert.Equal(500, batcher.QueuedBytes);
+        _gate.Set();
+        Assert.Equal("large@0/1", await large.WaitAsync(Patience));
+        await busy;
+        Assert.Equal(0, batcher.QueuedBytes);
+    }
+
+    [Fact]
+    public async Task Enqueue_DroppedRequestsBytes_AreFreedForOthers()
+    {
+        var batcher = Create(maxQueueBytes: 100);
+        var busy = await OccupyAsync(batcher);
+        using var cancel = new CancellationTokenSource();
+        var cancelled = batcher.EnqueueAsync("cancelled", 1, 70, "k", 0, null, cancel.Token);
+        var timed = batcher.EnqueueAsync("timed", 1, 30, "k", 0, TimeSpan.FromMilliseconds(10), CancellationToken.None);
+        Assert.Throws<BatchRejectedException>(() => { _ = batcher.EnqueueAsync("refused", 1, 1, "k", 0, null, CancellationToken.None); });
+
+        await cancel.CancelAsync();
+        await WaitUntilAsync(() =>
+        {
+            _time.Advance(TimeSpan.FromMilliseconds(1));
+            return timed.IsCompleted && cancelled.IsCompleted;
+        });
+
+        Assert.Equal(0, batcher.QueuedBytes);
+        var fits = batcher.EnqueueAsync("fits", 1, 100, "k", 0, null, CancellationToken.None);
+        _gate.Set();
+        Assert.Equal("fits@0/1", await fits.WaitAsync(Patience));
+        await busy;
+        Assert.DoesNotContain("cancelled", _executed);
+        Assert.DoesNotContain("timed", _executed);
+    }
+
+    [Fact]
     public async Task Enqueue_TimeoutPassesInQueue_FailsUncomputed()
     {
         var batcher = Create();
         var busy = await OccupyAsync(batcher);
-        var timed = batcher.EnqueueAsync("timed", 1, "k", 0, TimeSpan.FromMilliseconds(10), CancellationToken.None);
-        var patient = batcher.EnqueueAsync("patient", 1, "k", 0, null, CancellationToken.None);
+        var timed = batcher.EnqueueAsync("timed", 1, 0, "k", 0, TimeSpan.FromMilliseconds(10), CancellationToken.None);
+        var patient = batcher.EnqueueAsync("patient", 1, 0, "k", 0, null, CancellationToken.None);
         await WaitUntilAsync(() => batcher.QueuedRows == 2);
         var start = _time.GetTimestamp();
 
@@ -126,8 +189,8 @@ public sealed class DynamicBatcherTests : IAsyncDisposable
         var batcher = Create();
         var busy = await OccupyAsync(batcher);
         using var cancel = new CancellationTokenSource();
-        var cancelled = batcher.EnqueueAsync("cancelled", 1, "k", 0, null, cancel.Token);
-        var kept = batcher.EnqueueAsync("kept", 1, "k", 0, null, CancellationToken.None);
+        var cancelled = batcher.EnqueueAsync("cancelled", 1, 0, "k", 0, null, cancel.Token);
+        var kept = batcher.EnqueueAsync("kept", 1, 0, "k", 0, null, CancellationToken.None);
 
         await cancel.CancelAsync();
 
@@ -152,7 +215,7 @@ public sealed class DynamicBatcherTests : IAsyncDisposable
             },
             _time);
 
-        var results = Enumerable.Range(0, 3).Select(i => _batcher.EnqueueAsync($"r{i}", 1, "k", 0, null, CancellationToken.None)).ToArray();
+        var results = Enumerable.Range(0, 3).Select(i => _batcher.EnqueueAsync($"r{i}", 1, 0, "k", 0, null, CancellationToken.None)).ToArray();
 
         foreach (var result in results)
         {
@@ -179,8 +242,8 @@ public sealed class DynamicBatcherTests : IAsyncDisposable
             },
             _time);
 
-        var good = _batcher.EnqueueAsync("good", 1, "k", 0, null, CancellationToken.None);
-        var bad = _batcher.EnqueueAsync("bad", 1, "k", 0, null, CancellationToken.None);
+        var good = _batcher.EnqueueAsync("good", 1, 0, "k", 0, null, CancellationToken.None);
+        var bad = _batcher.EnqueueAsync("bad", 1, 0, "k", 0, null, CancellationToken.None);
 
         Assert.Equal("good", await good.WaitAsync(Patience));
         await Assert.ThrowsAsync<ArgumentException>(() => bad.WaitAsync(Patience));
@@ -221,7 +284,7 @@ public sealed class DynamicBatcherTests : IAsyncDisposable
             return (Key: key, Rows: Enumerable.Range(0, rows).Select(_ => random.Next(1000)).ToArray());
         }).ToArray();
 
-        var results = await Task.WhenAll(requests.Select(r => Task.Run(() => batcher.EnqueueAsync(r, r.Rows.Length, r.Key, 0, null, CancellationToken.None)))).WaitAsync(Patience);
+        var results = await Task.WhenAll(requests.Select(r => Task.Run(() => batcher.EnqueueAsync(r, r.Rows.Length, 0, r.Key, 0, null, CancellationToken.None)))).WaitAsync(Patience);
 
         Assert.Equal(0, mixed);
         Assert.True(batches < requests.Length, "some requests should have shared a batch");
@@ -236,7 +299,7 @@ public sealed class DynamicBatcherTests : IAsyncDisposable
     {
         var batcher = Create();
         var busy = await OccupyAsync(batcher);
-        var queued = batcher.EnqueueAsync("queued", 1, "k", 0, null, CancellationToken.None);
+        var queued = batcher.EnqueueAsync("queued", 1, 0, "k", 0, null, CancellationToken.None);
         await WaitUntilAsync(() => batcher.QueuedRows == 1);
         _batcher = null;
 
@@ -246,7 +309,7 @@ public sealed class DynamicBatcherTests : IAsyncDisposable
         _gate.Set();
         await disposal.WaitAsync(Patience);
         await busy;
-        Assert.Throws<ObjectDisposedException>(() => { _ = batcher.EnqueueAsync("late", 1, "k", 0, null, CancellationToken.None); });
+        Assert.Throws<ObjectDisposedException>(() => { _ = batcher.EnqueueAsync("late", 1, 0, "k", 0, null, CancellationToken.None); });
     }
 
     // The consumer loop runs on the thread pool: wait for it to have seen the events, bounded.

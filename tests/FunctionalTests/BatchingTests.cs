@@ -24,6 +24,10 @@ public sealed class BatchingTests : IAsyncLifetime
         _models.AddVersion("slowp", 1, "slow", 1);
         _models.WriteConfig("slowp", """{"max_batch_size": 256, "instances": 1, "batching": "off", "priority_levels": 2}""");
 
+        // slowb: as slowp, with 1 MiB of inputs allowed to wait: four 128-row requests (256 KiB each) fill it.
+        _models.AddVersion("slowb", 1, "slow", 1);
+        _models.WriteConfig("slowb", """{"max_batch_size": 256, "instances": 1, "batching": "off", "max_queue_mb": 1}""");
+
         // slow-adaptive, slow-fixed: the slow model taking up to 32 rows on one instance, in each batching mode.
         foreach (var mode in new[] { "adaptive", "fixed" })
         {
@@ -44,11 +48,11 @@ public sealed class BatchingTests : IAsyncLifetime
         Client.PostAsync("v2/models/slow/infer", Oip.Json(parameters is null ? SlowRequest : SlowRequest[..^1] + $",\"parameters\":{parameters}}}"));
 
     // Binary both ways, so that a 256-row request costs little to send and answer.
-    private Task<HttpResponseMessage> SlowPAsync(int rows, string parameters)
+    private Task<HttpResponseMessage> SlowPAsync(int rows, string parameters, string model = "slowp")
     {
         var merged = parameters[..^1] + (parameters.Length > 2 ? "," : "") + "\"binary_data_output\":true}";
         var header = $$$"""{"inputs":[{"name":"x","shape":[{{{rows}}},512],"datatype":"FP32","parameters":{"binary_data_size":{{{rows * 512 * 4}}}}}],"parameters":{{{merged}}}}""";
-        return Client.PostAsync("v2/models/slowp/infer", Oip.Binary(header, Oip.Bytes(Enumerable.Repeat(0.5f, rows * 512).ToArray())));
+        return Client.PostAsync($"v2/models/{model}/infer", Oip.Binary(header, Oip.Bytes(Enumerable.Repeat(0.5f, rows * 512).ToArray())));
     }
 
     [Fact]
@@ -89,7 +93,7 @@ public sealed class BatchingTests : IAsyncLifetime
         Assert.Equal(executions, batchStats.Sum(b => b.GetProperty("compute_infer").GetProperty("count").GetInt64()));
         Assert.All(batchStats, b => Assert.Equal(0, b.GetProperty("batch_size").GetInt32() % 2));
         Assert.Equal(executions, model.GetProperty("batch_size_histogram").EnumerateObject().Sum(p => p.Value.GetInt64()));
-        Assert.Equal(["mlp", "slow", "slow-adaptive", "slow-fixed", "slowp"], all.GetProperty("model_stats").EnumerateArray().Select(m => m.GetProperty("name").GetString()).Order());
+        Assert.Equal(["mlp", "slow", "slow-adaptive", "slow-fixed", "slowb", "slowp"], all.GetProperty("model_stats").EnumerateArray().Select(m => m.GetProperty("name").GetString()).Order());
         Assert.Single(one.GetProperty("model_stats").EnumerateArray());
     }
 
@@ -190,6 +194,52 @@ public sealed class BatchingTests : IAsyncLifetime
             {
                 response.Dispose();
             }
+        }
+    }
+
+    [Fact]
+    public async Task Infer_QueueBytesFull_Is503WithRetryAfterWhileRowsRemain()
+    {
+        var version = _server.Repository.GetReady("slowb")![0];
+
+        // The scenario needs the long run still going when the fifth request arrives; on a busy machine it may
+        // end first (then the queue drained and the attempt cannot tell) and the attempt runs again.
+        for (var attempt = 1; ; attempt++)
+        {
+            var dispatched = version.Statistics.Queue.Count;
+            var busy = SlowPAsync(256, "{}", "slowb");
+            await PollAsync(() => version.Statistics.Queue.Count > dispatched);
+            var queued = new List<Task<HttpResponseMessage>>();
+            for (var i = 1; i <= 4; i++)
+            {
+                queued.Add(SlowPAsync(128, "{}", "slowb"));
+                await PollAsync(() => version.QueuedRows == 128 * queued.Count || busy.IsCompleted);
+            }
+
+            // 512 rows of 1024 wait, but their 1 MiB of inputs is the limit. The attempt tells only when nothing
+            // had left the queue by the time the fifth was answered or admitted (513 rows).
+            var sent = SlowPAsync(1, "{}", "slowb");
+            await PollAsync(() => sent.IsCompleted || version.QueuedRows > 512);
+            var decisive = version.Statistics.Queue.Count == dispatched + 1;
+            using var fifth = await sent;
+            var responses = await Task.WhenAll([busy, .. queued]);
+            foreach (var response in responses)
+            {
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                response.Dispose();
+            }
+
+            if (!decisive && attempt < 5)
+            {
+                continue;
+            }
+
+            Assert.True(decisive, "the long run ended before the queue filled, in 5 attempts");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, fifth.StatusCode);
+            Assert.Contains("queue is full (1048576 bytes of inputs waiting, max_queue_mb allows 1048576)", await Oip.ReadErrorAsync(fifth), StringComparison.Ordinal);
+            Assert.True(fifth.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1));
+            Assert.Equal(0, version.QueuedRows);
+            return;
         }
     }
 

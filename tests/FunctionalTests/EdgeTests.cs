@@ -195,6 +195,31 @@ public sealed class EdgeTests(ThreeNodes fixture) : IClassFixture<ThreeNodes>
     }
 
     [Fact]
+    public async Task NodeAnswers503WithRetryAfter_TheRequestsAfterItSpillToTheNextNode()
+    {
+        await using var overloaded = await OverloadedNode.StartAsync(retryAfterSeconds: 60);
+        await using var edge = await StartEdgeAsync(["--node", overloaded.Url, "--node", fixture.Nodes[0].Url]);
+
+        // One after another, 40 keys, about half of them owned by the overloaded node: the first of those is
+        // refused (the edge cannot know before it answers), and marks it saturated; every later one spills.
+        var answers = new List<(HttpStatusCode Status, string ServedBy, string? RetryAfter)>();
+        for (var i = 0; i < 40; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "v2/models/mlp/infer") { Content = Oip.Json(MlpRequest) };
+            request.Headers.Add("X-Routing-Key", $"key-{i}");
+            using var response = await edge.Client.SendAsync(request);
+            answers.Add((response.StatusCode, response.Headers.GetValues("X-Served-By").Single(), response.Headers.RetryAfter?.Delta?.TotalSeconds.ToString()));
+        }
+
+        var refused = Assert.Single(answers, a => a.Status != HttpStatusCode.OK);
+        Assert.Equal((HttpStatusCode.ServiceUnavailable, "overloaded", "60"), refused);
+        Assert.Equal(1, overloaded.Refused);
+        Assert.All(answers.Where(a => a.Status == HttpStatusCode.OK), a => Assert.Equal("node-1", a.ServedBy));
+        var metrics = await edge.Client.GetStringAsync("metrics");
+        Assert.Contains($"sg_edge_node_saturated_total{{node=\"{overloaded.Url}\"}} 1", metrics, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task NodesFromDns_LocalhostResolvesToTheNode()
     {
         var node = fixture.Nodes[0];

@@ -15,6 +15,7 @@ internal sealed class EdgeMetrics
     private readonly Counter.Child _decidedLocally;
     private readonly Counter _forwarded;
     private readonly Counter _retries;
+    private readonly Counter _saturated;
 
     public EdgeMetrics(IServiceProvider services)
     {
@@ -35,6 +36,7 @@ internal sealed class EdgeMetrics
         _decidedLocally = decisions.WithLabels("local");
         _forwarded = factory.CreateCounter("sg_edge_forwarded_total", "Requests the edge forwarded, by node and outcome (success, client_error, server_error, proxy_error).", ["node", "outcome"]);
         _retries = factory.CreateCounter("sg_edge_retries_total", "Requests sent again to the next node because their node refused the connection, by that node.", ["node"]);
+        _saturated = factory.CreateCounter("sg_edge_node_saturated_total", "503 answers with Retry-After from a node (overload or full queue); each passes the node over for that long, by node.", ["node"]);
     }
 
     /// <summary>The registry /metrics exports.</summary>
@@ -48,4 +50,6 @@ internal sealed class EdgeMetrics
         _forwarded.WithLabels(node, proxyError ? "proxy_error" : statusCode < 400 ? "success" : statusCode < 500 ? "client_error" : "server_error").Inc();
 
     public void Retried(string node) => _retries.WithLabels(node).Inc();
+
+    public void Saturated(string node) => _saturated.WithLabels(node).Inc();
 }

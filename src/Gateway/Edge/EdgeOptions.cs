@@ -45,6 +45,12 @@ public sealed class EdgeOptions
     /// <summary>How long a node taken out by the passive check stays out before it is tried again. Default 5 s; 0.1 to 3600.</summary>
     public double ReactivationSeconds { get; set; } = 5;
 
+    /// <summary>
+    /// A node that answers 503 with Retry-After (its queue or overload refusal) is passed over for that long,
+    /// but never longer than this, while another node can take its requests. Default 30 s; 1 to 3600.
+    /// </summary>
+    public double MaxSaturationSeconds { get; set; } = 30;
+
     /// <summary>Largest request body the edge forwards, in bytes (streamed, never buffered whole). Default 64 MiB.</summary>
     public long MaxRequestBodyBytes { get; set; } = 64L * 1024 * 1024;
 
@@ -120,6 +126,11 @@ public sealed class EdgeOptions
         if (ReactivationSeconds is < 0.1 or > 3600)
         {
             yield return $"Edge:ReactivationSeconds must be from 0.1 to 3600; it is {ReactivationSeconds}.";
+        }
+
+        if (MaxSaturationSeconds is < 1 or > 3600)
+        {
+            yield return $"Edge:MaxSaturationSeconds must be from 1 to 3600; it is {MaxSaturationSeconds}.";
         }
 
         if (MaxRequestBodyBytes is < 1024 or > int.MaxValue)

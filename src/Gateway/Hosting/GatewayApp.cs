@@ -173,6 +173,7 @@ internal static partial class GatewayApp
         {
             builder.Services.AddSingleton<ILoadBalancingPolicy, ConsistentHashLoadBalancingPolicy>();
             builder.Services.AddSingleton<RetryOnConnectFailure>();
+            builder.Services.AddSingleton<NodeSaturation>();
             builder.Services.AddSingleton<IForwarderHttpClientFactory, NodeCertificates>();
             builder.Services.AddReverseProxy()
                 .LoadFromMemory(NodeDiscovery.Routes, [NodeDiscovery.Cluster([.. edge.Nodes.Select(n => n.TrimEnd('/'))], edge)])

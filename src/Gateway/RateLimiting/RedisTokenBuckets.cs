@@ -34,7 +34,7 @@ internal sealed class RedisTokenBuckets : ITokenBucketStore
           wait = math.ceil((1 - tokens) * 1000 / rate)
         end
         redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
-        redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) * 1000 / rate) + 1000)
+        redis.call('PEXPIREAT', KEYS[1], math.ceil(now + (burst - tokens) * 1000 / rate) + 1000)
         return {allowed, tostring(tokens), wait}
         """;
 

@@ -10,7 +10,9 @@ namespace ServingGateway.Routing;
 /// request goes to the first node on the ring from its routing key whose in-flight requests are below
 /// ceil(load factor x (all in-flight + 1) / nodes); unhealthy nodes (not in YARP's available list) are
 /// passed over. So one model's traffic stays on one node (warm sessions, warm cache) until that node
-/// carries more than its bounded share, and spills to the next node on the ring.
+/// carries more than its bounded share, and spills to the next node on the ring. A node that answered 503
+/// with Retry-After (<see cref="NodeSaturation"/>) is passed over for that long, before the bound: a
+/// saturated node gets a request only when every available node is saturated (then the key's owner).
 /// </summary>
 internal sealed class ConsistentHashLoadBalancingPolicy : ILoadBalancingPolicy
 {
@@ -18,11 +20,13 @@ internal sealed class ConsistentHashLoadBalancingPolicy : ILoadBalancingPolicy
     public const string PolicyName = "ConsistentHashBoundedLoad";
 
     private readonly IOptionsMonitor<EdgeOptions> _options;
+    private readonly NodeSaturation _saturation;
     private RingCache? _ring;
 
-    public ConsistentHashLoadBalancingPolicy(IOptionsMonitor<EdgeOptions> options)
+    public ConsistentHashLoadBalancingPolicy(IOptionsMonitor<EdgeOptions> options, NodeSaturation saturation)
     {
         _options = options;
+        _saturation = saturation;
     }
 
     public string Name => PolicyName;
@@ -37,11 +41,15 @@ internal sealed class ConsistentHashLoadBalancingPolicy : ILoadBalancingPolicy
         var options = _options.CurrentValue;
         var ring = Ring(cluster, options.VirtualNodes);
         var key = RoutingKey.Of(context.Request);
-        return Pick(ring, key, availableDestinations, options.LoadFactor);
+        return Pick(ring, key, availableDestinations, options.LoadFactor, d => _saturation.IsSaturated(d.DestinationId));
     }
 
-    /// <summary>The first available destination on the ring from <paramref name="key"/> that is under the load bound.</summary>
-    internal static DestinationState Pick(ConsistentHashRing<DestinationState> ring, string key, IReadOnlyList<DestinationState> available, double loadFactor)
+    /// <summary>
+    /// The first available destination on the ring from <paramref name="key"/> that is neither saturated nor at the
+    /// load bound; else the first that is not saturated; else the first available (the key's owner).
+    /// </summary>
+    internal static DestinationState Pick(
+        ConsistentHashRing<DestinationState> ring, string key, IReadOnlyList<DestinationState> available, double loadFactor, Func<DestinationState, bool>? saturated = null)
     {
         var total = 0L;
         foreach (var destination in available)
@@ -53,6 +61,7 @@ internal sealed class ConsistentHashLoadBalancingPolicy : ILoadBalancingPolicy
         Span<int> order = ring.Count <= 256 ? stackalloc int[ring.Count] : new int[ring.Count];
         ring.Walk(key, order);
         DestinationState? firstAvailable = null;
+        DestinationState? firstUnsaturated = null;
         foreach (var index in order)
         {
             var candidate = ring[index];
@@ -62,14 +71,21 @@ internal sealed class ConsistentHashLoadBalancingPolicy : ILoadBalancingPolicy
             }
 
             firstAvailable ??= candidate;
+            if (saturated?.Invoke(candidate) == true)
+            {
+                continue; // it said it is overloaded: passed over until its Retry-After ends
+            }
+
+            firstUnsaturated ??= candidate;
             if (candidate.ConcurrentRequestCount < bound)
             {
                 return candidate;
             }
         }
 
-        // Every node is at the bound (it cannot be, as the bound is above the average): take the owner.
-        return firstAvailable ?? available[0];
+        // Every unsaturated node is at the bound (it cannot be without saturated ones, as the bound is above the
+        // average): the first unsaturated; when every node is saturated, the owner, which decides for itself.
+        return firstUnsaturated ?? firstAvailable ?? available[0];
     }
 
     private static bool Contains(IReadOnlyList<DestinationState> available, DestinationState candidate)

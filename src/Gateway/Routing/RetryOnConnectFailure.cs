@@ -8,9 +8,11 @@ namespace ServingGateway.Routing;
 /// A step of the YARP pipeline, before load balancing: a request that could not even connect to its node
 /// (nothing of it was sent, so repeating it is safe; infer is idempotent) is sent once more, to the next
 /// node on the ring. Errors after the connection was made are not retried. It also counts what was
-/// forwarded where.
+/// forwarded where, and marks a node that answered 503 with Retry-After as saturated for that long
+/// (<see cref="NodeSaturation"/>), so the requests after it spill to the next node on the ring; the refused
+/// request itself is answered with the node's 503 (its body was sent and is not kept to send again).
 /// </summary>
-internal sealed class RetryOnConnectFailure(EdgeMetrics metrics)
+internal sealed class RetryOnConnectFailure(EdgeMetrics metrics, NodeSaturation saturation)
 {
     public async Task InvokeAsync(HttpContext context, Func<Task> next)
     {
@@ -49,6 +51,12 @@ internal sealed class RetryOnConnectFailure(EdgeMetrics metrics)
         if (context.GetReverseProxyFeature().ProxiedDestination is { } destination)
         {
             metrics.Forwarded(destination.DestinationId, context.Response.StatusCode, error is not null);
+            if (error is null && context.Response.StatusCode == StatusCodes.Status503ServiceUnavailable
+                && saturation.ParseRetryAfter(context.Response.Headers.RetryAfter) is { } retryAfter)
+            {
+                saturation.Mark(destination.DestinationId, retryAfter);
+                metrics.Saturated(destination.DestinationId);
+            }
         }
     }
 

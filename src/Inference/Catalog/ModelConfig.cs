@@ -45,6 +45,15 @@ internal sealed record ModelConfig
     /// <summary>Rows that may wait in the queue; more are refused with 503. Default 1024.</summary>
     public int MaxQueueRows { get; init; } = 1024;
 
+    /// <summary>The default of <see cref="MaxQueueMb"/>.</summary>
+    public const int DefaultMaxQueueMb = 256;
+
+    /// <summary>
+    /// MiB of decoded inputs that may wait in the queue (the pooled buffers they hold); more are refused with 503,
+    /// unless the queue is empty. Default 256: rows alone let a queue of 1024 resnet18 rows pin ~600 MB.
+    /// </summary>
+    public int MaxQueueMb { get; init; } = DefaultMaxQueueMb;
+
     /// <summary>Priority levels; a request's "priority" parameter is 1 (first) to this, 0 for the default level. Default 1.</summary>
     public int PriorityLevels { get; init; } = 1;
 

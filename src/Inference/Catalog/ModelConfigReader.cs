@@ -14,7 +14,7 @@ namespace ServingGateway.Inference.Catalog;
 /// device_id (>= 0), intra_op_threads and inter_op_threads (0..1024, 0 = ONNX Runtime chooses),
 /// version_policy ({"latest": {"num_versions": N}} | {"all": {}} | {"specific": {"versions": [..]}});
 /// batching: batching (adaptive | fixed | off), latency_slo_ms (0 &lt; x &lt;= 60000), max_queue_delay_ms
-/// (0..10000), preferred_batch_sizes ([1..1024, ...]), max_queue_rows (1..1048576), priority_levels (1..16),
+/// (0..10000), preferred_batch_sizes ([1..1024, ...]), max_queue_rows (1..1048576), max_queue_mb (1..1048576), priority_levels (1..16),
 /// default_priority_level (1..priority_levels); cache: {"enable": bool, "ttl_seconds" (1..604800, default 300),
 /// "admission": "auto" | "always" | "second-hit"}.
 /// </remarks>
@@ -105,6 +105,7 @@ internal static class ModelConfigReader
             var preferred = baseline.PreferredBatchSizes;
             var maxQueueRows = baseline.MaxQueueRows;
             int? maxQueueRowsSet = null;
+            var maxQueueMb = baseline.MaxQueueMb;
             var priorityLevels = baseline.PriorityLevels;
             int? priorityLevelsSet = null;
             int? defaultPriority = null;
@@ -149,6 +150,9 @@ internal static class ModelConfigReader
                     case "max_queue_rows":
                         maxQueueRowsSet = ReadInt(property, 1, 1_048_576, errors);
                         maxQueueRows = maxQueueRowsSet ?? maxQueueRows;
+                        break;
+                    case "max_queue_mb":
+                        maxQueueMb = ReadInt(property, 1, 1_048_576, errors) ?? maxQueueMb;
                         break;
                     case "priority_levels":
                         priorityLevelsSet = ReadInt(property, 1, 16, errors);
@@ -202,6 +206,7 @@ internal static class ModelConfigReader
                 MaxQueueDelayMs = maxDelay,
                 PreferredBatchSizes = preferred,
                 MaxQueueRows = maxQueueRows,
+                MaxQueueMb = maxQueueMb,
                 PriorityLevels = priorityLevels,
                 DefaultPriorityLevel = defaultLevel,
                 Cache = cache,

@@ -84,6 +84,7 @@ internal static class TritonConfigWriter
         WriteParameter(w, "batching", batching.Mode.ToString().ToLowerInvariant());
         WriteParameter(w, "latency_slo_ms", config.LatencySloMs.ToString(CultureInfo.InvariantCulture));
         WriteParameter(w, "max_queue_rows", batching.MaxQueueRows.ToString(CultureInfo.InvariantCulture));
+        WriteParameter(w, "max_queue_mb", config.MaxQueueMb.ToString(CultureInfo.InvariantCulture));
         WriteParameter(w, "execution_provider", config.ExecutionProvider.ToString().ToLowerInvariant());
         WriteParameter(w, "device_id", config.DeviceId.ToString(CultureInfo.InvariantCulture));
         WriteParameter(w, "intra_op_threads", config.IntraOpThreads.ToString(CultureInfo.InvariantCulture));

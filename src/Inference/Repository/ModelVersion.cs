@@ -47,6 +47,7 @@ internal sealed class ModelVersion
         {
             MaxBatchRows = maxRows,
             MaxQueueRows = Math.Max(config.MaxQueueRows, maxRows),
+            MaxQueueBytes = config.MaxQueueMb * 1024L * 1024,
             Instances = instances.Length,
             Mode = config.Batching,
             LatencySlo = TimeSpan.FromMilliseconds(config.LatencySloMs),
@@ -108,7 +109,7 @@ internal sealed class ModelVersion
     /// <summary>
     /// Queues <paramref name="request"/> in the version's batcher and returns its outputs (the caller's to dispose).
     /// </summary>
-    /// <exception cref="InferenceException">400 for a priority out of range or an input the model refuses; 503 (with Retry-After) when the queue is full or the request's timeout passed in the queue.</exception>
+    /// <exception cref="InferenceException">400 for a priority out of range or an input the model refuses; 503 (with Retry-After) when the queue is full (max_queue_rows or max_queue_mb) or the request's timeout passed in the queue.</exception>
     public async Task<PooledTensor[]> InferAsync(InferRequest request, CancellationToken cancellationToken)
     {
         var batching = Signature.MaxBatchSize > 0;
@@ -117,7 +118,7 @@ internal sealed class ModelVersion
         var timeout = _config.QueuePolicy.Timeout(request.TimeoutMicroseconds ?? 0);
         try
         {
-            return await _batcher.EnqueueAsync(request, rows, key, PriorityLevel(request.Priority), timeout, cancellationToken).ConfigureAwait(false);
+            return await _batcher.EnqueueAsync(request, rows, QueuedBytesOf(request), key, PriorityLevel(request.Priority), timeout, cancellationToken).ConfigureAwait(false);
         }
         catch (BatchRejectedException ex)
         {
@@ -168,6 +169,18 @@ internal sealed class ModelVersion
         {
             Release();
         }
+    }
+
+    // The memory a queued request pins: its inputs' pooled buffers, as rented.
+    private static long QueuedBytesOf(InferRequest request)
+    {
+        var bytes = 0L;
+        foreach (var input in request.Inputs)
+        {
+            bytes += input.Buffer.Length;
+        }
+
+        return bytes;
     }
 
     // OIP priority: 1 is first, N the last of priority_levels; 0 (or none) takes default_priority_level.

@@ -33,17 +33,17 @@ public class OptionsValidationTests
 
     private static string[] EdgeArgs(string node, string dns, params string[] values)
     {
-        string[] keys = ["DnsRefreshSeconds", "VirtualNodes", "LoadFactor", "HealthCheckIntervalSeconds", "PassiveFailureRate", "PassiveWindowSeconds", "ReactivationSeconds", "MaxRequestBodyBytes", "RequestHeadersTimeoutSeconds"];
+        string[] keys = ["DnsRefreshSeconds", "VirtualNodes", "LoadFactor", "HealthCheckIntervalSeconds", "PassiveFailureRate", "PassiveWindowSeconds", "ReactivationSeconds", "MaxRequestBodyBytes", "RequestHeadersTimeoutSeconds", "MaxSaturationSeconds"];
         return ["--role", "edge", "--node", node, "--nodes-dns", dns, .. keys.Zip(values).SelectMany(p => new[] { "--Edge:" + p.First, p.Second })];
     }
 
     [Theory]
-    [InlineData("0.5", "0", "0.99", "0.09", "0.009", "0.5", "0.09", "1023", "0.5")]
-    [InlineData("3601", "10001", "100.5", "3601", "1.01", "3601", "3601", "2147483648", "601")]
+    [InlineData("0.5", "0", "0.99", "0.09", "0.009", "0.5", "0.09", "1023", "0.5", "0.99")]
+    [InlineData("3601", "10001", "100.5", "3601", "1.01", "3601", "3601", "2147483648", "601", "3600.5")]
     public void Build_EveryEdgeSettingOutOfRange_ListsEachError(string dnsRefresh, string virtualNodes, string loadFactor, string healthInterval,
-        string passiveRate, string passiveWindow, string reactivation, string maxBody, string headersTimeout)
+        string passiveRate, string passiveWindow, string reactivation, string maxBody, string headersTimeout, string maxSaturation)
     {
-        var ex = BuildFails(EdgeArgs("ftp://node:1", "no-port", dnsRefresh, virtualNodes, loadFactor, healthInterval, passiveRate, passiveWindow, reactivation, maxBody, headersTimeout));
+        var ex = BuildFails(EdgeArgs("ftp://node:1", "no-port", dnsRefresh, virtualNodes, loadFactor, healthInterval, passiveRate, passiveWindow, reactivation, maxBody, headersTimeout, maxSaturation));
 
         AssertListsExactly(
             ex,
@@ -57,16 +57,17 @@ public class OptionsValidationTests
             "Edge:PassiveWindowSeconds must be from 1 to 3600",
             "Edge:ReactivationSeconds must be from 0.1 to 3600",
             "Edge:MaxRequestBodyBytes must be from 1024 to 2147483647",
-            "Edge:RequestHeadersTimeoutSeconds must be from 1 to 600");
+            "Edge:RequestHeadersTimeoutSeconds must be from 1 to 600",
+            "Edge:MaxSaturationSeconds must be from 1 to 3600");
     }
 
     [Theory]
-    [InlineData("1", "1", "1", "0.1", "0.01", "1", "0.1", "1024", "1")]
-    [InlineData("3600", "10000", "100", "3600", "1", "3600", "3600", "2147483647", "600")]
+    [InlineData("1", "1", "1", "0.1", "0.01", "1", "0.1", "1024", "1", "1")]
+    [InlineData("3600", "10000", "100", "3600", "1", "3600", "3600", "2147483647", "600", "3600")]
     public async Task Build_EdgeSettingsAtTheirBounds_Builds(string dnsRefresh, string virtualNodes, string loadFactor, string healthInterval,
-        string passiveRate, string passiveWindow, string reactivation, string maxBody, string headersTimeout)
+        string passiveRate, string passiveWindow, string reactivation, string maxBody, string headersTimeout, string maxSaturation)
     {
-        await BuildsAsync(EdgeArgs("http://127.0.0.1:1", "nodes.local:8000", dnsRefresh, virtualNodes, loadFactor, healthInterval, passiveRate, passiveWindow, reactivation, maxBody, headersTimeout));
+        await BuildsAsync(EdgeArgs("http://127.0.0.1:1", "nodes.local:8000", dnsRefresh, virtualNodes, loadFactor, healthInterval, passiveRate, passiveWindow, reactivation, maxBody, headersTimeout, maxSaturation));
     }
 
     [Theory]

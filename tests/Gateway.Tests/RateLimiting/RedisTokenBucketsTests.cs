@@ -122,20 +122,18 @@ public sealed class RedisTokenBucketsTests : IDisposable
         await Assert.ThrowsAsync<TimeoutException>(() => take);
     }
 
-    // The bucket's tokens, and the expiry (ms) the script gave its key when it wrote them: the TTL left now
-    // plus the time since, both read in one transaction by Redis's clock, so a slow test machine adds nothing.
+    // The bucket's tokens, and the expiry (ms) the script gave its key when it wrote them: the key's absolute expiry
+    // (PEXPIRETIME) less the time the script wrote ("at"), both by Redis's clock and neither depending on when this
+    // reads them (a TTL read later shrinks with the time a loaded machine takes in between).
     private async Task<(double Tokens, double ExpiryMs)> StateAsync()
     {
         var transaction = Db.CreateTransaction();
-        var ttl = transaction.ExecuteAsync("PTTL", Key);
-        var time = transaction.ExecuteAsync("TIME");
+        var expireAt = transaction.ExecuteAsync("PEXPIRETIME", Key);
         var state = transaction.HashGetAsync(Key, ["tokens", "at"]);
         Assert.True(await transaction.ExecuteAsync());
-        var now = (RedisResult[])(await time)!;
-        var nowMs = ((long)now[0] * 1000.0) + ((long)now[1] / 1000.0);
         var values = await state;
         var at = double.Parse((string)values[1]!, CultureInfo.InvariantCulture);
-        return (double.Parse((string)values[0]!, CultureInfo.InvariantCulture), (long)(await ttl) + (nowMs - at));
+        return (double.Parse((string)values[0]!, CultureInfo.InvariantCulture), (long)(await expireAt) - at);
     }
 
     // Rewrites the bucket as if its last refill had been `age` ago by Redis's clock, with `tokens` left then.

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Time.Testing;
 using ServingGateway.Edge;
 using ServingGateway.Routing;
 using Yarp.ReverseProxy.Model;
@@ -9,11 +10,15 @@ public class ConsistentHashLoadBalancingPolicyTests
 {
     private readonly DestinationState[] _nodes = [new("http://n1"), new("http://n2"), new("http://n3")];
     private readonly ClusterState _cluster = new("nodes");
-    private readonly ConsistentHashLoadBalancingPolicy _policy = new(new FixedOptionsMonitor<EdgeOptions>(new EdgeOptions()));
+    private readonly FakeTimeProvider _time = new();
+    private readonly NodeSaturation _saturation;
+    private readonly ConsistentHashLoadBalancingPolicy _policy;
 
     public ConsistentHashLoadBalancingPolicyTests()
     {
         _cluster.DestinationsState = new ClusterDestinationsState(_nodes, _nodes);
+        _saturation = new NodeSaturation(new FixedOptionsMonitor<EdgeOptions>(new EdgeOptions()), _time);
+        _policy = new(new FixedOptionsMonitor<EdgeOptions>(new EdgeOptions()), _saturation);
     }
 
     // The model as the router binds it (route value), the path as sent.
@@ -99,6 +104,47 @@ public class ConsistentHashLoadBalancingPolicyTests
         var used = Enumerable.Range(0, 60).Select(i => Pick("mlp", routingKey: $"user-{i}")).Distinct().Count();
 
         Assert.Equal(3, used);
+    }
+
+    [Fact]
+    public void Pick_OwnerSaturated_NextOnTheRingUntilItsRetryAfterEnds()
+    {
+        var owner = Pick("mlp");
+        var next = Pick("mlp", [.. _nodes.Where(n => n != owner)]);
+
+        _saturation.Mark(owner.DestinationId, TimeSpan.FromSeconds(2));
+
+        Assert.Same(next, Pick("mlp"));
+        _time.Advance(TimeSpan.FromSeconds(1.9));
+        Assert.Same(next, Pick("mlp"));
+        _time.Advance(TimeSpan.FromSeconds(0.1));
+        Assert.Same(owner, Pick("mlp"));
+    }
+
+    [Fact]
+    public void Pick_OnlyUnsaturatedNodeOverTheBound_StillPreferredToASaturatedOne()
+    {
+        var owner = Pick("mlp");
+        var next = Pick("mlp", [.. _nodes.Where(n => n != owner)]);
+        var third = _nodes.Single(n => n != owner && n != next);
+        _saturation.Mark(owner.DestinationId, TimeSpan.FromSeconds(5));
+        _saturation.Mark(third.DestinationId, TimeSpan.FromSeconds(5));
+
+        next.ConcurrentRequestCount = 10; // bound ceil(1.25 * 11 / 3) = 5: over it
+
+        Assert.Same(next, Pick("mlp"));
+    }
+
+    [Fact]
+    public void Pick_EverySaturated_TheOwnerDecides()
+    {
+        var owner = Pick("mlp");
+        foreach (var node in _nodes)
+        {
+            _saturation.Mark(node.DestinationId, TimeSpan.FromSeconds(5));
+        }
+
+        Assert.Same(owner, Pick("mlp"));
     }
 
     [Fact]

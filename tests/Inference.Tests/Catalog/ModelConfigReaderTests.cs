@@ -47,6 +47,18 @@ public class ModelConfigReaderTests
     }
 
     [Fact]
+    public void Parse_MaxQueueMb_ReadOrDefaultedAndBounded()
+    {
+        Assert.Equal(ModelConfig.DefaultMaxQueueMb, Parse("{}").MaxQueueMb);
+        Assert.Equal(256, ModelConfig.DefaultMaxQueueMb);
+        Assert.Equal(3, Parse("""{"max_queue_mb": 3}""").MaxQueueMb);
+
+        var ex = Assert.Throws<InvalidDataException>(() => Parse("""{"max_queue_mb": 0}"""));
+
+        Assert.Contains("\"max_queue_mb\" must be an integer from 1 to 1048576", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Parse_SeveralErrors_ListsThemAll()
     {
         var ex = Assert.Throws<InvalidDataException>(() => Parse("""

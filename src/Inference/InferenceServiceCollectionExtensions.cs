@@ -8,7 +8,9 @@ using ServingGateway.Inference.Caching;
 using ServingGateway.Inference.Http;
 using ServingGateway.Inference.Metrics;
 using ServingGateway.Inference.Repository;
+using ServingGateway.Inference.Residency;
 using ServingGateway.Inference.Runtime;
+using ServingGateway.Inference.Serving;
 
 namespace ServingGateway.Inference;
 
@@ -32,9 +34,11 @@ public static class InferenceServiceCollectionExtensions
             .ValidateOnStart();
         services.AddSingleton(sp => new RequestBodyBudget(sp.GetRequiredService<IOptions<InferenceOptions>>().Value.BufferedRequestBudgetBytes()));
         services.AddSingleton<PredictionCache>();
+        services.AddSingleton<InferencePipeline>();
         services.AddSingleton<NodeMetrics>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<OnnxSessionFactory>();
+        services.AddSingleton<ModelHostFactory>();
         services.AddSingleton<ModelRepository>();
         services.AddHostedService<RepositoryLoader>();
         services.AddSingleton<RequestPathWarmUp>();

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using ServingGateway.FunctionalTests.Infrastructure;
-using ServingGateway.Inference.Http;
+using ServingGateway.Inference.Serving;
 using ServingGateway.TestSupport;
 
 namespace ServingGateway.FunctionalTests;

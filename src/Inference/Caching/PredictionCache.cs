@@ -1,30 +1,25 @@
-using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ServingGateway.Inference.Metrics;
 using ServingGateway.Inference.Protocol;
-using ServingGateway.Inference.Repository;
 using ServingGateway.Inference.Tensors;
 
 namespace ServingGateway.Inference.Caching;
 
 /// <summary>
-/// The prediction cache in front of the batcher: the in-process tier, then Redis when configured, then a
-/// run of the model. Concurrent identical misses run the model once (single flight): every waiter gets the
-/// result, or the same error. What a miss computed is stored by the model's admission rule.
+/// The prediction cache's stores and its admission rule: the in-process tier (predictions and whole
+/// responses), then Redis when configured. It never runs a model: the serving pipeline looks up, runs the
+/// model on a miss, asks <see cref="Admit"/> and stores (docs/CACHING.md).
 /// </summary>
 /// <remarks>Ownership: owns its tiers and disposes them.</remarks>
 internal sealed class PredictionCache : IDisposable
 {
-    private readonly ConcurrentDictionary<UInt128, Task<CachedPrediction>> _inFlight = new();
     private readonly NodeMetrics _metrics;
-    private readonly TimeProvider _time;
 
     public PredictionCache(IOptions<CacheOptions> options, NodeMetrics metrics, TimeProvider time, ILogger<PredictionCache> logger)
     {
         var settings = options.Value;
         _metrics = metrics;
-        _time = time;
         Memory = new MemoryCacheTier(settings.MemoryMb * 1024L * 1024L, settings.MaxEntries, time);
         Redis = string.IsNullOrWhiteSpace(settings.Redis) ? null : new RedisCacheTier(settings, time, logger, metrics);
         SeenKeys = new RotatingBloomFilter(settings.SecondHitExpectedKeys, settings.SecondHitFalsePositiveRate);
@@ -39,139 +34,64 @@ internal sealed class PredictionCache : IDisposable
     /// <summary>The keys seen, for second-hit admission.</summary>
     public RotatingBloomFilter SeenKeys { get; }
 
-    /// <summary>A timestamp of the cache's clock, to pass back to the methods that measure from it.</summary>
-    public long GetTimestamp() => _time.GetTimestamp();
+    /// <summary>The whole response for a byte-identical earlier request, or null.</summary>
+    public CachedResponse? GetResponse(UInt128 exactKey) => Memory.GetResponse(exactKey);
+
+    /// <summary>Keeps the whole response of a request that <see cref="Admit"/> admitted.</summary>
+    public void SetResponse(UInt128 exactKey, CachedResponse response, TimeSpan timeToLive) =>
+        Memory.SetResponse(exactKey, response, timeToLive);
 
     /// <summary>
-    /// The whole response for a byte-identical earlier request to <paramref name="version"/>, or null; counted as
-    /// a memory hit. The lookup is measured from <paramref name="started"/> (taken before hashing the body).
+    /// The prediction stored under <paramref name="key"/>, from memory, else from Redis (kept in memory then),
+    /// and where it came from; <see cref="CacheOutcome.Miss"/> with null when neither tier has it. A Redis entry
+    /// that does not fit <paramref name="request"/> is refused as a miss.
     /// </summary>
-    public CachedResponse? GetResponse(ModelVersion version, UInt128 exactKey, long started)
+    public async ValueTask<(CachedPrediction? Prediction, CacheOutcome Outcome)> GetAsync(
+        UInt128 key, InferRequest request, ModelSignature signature, TimeSpan timeToLive, CancellationToken cancellationToken)
     {
-        var response = Memory.GetResponse(exactKey);
-        var elapsed = Nanoseconds(started);
-        version.ResponseCosts.RecordLookup(elapsed);
-        if (response is not null)
+        var local = await Memory.GetAsync(key, cancellationToken).ConfigureAwait(false);
+        if (local is not null)
         {
-            _metrics.RecordCacheLookup(version.ModelName, Memory.Name, hit: true);
-            version.Statistics.CacheHit.Add(1, (long)elapsed);
+            return (local, CacheOutcome.HitMemory);
         }
 
-        return response;
+        if (Redis is not null)
+        {
+            var shared = await Redis.GetAsync(key, cancellationToken).ConfigureAwait(false);
+            if (shared is not null && !shared.Fits(request, signature))
+            {
+                // Store integrity, as the Redis tier counts its own refusals (a bad seal, a bad entry).
+                _metrics.RecordCacheRejected(NodeMetrics.RejectedMismatch);
+                shared = null;
+            }
+
+            if (shared is not null)
+            {
+                Memory.Set(key, shared, timeToLive);
+                return (shared, CacheOutcome.HitRedis);
+            }
+        }
+
+        return (null, CacheOutcome.Miss);
+    }
+
+    /// <summary>Stores a prediction that <see cref="Admit"/> admitted, in every tier.</summary>
+    public void Set(UInt128 key, CachedPrediction prediction, TimeSpan timeToLive)
+    {
+        Memory.Set(key, prediction, timeToLive);
+        Redis?.Set(key, prediction, timeToLive);
     }
 
     /// <summary>
-    /// Whether the response to a request that missed the byte-identical cache should be kept for its repeats,
-    /// by the model's admission rule; <paramref name="computeStarted"/> is when its computation (parse,
-    /// prediction, encoding: what a hit saves) began, and is measured now.
+    /// The one admission decision, for predictions and whole responses alike: whether a miss under
+    /// <paramref name="key"/> is stored, by <paramref name="admission"/> and the model's measured <paramref name="costs"/>.
     /// </summary>
-    public bool AdmitResponse(ModelVersion version, UInt128 exactKey, long computeStarted)
+    public bool Admit(CacheAdmission admission, CacheCostMeter costs, UInt128 key) => admission switch
     {
-        version.ResponseCosts.RecordSaved(Nanoseconds(computeStarted));
-        return Admit(version.CachePolicy.Admission, version.ResponseCosts, exactKey);
-    }
-
-    /// <summary>Keeps the whole response of a request admitted by <see cref="AdmitResponse"/>; the store is measured from <paramref name="started"/> (taken before capturing it).</summary>
-    public void SetResponse(ModelVersion version, UInt128 exactKey, CachedResponse response, long started)
-    {
-        Memory.SetResponse(exactKey, response, version.CachePolicy.TimeToLive);
-        version.ResponseCosts.RecordStore(Nanoseconds(started));
-    }
-
-    /// <summary>The outputs of <paramref name="request"/> (the caller's to dispose) and where they came from.</summary>
-    public async ValueTask<(PooledTensor[] Outputs, CacheOutcome Outcome)> InferAsync(ModelVersion version, InferRequest request, CancellationToken cancellationToken)
-    {
-        var policy = version.CachePolicy;
-        if (!policy.Enabled)
-        {
-            return (await version.InferAsync(request, cancellationToken).ConfigureAwait(false), CacheOutcome.Bypass);
-        }
-
-        var started = _time.GetTimestamp();
-        var key = CacheKey.Compute(version.CacheKeyPrefix, request, version.Signature);
-        for (var attempt = 1; ; attempt++)
-        {
-            var local = await Memory.GetAsync(key, cancellationToken).ConfigureAwait(false);
-            _metrics.RecordCacheLookup(version.ModelName, Memory.Name, local is not null);
-            if (local is not null)
-            {
-                var elapsed = Nanoseconds(started);
-                version.PredictionCosts.RecordLookup(elapsed);
-                version.Statistics.CacheHit.Add(1, (long)elapsed);
-                return (local.ToPooled(), CacheOutcome.HitMemory);
-            }
-
-            if (Redis is not null)
-            {
-                var shared = await Redis.GetAsync(key, cancellationToken).ConfigureAwait(false);
-                if (shared is not null && !shared.Fits(request, version.Signature))
-                {
-                    _metrics.RecordCacheRejected(NodeMetrics.RejectedMismatch);
-                    shared = null;
-                }
-
-                _metrics.RecordCacheLookup(version.ModelName, Redis.Name, shared is not null);
-                if (shared is not null)
-                {
-                    Memory.Set(key, shared, policy.TimeToLive);
-                    var elapsed = Nanoseconds(started);
-                    version.PredictionCosts.RecordLookup(elapsed);
-                    version.Statistics.CacheHit.Add(1, (long)elapsed);
-                    return (shared.ToPooled(), CacheOutcome.HitRedis);
-                }
-            }
-
-            var missed = Nanoseconds(started);
-            version.PredictionCosts.RecordLookup(missed);
-            version.Statistics.CacheMiss.Add(1, (long)missed);
-            var flight = new TaskCompletionSource<CachedPrediction>(TaskCreationOptions.RunContinuationsAsynchronously);
-            var running = _inFlight.GetOrAdd(key, flight.Task);
-            if (running != flight.Task)
-            {
-                try
-                {
-                    var computed = await running.WaitAsync(cancellationToken).ConfigureAwait(false);
-                    return (computed.ToPooled(), CacheOutcome.Miss);
-                }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && attempt < 3)
-                {
-                    continue; // the caller that was running it went away: look again, and run it if need be
-                }
-            }
-
-            try
-            {
-                var computeStarted = _time.GetTimestamp();
-                var outputs = await version.InferAsync(request, cancellationToken).ConfigureAwait(false);
-                version.PredictionCosts.RecordSaved(Nanoseconds(computeStarted));
-                var prediction = CachedPrediction.From(outputs);
-                flight.SetResult(prediction);
-                if (Admit(policy.Admission, version.PredictionCosts, key))
-                {
-                    var storeStarted = _time.GetTimestamp();
-                    Memory.Set(key, prediction, policy.TimeToLive);
-                    Redis?.Set(key, prediction, policy.TimeToLive);
-                    version.PredictionCosts.RecordStore(Nanoseconds(storeStarted));
-                }
-
-                return (outputs, CacheOutcome.Miss);
-            }
-            catch (OperationCanceledException)
-            {
-                flight.TrySetCanceled(CancellationToken.None); // waiters were not cancelled: they look again
-                throw;
-            }
-            catch (Exception ex)
-            {
-                flight.TrySetException(ex);
-                throw;
-            }
-            finally
-            {
-                _inFlight.TryRemove(new KeyValuePair<UInt128, Task<CachedPrediction>>(key, flight.Task));
-            }
-        }
-    }
+        CacheAdmission.Always => true,
+        CacheAdmission.SecondHit => SeenKeys.CheckAndAdd(key),
+        _ => SeenKeys.CheckAndAdd(key) && costs.Pays(),
+    };
 
     /// <inheritdoc />
     public void Dispose()
@@ -179,15 +99,4 @@ internal sealed class PredictionCache : IDisposable
         Memory.Dispose();
         Redis?.Dispose();
     }
-
-    // The one admission decision, for predictions and whole responses alike (docs/CACHING.md).
-    private bool Admit(CacheAdmission admission, CacheCostMeter costs, UInt128 key) => admission switch
-    {
-        CacheAdmission.Always => true,
-        CacheAdmission.SecondHit => SeenKeys.CheckAndAdd(key),
-        _ => SeenKeys.CheckAndAdd(key) && costs.Pays(),
-    };
-
-    // Nanoseconds since a timestamp of this cache's clock, without TimeSpan's 100 ns rounding.
-    private double Nanoseconds(long started) => (_time.GetTimestamp() - started) * (1e9 / _time.TimestampFrequency);
 }

@@ -5,9 +5,11 @@ using ServingGateway.Inference.Protocol;
 namespace ServingGateway.Inference.Http;
 
 /// <summary>
-/// Gives every failure a JSON body: errors ASP.NET answers with an empty body (404 no route, 405 wrong
-/// method, 413 from Kestrel's limit, 400 bad framing) get <c>{"error": "..."}</c>, and an exception that
-/// escapes a handler becomes a logged 500 rather than a dropped connection.
+/// The one place a failure becomes HTTP, for every role: an <see cref="InferenceException"/> thrown anywhere
+/// below (endpoints, the serving pipeline, the repository) is written as its status and <c>{"error": "..."}</c>
+/// (with Retry-After when it carries one); errors ASP.NET answers with an empty body (404 no route, 405 wrong
+/// method, 413 from Kestrel's limit, 400 bad framing) get a JSON body too; any other exception that escapes a
+/// handler becomes a logged 500 rather than a dropped connection.
 /// </summary>
 internal sealed partial class JsonErrorMiddleware
 {

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using ServingGateway.Inference.Metrics;
-using ServingGateway.Inference.Repository;
+using ServingGateway.Inference.Residency;
 
 namespace ServingGateway.Inference.Http;
 
@@ -8,7 +8,7 @@ namespace ServingGateway.Inference.Http;
 internal static class StatisticsWriter
 {
     /// <summary>Writes the properties of <c>{"model_stats": [...]}</c> into an open object.</summary>
-    public static void Write(Utf8JsonWriter w, IEnumerable<ModelVersion> versions)
+    public static void Write(Utf8JsonWriter w, IEnumerable<ModelHost> versions)
     {
         w.WriteStartArray("model_stats"u8);
         foreach (var version in versions)

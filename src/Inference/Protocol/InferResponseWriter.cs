@@ -48,15 +48,7 @@ internal static class InferResponseWriter
         {
             var output = outputs[i];
             writer.WriteStartObject();
-            writer.WriteString("name"u8, output.Name);
-            writer.WriteString("datatype"u8, output.DataType.ToOipName());
-            writer.WriteStartArray("shape"u8);
-            foreach (var dim in output.Shape)
-            {
-                writer.WriteNumberValue(dim);
-            }
-
-            writer.WriteEndArray();
+            TensorJson.WriteHeader(writer, output.Name, output.DataType, output.Shape);
             if (requested[i].Binary)
             {
                 writer.WriteStartObject("parameters"u8);

@@ -4,8 +4,8 @@ using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ServingGateway.Inference.Catalog;
-using ServingGateway.Inference.Metrics;
 using ServingGateway.Inference.Protocol;
+using ServingGateway.Inference.Residency;
 using ServingGateway.Inference.Runtime;
 
 namespace ServingGateway.Inference.Repository;
@@ -19,17 +19,17 @@ internal sealed partial class ModelRepository : IDisposable
     private readonly ConcurrentDictionary<string, ModelEntry> _models = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly InferenceOptions _options;
-    private readonly ModelLoader _loader;
+    private readonly ModelHostFactory _hosts;
     private readonly IgnoredFieldLog _ignoredFields;
     private readonly ILogger<ModelRepository> _logger;
     private volatile bool _initialLoadComplete;
 
-    public ModelRepository(IOptions<InferenceOptions> options, OnnxSessionFactory sessions, NodeMetrics metrics, TimeProvider time, ILogger<ModelRepository> logger)
+    public ModelRepository(IOptions<InferenceOptions> options, ModelHostFactory hosts, ILogger<ModelRepository> logger)
     {
         _options = options.Value;
         _logger = logger;
+        _hosts = hosts;
         Root = Path.GetFullPath(_options.ModelRepository);
-        _loader = new ModelLoader(sessions, _options, Counters, metrics, time, logger);
         _ignoredFields = new IgnoredFieldLog(logger);
     }
 
@@ -37,7 +37,7 @@ internal sealed partial class ModelRepository : IDisposable
     public string Root { get; }
 
     /// <summary>Native objects held by this repository's models.</summary>
-    public RuntimeCounters Counters { get; } = new();
+    public RuntimeCounters Counters => _hosts.Counters;
 
     /// <summary>True once the models found at start-up have been loaded (or have failed to).</summary>
     public bool IsReady => _initialLoadComplete;
@@ -142,10 +142,22 @@ internal sealed partial class ModelRepository : IDisposable
     }
 
     /// <summary>
+    /// Takes a reference on the version a request names (or the highest ready one), resident and ready to
+    /// serve; the caller releases it. All versions are resident today, so this completes at once; a residency
+    /// policy that loads on demand completes it when the version is loaded, without changing its callers.
+    /// </summary>
+    /// <exception cref="InferenceException">404 for an unknown model or a version that is not ready.</exception>
+    public ValueTask<ModelHost> AcquireAsync(string name, string? version, CancellationToken cancellationToken)
+    {
+        _ = cancellationToken; // nothing to wait for while every version is resident
+        return ValueTask.FromResult(Acquire(name, version));
+    }
+
+    /// <summary>
     /// Takes a reference on the version a request names (or the highest ready one); the caller releases it.
     /// </summary>
     /// <exception cref="InferenceException">404 for an unknown model or a version that is not ready.</exception>
-    public ModelVersion Acquire(string name, string? version)
+    public ModelHost Acquire(string name, string? version)
     {
         if (!_models.TryGetValue(name, out var entry))
         {
@@ -184,7 +196,7 @@ internal sealed partial class ModelRepository : IDisposable
     }
 
     /// <summary>The ready versions of <paramref name="name"/>, highest first; null for an unknown model.</summary>
-    public ModelVersion[]? GetReady(string name) =>
+    public ModelHost[]? GetReady(string name) =>
         _models.TryGetValue(name, out var entry) ? entry.Snapshot.Ready : null;
 
     /// <summary>Triton's repository index: every model, and every version considered, with state and reason.</summary>
@@ -295,7 +307,7 @@ internal sealed partial class ModelRepository : IDisposable
         var loading = wanted.Select(v => new VersionStatus(v, ModelState.Loading, "")).ToArray();
         entry.Snapshot = old with { Versions = loading };
 
-        var ready = new List<ModelVersion>();
+        var ready = new List<ModelHost>();
         var statuses = new List<VersionStatus>();
         foreach (var version in wanted)
         {
@@ -310,7 +322,7 @@ internal sealed partial class ModelRepository : IDisposable
             {
                 var digest = ModelDigest.Compute(versionDirectory);
                 var kept = Array.Find(old.Ready, v => v.Version == version && v.Digest == digest && v.ConfigText == config.SourceText);
-                var loaded = kept ?? _loader.Load(name, version, versionDirectory, digest, config);
+                var loaded = kept ?? _hosts.Create(name, version, versionDirectory, digest, config);
                 loaded.ConfigText = config.SourceText;
                 ready.Add(loaded);
                 statuses.Add(new VersionStatus(version, ModelState.Ready, ""));

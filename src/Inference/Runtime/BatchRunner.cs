@@ -7,19 +7,19 @@ using ServingGateway.Inference.Tensors;
 namespace ServingGateway.Inference.Runtime;
 
 /// <summary>
-/// Runs one batch of requests on one instance: concatenates their inputs along dimension 0 into one
+/// Runs one batch of requests on one executor (<see cref="IModelExecutor"/>): concatenates their inputs along dimension 0 into one
 /// pooled buffer per input (one copy in), runs the model once, and splits each output back by row ranges
 /// into each request's own pooled tensors (one copy out). A batch of one request runs on its own tensors.
 /// </summary>
 internal sealed class BatchRunner
 {
-    private readonly OnnxModelInstance[] _instances;
+    private readonly IModelExecutor[] _instances;
     private readonly ModelSignature _signature;
     private readonly ModelStatistics _statistics;
     private readonly NodeMetrics.VersionMetrics _metrics;
     private readonly TimeProvider _time;
 
-    public BatchRunner(OnnxModelInstance[] instances, ModelSignature signature, ModelStatistics statistics, NodeMetrics.VersionMetrics metrics, TimeProvider time)
+    public BatchRunner(IModelExecutor[] instances, ModelSignature signature, ModelStatistics statistics, NodeMetrics.VersionMetrics metrics, TimeProvider time)
     {
         _instances = instances;
         _signature = signature;

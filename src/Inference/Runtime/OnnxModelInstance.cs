@@ -15,7 +15,7 @@ namespace ServingGateway.Inference.Runtime;
 /// known beforehand are pre-allocated in pooled buffers that ONNX Runtime writes into, the others are
 /// copied once out of ONNX Runtime's memory.
 /// </remarks>
-internal sealed class OnnxModelInstance : IDisposable
+internal sealed class OnnxModelInstance : IModelExecutor
 {
     private readonly InferenceSession _session;
     private readonly RunOptions _runOptions;

@@ -1,11 +1,13 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.ML.OnnxRuntime;
+using ServingGateway.Inference.Tensors;
 
 namespace ServingGateway.Inference.Runtime;
 
 /// <summary>
 /// Creates ONNX Runtime sessions with the requested execution provider: auto tries CUDA and falls back
-/// to CPU with one warning per process; cuda fails with the reason when CUDA cannot be used.
+/// to CPU with one warning per process; cuda fails with the reason when CUDA cannot be used. Wraps them
+/// as the <see cref="IModelExecutor"/>s of a version, with the signature read from the first.
 /// </summary>
 internal sealed partial class OnnxSessionFactory
 {
@@ -50,6 +52,105 @@ internal sealed partial class OnnxSessionFactory
 
         provider = "cpu";
         return CreateSession(modelPath, settings, cuda: false);
+    }
+
+    /// <summary>
+    /// Creates <paramref name="count"/> executors (one session each) of <paramref name="modelPath"/> and reads the
+    /// version's signature; the caller owns the executors. Creating several native objects is guarded: a failure
+    /// half-way disposes what was created.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The model cannot be served here; the message says why.</exception>
+    public ModelExecutors CreateExecutors(string modelPath, SessionSettings settings, int count, int? maxBatchSize, int defaultMaxBatchSize, RuntimeCounters counters)
+    {
+        var instances = new List<OnnxModelInstance>(count);
+        var sessions = new List<InferenceSession>();
+        try
+        {
+            ModelSignature? signature = null;
+            OutputShapePlan? plan = null;
+            var provider = "cpu";
+            for (var i = 0; i < count; i++)
+            {
+                InferenceSession session;
+                try
+                {
+                    session = Create(modelPath, settings, out provider);
+                }
+                catch (Exception ex) when (ex is OnnxRuntimeException or InvalidOperationException)
+                {
+                    throw new InvalidDataException(ex.Message.Trim(), ex);
+                }
+
+                sessions.Add(session);
+                counters.SessionCreated(session);
+                signature ??= ReadSignature(session, maxBatchSize, defaultMaxBatchSize);
+                plan ??= new OutputShapePlan(signature);
+                instances.Add(new OnnxModelInstance(session, signature, plan, counters));
+                sessions.Remove(session);
+            }
+
+            return new ModelExecutors([.. instances], signature!, provider);
+        }
+        catch
+        {
+            foreach (var instance in instances)
+            {
+                instance.Dispose();
+            }
+
+            foreach (var session in sessions)
+            {
+                session.Dispose();
+                counters.SessionDisposed();
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>Reads inputs and outputs from the session and settles max_batch_size.</summary>
+    /// <exception cref="InvalidDataException">A tensor type OIP cannot carry, or a max_batch_size the shapes forbid.</exception>
+    internal static ModelSignature ReadSignature(InferenceSession session, int? configuredMaxBatchSize, int defaultMaxBatchSize)
+    {
+        var inputs = session.InputNames.Select(n => ToSpec(n, session.InputMetadata[n], "input")).ToArray();
+        var outputs = session.OutputNames.Select(n => ToSpec(n, session.OutputMetadata[n], "output")).ToArray();
+        var all = inputs.Concat(outputs).ToArray();
+        var batchable = all.All(t => t.Shape.Length > 0 && t.Shape[0] < 0);
+        int maxBatchSize;
+        if (configuredMaxBatchSize is { } configured)
+        {
+            if (configured > 0 && !batchable)
+            {
+                var fixedOne = all.First(t => t.Shape.Length == 0 || t.Shape[0] >= 0);
+                throw new InvalidDataException(
+                    $"max_batch_size {configured} needs a dynamic first dimension on every input and output, but '{fixedOne.Name}' has shape {TensorShape.Format(fixedOne.Shape)}; set max_batch_size 0");
+            }
+
+            maxBatchSize = configured;
+        }
+        else
+        {
+            maxBatchSize = batchable ? defaultMaxBatchSize : 0;
+        }
+
+        return new ModelSignature(inputs, outputs, maxBatchSize);
+    }
+
+    private static TensorSpec ToSpec(string name, NodeMetadata metadata, string kind)
+    {
+        if (!metadata.IsTensor)
+        {
+            throw new InvalidDataException($"{kind} '{name}' is a {metadata.OnnxValueType}, not a tensor; OIP carries tensors only");
+        }
+
+        if (!TensorDataTypes.TryFromOrt(metadata.ElementDataType, out var type))
+        {
+            throw new InvalidDataException($"{kind} '{name}' has element type {metadata.ElementDataType}, which OIP cannot carry");
+        }
+
+        var shape = metadata.Dimensions.Select(d => d < 0 ? -1L : d).ToArray();
+        var symbols = metadata.SymbolicDimensions.Select((s, d) => shape[d] < 0 && !string.IsNullOrEmpty(s) ? s : null).ToArray();
+        return new TensorSpec(name, type, shape, symbols);
     }
 
     private static InferenceSession CreateSession(string modelPath, SessionSettings settings, bool cuda)

@@ -1,10 +1,8 @@
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using ServingGateway.Inference.Metrics;
 using ServingGateway.Inference.Protocol;
 using ServingGateway.Inference.Repository;
-using ServingGateway.Inference.Runtime;
+using ServingGateway.Inference.Residency;
 using ServingGateway.Inference.Tests.Repository;
 using ServingGateway.TestSupport;
 
@@ -61,9 +59,7 @@ public sealed class TritonConfigBehaviourTests : IAsyncLifetime
             model_warmup [ { name: "zeros" batch_size: 1 } ]
             instance_group { name: "one" count: 1 kind: KIND_CPU }
             """);
-        _repository = new ModelRepository(
-            Options.Create(new InferenceOptions { ModelRepository = _models.Path }),
-            new OnnxSessionFactory(NullLogger<OnnxSessionFactory>.Instance), new NodeMetrics(), _time, _log);
+        _repository = Repositories.Create(_models.Path, new NodeMetrics(), _time, _log);
         await _repository.LoadAllAsync(CancellationToken.None);
     }
 
@@ -183,7 +179,7 @@ public sealed class TritonConfigBehaviourTests : IAsyncLifetime
         _models.WriteFile(name, "config.pbtxt", pbtxt);
     }
 
-    private ModelVersion Version(string model) => _repository.GetReady(model)![0];
+    private ModelHost Version(string model) => _repository.GetReady(model)![0];
 
     private Task<float[]> InferAsync(string model, string json) => RepositoryInference.InferAsync(_repository, model, json);
 

@@ -1,10 +1,8 @@
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using ServingGateway.Batching;
 using ServingGateway.Inference.Metrics;
 using ServingGateway.Inference.Repository;
-using ServingGateway.Inference.Runtime;
+using ServingGateway.Inference.Residency;
 using ServingGateway.TestSupport;
 
 namespace ServingGateway.Inference.Tests.Repository;
@@ -32,9 +30,7 @@ public sealed class ModelConfigBehaviourTests : IAsyncLifetime
         Add("default_last", """{"max_batch_size": 3, "instances": 1, "batching": "fixed", "max_queue_delay_ms": 100, "priority_levels": 2, "default_priority_level": 2}""");
         Add("slo_6", """{"max_batch_size": 32, "instances": 1, "max_queue_delay_ms": 50, "latency_slo_ms": 6}""");
         Add("slo_200", """{"max_batch_size": 32, "instances": 1, "max_queue_delay_ms": 50, "latency_slo_ms": 200}""");
-        _repository = new ModelRepository(
-            Options.Create(new InferenceOptions { ModelRepository = _models.Path }),
-            new OnnxSessionFactory(NullLogger<OnnxSessionFactory>.Instance), new NodeMetrics(), _time, NullLogger<ModelRepository>.Instance);
+        _repository = Repositories.Create(_models.Path, new NodeMetrics(), _time);
         await _repository.LoadAllAsync(CancellationToken.None);
     }
 
@@ -123,7 +119,7 @@ public sealed class ModelConfigBehaviourTests : IAsyncLifetime
         _models.WriteConfig(name, config);
     }
 
-    private ModelVersion Version(string model) => _repository.GetReady(model)![0];
+    private ModelHost Version(string model) => _repository.GetReady(model)![0];
 
     private Task<float[]> InferAsync(string model, string json) => RepositoryInference.InferAsync(_repository, model, json);
 

@@ -1,10 +1,8 @@
 using System.Runtime.InteropServices;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 using ServingGateway.Inference.Metrics;
 using ServingGateway.Inference.Protocol;
 using ServingGateway.Inference.Repository;
-using ServingGateway.Inference.Runtime;
+using ServingGateway.Inference.Residency;
 using ServingGateway.Inference.Tensors;
 using ServingGateway.TestSupport;
 
@@ -16,9 +14,7 @@ public sealed class ModelRepositoryTests : IDisposable
 
     public void Dispose() => _models.Dispose();
 
-    private ModelRepository CreateRepository() =>
-        new(Options.Create(new InferenceOptions { ModelRepository = _models.Path }), new OnnxSessionFactory(NullLogger<OnnxSessionFactory>.Instance),
-            new NodeMetrics(), TimeProvider.System, NullLogger<ModelRepository>.Instance);
+    private ModelRepository CreateRepository() => Repositories.Create(_models.Path, new NodeMetrics(), TimeProvider.System);
 
     private static async Task<ModelRepository> LoadedAsync(ModelRepository repository)
     {
@@ -26,7 +22,7 @@ public sealed class ModelRepositoryTests : IDisposable
         return repository;
     }
 
-    private static float[] RunVersioned(ModelVersion version)
+    private static float[] RunVersioned(ModelHost version)
     {
         using var request = InferRequestReader.Read("""{"inputs":[{"name":"x","shape":[1,4],"datatype":"FP32","data":[0,0,0,0]}]}"""u8, null, version.Signature);
         var outputs = version.InferAsync(request, CancellationToken.None).GetAwaiter().GetResult();

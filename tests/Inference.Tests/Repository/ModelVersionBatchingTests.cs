@@ -1,9 +1,6 @@
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 using ServingGateway.Inference.Metrics;
 using ServingGateway.Inference.Protocol;
 using ServingGateway.Inference.Repository;
-using ServingGateway.Inference.Runtime;
 using ServingGateway.TestSupport;
 
 namespace ServingGateway.Inference.Tests.Repository;
@@ -19,9 +16,7 @@ public sealed class ModelVersionBatchingTests : IAsyncLifetime
         _models.AddVersion("mlp_off", 1, "mlp", 1);
         _models.WriteConfig("mlp_off", """{"max_batch_size": 64, "instances": 1, "batching": "off"}""");
         _models.WriteConfig("mlp", """{"max_batch_size": 16, "instances": 1}""");
-        _repository = new ModelRepository(
-            Options.Create(new InferenceOptions { ModelRepository = _models.Path }),
-            new OnnxSessionFactory(NullLogger<OnnxSessionFactory>.Instance), new NodeMetrics(), TimeProvider.System, NullLogger<ModelRepository>.Instance);
+        _repository = Repositories.Create(_models.Path, new NodeMetrics(), TimeProvider.System);
         await _repository.LoadAllAsync(CancellationToken.None);
     }
 

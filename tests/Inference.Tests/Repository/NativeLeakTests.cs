@@ -1,11 +1,9 @@
 using System.Collections.Concurrent;
 using System.Text;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 using ServingGateway.Inference.Metrics;
 using ServingGateway.Inference.Protocol;
 using ServingGateway.Inference.Repository;
-using ServingGateway.Inference.Runtime;
+using ServingGateway.Inference.Residency;
 using ServingGateway.TestSupport;
 using Xunit.Abstractions;
 
@@ -73,7 +71,7 @@ public sealed class NativeLeakTests(ITestOutputHelper output) : IDisposable
     {
         // The deliberate leak: a request path that takes a reference to each version and never gives it back,
         // so unloading never disposes its sessions.
-        var leaked = new List<ModelVersion>();
+        var leaked = new List<ModelHost>();
         using var repository = CreateRepository();
         try
         {
@@ -102,8 +100,7 @@ public sealed class NativeLeakTests(ITestOutputHelper output) : IDisposable
 
     private ModelRepository CreateRepository()
     {
-        var repository = new ModelRepository(Options.Create(new InferenceOptions { ModelRepository = _models.Path }), new OnnxSessionFactory(NullLogger<OnnxSessionFactory>.Instance),
-            new NodeMetrics(), TimeProvider.System, NullLogger<ModelRepository>.Instance);
+        var repository = Repositories.Create(_models.Path, new NodeMetrics(), TimeProvider.System);
         repository.Counters.StartTracking();
         return repository;
     }
@@ -111,7 +108,7 @@ public sealed class NativeLeakTests(ITestOutputHelper output) : IDisposable
     // Loads and unloads both models Cycles times while two clients send requests, each cycle unloading only
     // once both models have answered a request; measures the resident memory after the warm-up cycles and at
     // the end, and counts what a full garbage collection leaves reachable.
-    private async Task<(int Reachable, long RssDrift, long ReturnedValues, List<Exception> Errors)> RunCyclesAsync(ModelRepository repository, Action<ModelVersion>? keep)
+    private async Task<(int Reachable, long RssDrift, long ReturnedValues, List<Exception> Errors)> RunCyclesAsync(ModelRepository repository, Action<ModelHost>? keep)
     {
         var errors = new ConcurrentQueue<Exception>();
         var answered = new ConcurrentDictionary<string, long>();
@@ -179,7 +176,7 @@ public sealed class NativeLeakTests(ITestOutputHelper output) : IDisposable
         {
             foreach (var (name, body) in new[] { ("wide", WideRequest), ("types", TypesRequest) })
             {
-                ModelVersion version;
+                ModelHost version;
                 try
                 {
                     version = repository.Acquire(name, null);

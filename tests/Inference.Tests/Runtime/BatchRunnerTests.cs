@@ -5,7 +5,6 @@ using Microsoft.ML.OnnxRuntime;
 using ServingGateway.Batching;
 using ServingGateway.Inference.Metrics;
 using ServingGateway.Inference.Protocol;
-using ServingGateway.Inference.Repository;
 using ServingGateway.Inference.Runtime;
 using ServingGateway.Inference.Tensors;
 using ServingGateway.Inference.Tests.Protocol;
@@ -30,7 +29,7 @@ public sealed class BatchRunnerTests : IDisposable
     private (BatchRunner Runner, ModelSignature Signature, ModelStatistics Statistics) Create(string model, int maxBatch)
     {
         var session = new InferenceSession(Path.Combine(RepoPaths.TestModels, model, "1", "model.onnx"));
-        var signature = ModelLoader.ReadSignature(session, maxBatch, 4);
+        var signature = OnnxSessionFactory.ReadSignature(session, maxBatch, 4);
         var instance = new OnnxModelInstance(session, signature, new OutputShapePlan(signature), new RuntimeCounters());
         _owned.Add(instance);
         var statistics = new ModelStatistics(maxBatch);

@@ -7,12 +7,13 @@ using ServingGateway.Inference.Caching;
 using ServingGateway.Inference.Metrics;
 using ServingGateway.Inference.Protocol;
 using ServingGateway.Inference.Repository;
-using ServingGateway.Inference.Runtime;
+using ServingGateway.Inference.Serving;
+using ServingGateway.Inference.Tests.Repository;
 using ServingGateway.TestSupport;
 
-namespace ServingGateway.Inference.Tests.Caching;
+namespace ServingGateway.Inference.Tests.Serving;
 
-/// <summary>The cache in front of real model versions: hits, single flight, admission, TTL.</summary>
+/// <summary>The serving pipeline's prediction path, the cache in front of real model versions: hits, single flight, admission, TTL.</summary>
 public sealed class PredictionCacheTests : IAsyncLifetime
 {
     private const string SlowRequest = """{"inputs":[{"name":"x","shape":[1,512],"datatype":"FP32","data":[PLACEHOLDER]}]}""";
@@ -20,6 +21,7 @@ public sealed class PredictionCacheTests : IAsyncLifetime
     private readonly FakeTimeProvider _time = new();
     private ModelRepository _repository = null!;
     private PredictionCache _cache = null!;
+    private InferencePipeline _pipeline = null!;
 
     public async Task InitializeAsync()
     {
@@ -29,11 +31,10 @@ public sealed class PredictionCacheTests : IAsyncLifetime
         _models.WriteConfig("auto", """{"max_batch_size": 16, "cache": {"enable": true}}""");
         _models.WriteConfig("dynamic", """{"max_batch_size": 16, "cache": {"enable": true, "admission": "second-hit"}}""");
         var metrics = new NodeMetrics();
-        _repository = new ModelRepository(
-            Options.Create(new InferenceOptions { ModelRepository = _models.Path }),
-            new OnnxSessionFactory(NullLogger<OnnxSessionFactory>.Instance), metrics, TimeProvider.System, NullLogger<ModelRepository>.Instance);
+        _repository = Repositories.Create(_models.Path, metrics, TimeProvider.System);
         await _repository.LoadAllAsync(CancellationToken.None);
         _cache = new PredictionCache(Options.Create(new CacheOptions()), metrics, _time, NullLogger<PredictionCache>.Instance);
+        _pipeline = new InferencePipeline(_repository, _cache, metrics, new RequestBodyBudget(1024 * 1024), Options.Create(new InferenceOptions()), _time);
     }
 
     public Task DisposeAsync()
@@ -53,7 +54,7 @@ public sealed class PredictionCacheTests : IAsyncLifetime
         try
         {
             using var request = InferRequestReader.Read(Encoding.UTF8.GetBytes(json), null, version.Signature);
-            var (outputs, outcome) = await _cache.InferAsync(version, request, CancellationToken.None);
+            var (outputs, outcome) = await _pipeline.PredictAsync(version, request, CancellationToken.None);
             try
             {
                 return (MemoryMarshal.Cast<byte, float>(outputs[0].Span).ToArray(), outcome);

@@ -7,14 +7,15 @@ using ServingGateway.Inference.Buffers;
 using ServingGateway.Inference.Caching;
 using ServingGateway.Inference.Protocol;
 using ServingGateway.Inference.Repository;
+using ServingGateway.Inference.Residency;
 using ServingGateway.Inference.Tensors;
 
-namespace ServingGateway.Inference.Http;
+namespace ServingGateway.Inference.Serving;
 
 /// <summary>
 /// Warms the request path up before readiness turns 200, so that the first minute after a start looks like
 /// the tenth: once the models have loaded (each instance has already run every batch size class, see
-/// <see cref="ModelLoader"/>), it decodes requests of every loaded version from JSON and from the binary
+/// <see cref="ModelHostFactory"/>), it decodes requests of every loaded version from JSON and from the binary
 /// extension, hashes their cache keys and encodes responses both ways, in rounds, until the JIT has
 /// settled (a round compiles fewer than <see cref="SettledMethods"/> methods) or <see cref="MaxRounds"/>.
 /// Nothing reaches a model, the cache, statistics or metrics. A failure is logged and readiness follows.
@@ -56,7 +57,7 @@ internal sealed partial class RequestPathWarmUp : BackgroundService
     public bool IsComplete => _complete;
 
     /// <summary>One pass over the request path of <paramref name="version"/>, JSON and binary.</summary>
-    internal static void RunOnce(ModelVersion version)
+    internal static void RunOnce(ModelHost version)
     {
         foreach (var binary in (ReadOnlySpan<bool>)[false, true])
         {
@@ -183,15 +184,7 @@ internal sealed partial class RequestPathWarmUp : BackgroundService
                 foreach (var input in inputs)
                 {
                     json.WriteStartObject();
-                    json.WriteString("name"u8, input.Name);
-                    json.WriteString("datatype"u8, input.DataType.ToOipName());
-                    json.WriteStartArray("shape"u8);
-                    foreach (var dim in input.Shape)
-                    {
-                        json.WriteNumberValue(dim);
-                    }
-
-                    json.WriteEndArray();
+                    TensorJson.WriteHeader(json, input.Name, input.DataType, input.Shape);
                     if (binary)
                     {
                         json.WriteStartObject("parameters"u8);

@@ -1,8 +1,8 @@
-using ServingGateway.Inference.Repository;
+using ServingGateway.Inference.Residency;
 
-namespace ServingGateway.Inference.Tests.Repository;
+namespace ServingGateway.Inference.Tests.Residency;
 
-public sealed class ModelLoaderTests
+public sealed class ModelHostFactoryTests
 {
     [Theory]
     [InlineData(0, new[] { 1 })]
@@ -12,6 +12,6 @@ public sealed class ModelLoaderTests
     [InlineData(48, new[] { 1, 2, 4, 8, 16, 32, 48 })]
     public void WarmUpBatchSizes_MaxBatchSize_PowersOfTwoThenTheMax(int maxBatchSize, int[] expected)
     {
-        Assert.Equal(expected, ModelLoader.WarmUpBatchSizes(maxBatchSize));
+        Assert.Equal(expected, ModelHostFactory.WarmUpBatchSizes(maxBatchSize));
     }
 }

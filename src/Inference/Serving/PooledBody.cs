@@ -3,7 +3,7 @@ using System.IO.Pipelines;
 using Microsoft.AspNetCore.Http;
 using ServingGateway.Inference.Protocol;
 
-namespace ServingGateway.Inference.Http;
+namespace ServingGateway.Inference.Serving;
 
 /// <summary>
 /// A request body read whole into memory rented from <see cref="ArrayPool{T}.Shared"/>: buffered as it

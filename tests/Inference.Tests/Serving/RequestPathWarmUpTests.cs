@@ -1,13 +1,13 @@
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
-using ServingGateway.Inference.Http;
+using ServingGateway.Inference.Residency;
+using ServingGateway.Inference.Serving;
 using ServingGateway.Inference.Metrics;
 using ServingGateway.Inference.Repository;
-using ServingGateway.Inference.Runtime;
+using ServingGateway.Inference.Tests.Repository;
 using ServingGateway.TestSupport;
 
-namespace ServingGateway.Inference.Tests.Http;
+namespace ServingGateway.Inference.Tests.Serving;
 
 /// <summary>The warm-up of the request path that readiness waits for.</summary>
 public sealed class RequestPathWarmUpTests : IDisposable
@@ -17,9 +17,7 @@ public sealed class RequestPathWarmUpTests : IDisposable
 
     public RequestPathWarmUpTests()
     {
-        _repository = new ModelRepository(
-            Options.Create(new InferenceOptions { ModelRepository = _models.Path }),
-            new OnnxSessionFactory(NullLogger<OnnxSessionFactory>.Instance), new NodeMetrics(), TimeProvider.System, NullLogger<ModelRepository>.Instance);
+        _repository = Repositories.Create(_models.Path, new NodeMetrics(), TimeProvider.System);
     }
 
     public void Dispose()
@@ -28,7 +26,7 @@ public sealed class RequestPathWarmUpTests : IDisposable
         _models.Dispose();
     }
 
-    private List<ModelVersion> ReadyVersions() =>
+    private List<ModelHost> ReadyVersions() =>
         [.. _repository.GetIndex().Where(r => r.State == "READY").DistinctBy(r => r.Name).SelectMany(r => _repository.GetReady(r.Name)!)];
 
     [Fact]

@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using ServingGateway.Inference.Protocol;
 
-namespace ServingGateway.Inference.Http;
+namespace ServingGateway.Inference.Serving;
 
 /// <summary>
 /// The server-wide budget of request body bytes held in memory (Inference:MaxBufferedRequestMb): every

@@ -7,20 +7,21 @@ using ServingGateway.Inference.Protocol;
 using ServingGateway.Inference.Runtime;
 using ServingGateway.Inference.Tensors;
 
-namespace ServingGateway.Inference.Repository;
+namespace ServingGateway.Inference.Residency;
 
 /// <summary>
-/// A loaded model version: its signature, digest, session instances and dynamic batcher, reference-counted
-/// so that an unload or a replacement waits for the requests in flight before the sessions are disposed.
+/// Residency: a resident model version: its signature, digest, executors (<see cref="IModelExecutor"/>),
+/// dynamic batcher and statistics, reference-counted so that an unload, a replacement or an eviction waits
+/// for the requests in flight and queued before the executors are disposed. Built by <see cref="ModelHostFactory"/>.
 /// </summary>
 /// <remarks>
 /// The repository holds one reference from load until it retires the version; each request holds one
 /// between <see cref="TryAcquire"/> and <see cref="Release"/>. The last release stops the batcher and
 /// disposes the instances: no request is queued or running by then.
 /// </remarks>
-internal sealed class ModelVersion
+internal sealed class ModelHost
 {
-    private readonly OnnxModelInstance[] _instances;
+    private readonly IModelExecutor[] _instances;
     private readonly DynamicBatcher<InferRequest, PooledTensor[]> _batcher;
     private readonly ModelConfig _config;
     private readonly NodeMetrics _metrics;
@@ -28,7 +29,7 @@ internal sealed class ModelVersion
     private int _retired;
 
     /// <summary>Takes ownership of <paramref name="instances"/>.</summary>
-    public ModelVersion(string modelName, long version, string digest, ModelSignature signature, OnnxModelInstance[] instances,
+    public ModelHost(string modelName, long version, string digest, ModelSignature signature, IModelExecutor[] instances,
         string executionProvider, ModelConfig config, NodeMetrics metrics, TimeProvider time)
     {
         ModelName = modelName;

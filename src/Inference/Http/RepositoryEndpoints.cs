@@ -1,0 +1,119 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using ServingGateway.Inference.Protocol;
+using ServingGateway.Inference.Repository;
+using ServingGateway.Inference.Serving;
+
+namespace ServingGateway.Inference.Http;
+
+/// <summary>Triton's model repository extension: the index, and load or unload of a model.</summary>
+internal sealed class RepositoryEndpoints(ModelRepository repository, RequestBodyBudget budget)
+{
+    // A management body is a small JSON object; larger ones are refused with a 413.
+    private const int MaxBodyBytes = 64 * 1024;
+
+    public void Map(IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapPost("/v2/repository/index", IndexAsync);
+        endpoints.MapPost("/v2/repository/models/{model}/load", LoadAsync);
+        endpoints.MapPost("/v2/repository/models/{model}/unload", UnloadAsync);
+    }
+
+    private async Task IndexAsync(HttpContext context)
+    {
+        var readyOnly = false;
+        using (var body = await PooledBody.ReadAsync(context.Request, MaxBodyBytes, budget, context.RequestAborted))
+        {
+            if (!body.Span.IsEmpty)
+            {
+                using var document = ParseObject(body.Span);
+                if (document.RootElement.TryGetProperty("ready", out var ready))
+                {
+                    readyOnly = ready.ValueKind switch
+                    {
+                        JsonValueKind.True => true,
+                        JsonValueKind.False => false,
+                        _ => throw InferenceException.BadRequest("\"ready\" must be true or false"),
+                    };
+                }
+            }
+        }
+
+        var rows = repository.GetIndex().Where(r => !readyOnly || r.State == "READY").ToList();
+        await WriteIndexAsync(context, rows);
+    }
+
+    private async Task LoadAsync(HttpContext context)
+    {
+        var name = (string)context.Request.RouteValues["model"]!;
+        await ReadManagementBodyAsync(context);
+        await repository.LoadAsync(name, context.RequestAborted);
+        await WriteIndexAsync(context, [.. repository.GetIndex().Where(r => r.Name == name)]);
+    }
+
+    private async Task UnloadAsync(HttpContext context)
+    {
+        var name = (string)context.Request.RouteValues["model"]!;
+        await ReadManagementBodyAsync(context);
+        await repository.UnloadAsync(name, context.RequestAborted);
+        await WriteIndexAsync(context, [.. repository.GetIndex().Where(r => r.Name == name)]);
+    }
+
+    private async Task ReadManagementBodyAsync(HttpContext context)
+    {
+        // Triton's optional {"parameters": {...}}: accepted when well-formed; config overrides are not supported.
+        using var body = await PooledBody.ReadAsync(context.Request, MaxBodyBytes, budget, context.RequestAborted);
+        if (!body.Span.IsEmpty)
+        {
+            using var document = ParseObject(body.Span);
+            if (document.RootElement.TryGetProperty("parameters", out var parameters)
+                && parameters.ValueKind == JsonValueKind.Object
+                && parameters.EnumerateObject().Any(p => p.Name == "config" || p.Name.StartsWith("file:", StringComparison.Ordinal)))
+            {
+                throw InferenceException.BadRequest("load parameters \"config\" and \"file:\" overrides are not supported; change the files in the model repository");
+            }
+        }
+    }
+
+    private static JsonDocument ParseObject(ReadOnlySpan<byte> json)
+    {
+        JsonUtf8.EnsureValid(json);
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(json.ToArray(), new JsonDocumentOptions { MaxDepth = InferRequestReader.MaxJsonDepth });
+        }
+        catch (JsonException ex)
+        {
+            throw InferenceException.BadRequest($"malformed JSON: {ex.Message}");
+        }
+
+        if (document.RootElement.ValueKind != JsonValueKind.Object)
+        {
+            document.Dispose();
+            throw InferenceException.BadRequest("the request body must be a JSON object");
+        }
+
+        return document;
+    }
+
+    private static Task WriteIndexAsync(HttpContext context, List<RepositoryIndexEntry> rows) =>
+        JsonResponses.WriteArrayAsync(context, w =>
+        {
+            foreach (var row in rows)
+            {
+                w.WriteStartObject();
+                w.WriteString("name"u8, row.Name);
+                if (row.Version is not null)
+                {
+                    w.WriteString("version"u8, row.Version);
+                }
+
+                w.WriteString("state"u8, row.State);
+                w.WriteString("reason"u8, row.Reason);
+                w.WriteEndObject();
+            }
+        });
+}

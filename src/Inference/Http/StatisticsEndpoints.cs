@@ -1,0 +1,69 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using ServingGateway.Inference.Protocol;
+using ServingGateway.Inference.Repository;
+using ServingGateway.Inference.Residency;
+
+namespace ServingGateway.Inference.Http;
+
+/// <summary>Triton's statistics extension: every ready version's figures, or one model's, or one version's.</summary>
+internal sealed class StatisticsEndpoints(ModelRepository repository)
+{
+    public void Map(IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapGet("/v2/models/stats", StatisticsAsync);
+        endpoints.MapGet("/v2/models/{model}/stats", StatisticsAsync);
+        endpoints.MapGet("/v2/models/{model}/versions/{version}/stats", StatisticsAsync);
+    }
+
+    private async Task StatisticsAsync(HttpContext context)
+    {
+        var name = context.Request.RouteValues["model"] as string;
+        var versionText = context.Request.RouteValues["version"] as string;
+        var versions = new List<ModelHost>();
+        try
+        {
+            if (name is null)
+            {
+                foreach (var row in repository.GetIndex().Where(r => r.State == "READY").DistinctBy(r => r.Name))
+                {
+                    AcquireAll(row.Name, versions);
+                }
+            }
+            else if (versionText is null)
+            {
+                if (repository.GetReady(name) is null)
+                {
+                    throw InferenceException.NotFound($"unknown model '{name}'");
+                }
+
+                AcquireAll(name, versions);
+            }
+            else
+            {
+                versions.Add(repository.Acquire(name, versionText));
+            }
+
+            await JsonResponses.WriteObjectAsync(context, w => StatisticsWriter.Write(w, versions));
+        }
+        finally
+        {
+            foreach (var version in versions)
+            {
+                version.Release();
+            }
+        }
+    }
+
+    private void AcquireAll(string name, List<ModelHost> into)
+    {
+        foreach (var version in repository.GetReady(name) ?? [])
+        {
+            if (version.TryAcquire())
+            {
+                into.Add(version);
+            }
+        }
+    }
+}

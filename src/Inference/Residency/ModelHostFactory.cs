@@ -1,0 +1,139 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using ServingGateway.Inference.Catalog;
+using ServingGateway.Inference.Metrics;
+using ServingGateway.Inference.Protocol;
+using ServingGateway.Inference.Runtime;
+using ServingGateway.Inference.Tensors;
+
+namespace ServingGateway.Inference.Residency;
+
+/// <summary>
+/// Makes a version resident: creates its executors (<see cref="OnnxSessionFactory"/>), warms each up, and
+/// builds the <see cref="ModelHost"/> that serves it. The repository asks for hosts here and never builds
+/// one itself, so a residency policy (load on demand, evict) decides when this is called, not how.
+/// </summary>
+internal sealed partial class ModelHostFactory
+{
+    /// <summary>The model file looked for in each version folder (Triton's default_model_filename).</summary>
+    public const string ModelFileName = "model.onnx";
+
+    private readonly OnnxSessionFactory _sessions;
+    private readonly InferenceOptions _options;
+    private readonly NodeMetrics _metrics;
+    private readonly TimeProvider _time;
+    private readonly ILogger<ModelHostFactory> _logger;
+
+    public ModelHostFactory(IOptions<InferenceOptions> options, OnnxSessionFactory sessions, NodeMetrics metrics, TimeProvider time, ILogger<ModelHostFactory> logger)
+    {
+        _sessions = sessions;
+        _options = options.Value;
+        _metrics = metrics;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>Native objects held by the hosts this factory built.</summary>
+    public RuntimeCounters Counters { get; } = new();
+
+    /// <summary>Loads <paramref name="versionDirectory"/>; the caller owns the result and retires it.</summary>
+    /// <exception cref="InvalidDataException">The version cannot be served; the message says why.</exception>
+    public ModelHost Create(string modelName, long version, string versionDirectory, string digest, ModelConfig config)
+    {
+        var modelPath = Path.Combine(versionDirectory, ModelFileName);
+        if (!File.Exists(modelPath))
+        {
+            throw new InvalidDataException($"no {ModelFileName} in version folder {version}");
+        }
+
+        var settings = new SessionSettings(config.ExecutionProvider, config.DeviceId, config.IntraOpThreads, config.InterOpThreads);
+        var created = _sessions.CreateExecutors(modelPath, settings, config.Instances, config.MaxBatchSize, _options.DefaultMaxBatchSize, Counters);
+        try
+        {
+            // config.pbtxt's input and output declarations must match the model; they may narrow its dynamic dimensions.
+            var signature = DeclaredTensors.Apply(created.Signature, config);
+            foreach (var executor in created.Executors)
+            {
+                WarmUp(executor, signature, modelName, version);
+            }
+
+            return new ModelHost(modelName, version, digest, signature, created.Executors, created.Provider, config, _metrics, _time);
+        }
+        catch
+        {
+            foreach (var executor in created.Executors)
+            {
+                executor.Dispose();
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The batch sizes a version is warmed up with at load: the powers of two below max_batch_size and
+    /// max_batch_size itself (1 alone for a model that does not batch).
+    /// </summary>
+    internal static int[] WarmUpBatchSizes(int maxBatchSize)
+    {
+        var sizes = new List<int>();
+        for (var size = 1; size < maxBatchSize; size *= 2)
+        {
+            sizes.Add(size);
+        }
+
+        sizes.Add(Math.Max(1, maxBatchSize));
+        return [.. sizes];
+    }
+
+    /// <summary>A warm-up run slower than this ends the warm-up of its executor (larger batches would be slower still).</summary>
+    internal static readonly TimeSpan WarmUpRunBudget = TimeSpan.FromMilliseconds(100);
+
+    // A run on zeros (other dynamic dimensions 1) at each batch size of WarmUpBatchSizes, so that the first
+    // requests do not pay for ONNX Runtime's lazy setup and its per-shape memory plans (docs/PERFORMANCE.md);
+    // bounded: after a run slower than WarmUpRunBudget (a large model) the larger sizes are left to traffic.
+    private void WarmUp(IModelExecutor executor, ModelSignature signature, string modelName, long version)
+    {
+        foreach (var rows in WarmUpBatchSizes(signature.MaxBatchSize))
+        {
+            var started = _time.GetTimestamp();
+            var inputs = new PooledTensor[signature.Inputs.Length];
+            try
+            {
+                for (var i = 0; i < inputs.Length; i++)
+                {
+                    inputs[i] = signature.Inputs[i].RentZeros(signature.MaxBatchSize > 0 ? rows : 1);
+                }
+
+                var outputs = signature.Outputs.Select((_, i) => new RequestedOutput(i, false)).ToArray();
+                foreach (var output in executor.Run(inputs, outputs, batchSize: rows))
+                {
+                    output.Dispose();
+                }
+
+                if (_time.GetElapsedTime(started) > WarmUpRunBudget)
+                {
+                    return;
+                }
+            }
+            catch (Exception ex) when (ex is InferenceException or OverflowException)
+            {
+                Log.WarmUpFailed(_logger, modelName, version, ex.Message);
+                return;
+            }
+            finally
+            {
+                foreach (var input in inputs)
+                {
+                    input?.Dispose();
+                }
+            }
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(10, LogLevel.Warning, "Warm-up of {Model} version {Version} on zeros failed; the model stays loaded: {Reason}")]
+        public static partial void WarmUpFailed(ILogger logger, string model, long version, string reason);
+    }
+}

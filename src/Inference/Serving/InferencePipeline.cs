@@ -1,0 +1,287 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
+using ServingGateway.Inference.Buffers;
+using ServingGateway.Inference.Caching;
+using ServingGateway.Inference.Metrics;
+using ServingGateway.Inference.Protocol;
+using ServingGateway.Inference.Repository;
+using ServingGateway.Inference.Residency;
+using ServingGateway.Inference.Tensors;
+
+namespace ServingGateway.Inference.Serving;
+
+/// <summary>
+/// Serving: the path of one infer request, end to end: resolve the version -> the byte-identical response
+/// cache -> decode -> the prediction cache -> the batcher -> encode. The one place that records a request's
+/// statistics (Triton's success, fail, cache hit and miss), its node metrics and the cache's cost
+/// timings, all on one clock (<see cref="TimeProvider"/>); the batch runner records the batch phases.
+/// </summary>
+/// <remarks>
+/// Concurrent identical prediction misses run the model once (single flight): every waiter gets the
+/// result, or the same error. The caches only store; the pipeline decides when to look and what to keep.
+/// </remarks>
+internal sealed class InferencePipeline
+{
+    /// <summary>The request and response header of the binary tensor data extension.</summary>
+    public const string HeaderLengthHeader = "Inference-Header-Content-Length";
+
+    private readonly ConcurrentDictionary<UInt128, Task<CachedPrediction>> _inFlight = new();
+    private readonly ModelRepository _repository;
+    private readonly PredictionCache _cache;
+    private readonly NodeMetrics _metrics;
+    private readonly RequestBodyBudget _budget;
+    private readonly InferenceOptions _options;
+    private readonly TimeProvider _time;
+
+    public InferencePipeline(ModelRepository repository, PredictionCache cache, NodeMetrics metrics, RequestBodyBudget budget, IOptions<InferenceOptions> options, TimeProvider time)
+    {
+        _repository = repository;
+        _cache = cache;
+        _metrics = metrics;
+        _budget = budget;
+        _options = options.Value;
+        _time = time;
+    }
+
+    /// <summary>
+    /// Answers an infer request to <paramref name="name"/> (version <paramref name="versionText"/>, or the
+    /// highest ready) whose body <paramref name="request"/> carries. The caller writes the reply and then
+    /// disposes it, which records the request as a success.
+    /// </summary>
+    /// <exception cref="InferenceException">The request fails with that status (recorded as such).</exception>
+    /// <exception cref="BadHttpRequestException">The body could not be read (recorded with its status).</exception>
+    public async ValueTask<InferReply> InferAsync(string name, string? versionText, HttpRequest request, CancellationToken cancellationToken)
+    {
+        var started = _time.GetTimestamp();
+        ModelHost? model = null;
+        try
+        {
+            model = await _repository.AcquireAsync(name, versionText, cancellationToken).ConfigureAwait(false);
+            var headerLength = ReadHeaderLength(request);
+            using var body = await PooledBody.ReadAsync(request, _options.MaxRequestBodyBytes, _budget, cancellationToken).ConfigureAwait(false);
+            UInt128? exactKey = null;
+            if (model.CachePolicy.Enabled)
+            {
+                var lookupStarted = _time.GetTimestamp();
+                exactKey = CacheKey.ComputeExact(model.CacheKeyPrefix, headerLength, body.Span);
+                var repeated = _cache.GetResponse(exactKey.Value);
+                var elapsed = Nanoseconds(lookupStarted);
+                model.ResponseCosts.RecordLookup(elapsed);
+                if (repeated is not null)
+                {
+                    // A byte-identical request was answered before: the same answer, without parsing it again.
+                    _metrics.RecordCacheLookup(model.ModelName, _cache.Memory.Name, hit: true);
+                    model.Statistics.CacheHit.Add(1, (long)elapsed);
+                    return InferReply.Cached(this, model, started, repeated);
+                }
+            }
+
+            var computeStarted = _time.GetTimestamp();
+            var decoded = InferRequestReader.Read(body.Span, headerLength, model.Signature, _options.MaxRank);
+            try
+            {
+                var (outputs, outcome) = await PredictAsync(model, decoded, cancellationToken).ConfigureAwait(false);
+                return Encode(model, started, decoded, outputs, outcome, exactKey, computeStarted);
+            }
+            catch
+            {
+                decoded.Dispose();
+                throw;
+            }
+        }
+        catch (Exception ex)
+        {
+            Finish(model, started, StatusOf(ex));
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The outputs of <paramref name="request"/> to <paramref name="model"/> (the caller's to dispose) and where
+    /// they came from: the prediction cache when the model caches, else (or on a miss) the model's batcher.
+    /// </summary>
+    /// <exception cref="InferenceException">The model refused the input, or its queue did (503).</exception>
+    public async ValueTask<(PooledTensor[] Outputs, CacheOutcome Outcome)> PredictAsync(ModelHost model, InferRequest request, CancellationToken cancellationToken)
+    {
+        var policy = model.CachePolicy;
+        if (!policy.Enabled)
+        {
+            return (await model.InferAsync(request, cancellationToken).ConfigureAwait(false), CacheOutcome.Bypass);
+        }
+
+        var started = _time.GetTimestamp();
+        var key = CacheKey.Compute(model.CacheKeyPrefix, request, model.Signature);
+        for (var attempt = 1; ; attempt++)
+        {
+            var (stored, found) = await _cache.GetAsync(key, request, model.Signature, policy.TimeToLive, cancellationToken).ConfigureAwait(false);
+            RecordLookups(model.ModelName, found);
+            var lookedUp = Nanoseconds(started);
+            model.PredictionCosts.RecordLookup(lookedUp);
+            if (stored is not null)
+            {
+                model.Statistics.CacheHit.Add(1, (long)lookedUp);
+                return (stored.ToPooled(), found);
+            }
+
+            model.Statistics.CacheMiss.Add(1, (long)lookedUp);
+            var flight = new TaskCompletionSource<CachedPrediction>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var running = _inFlight.GetOrAdd(key, flight.Task);
+            if (running != flight.Task)
+            {
+                try
+                {
+                    var computed = await running.WaitAsync(cancellationToken).ConfigureAwait(false);
+                    return (computed.ToPooled(), CacheOutcome.Miss);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && attempt < 3)
+                {
+                    continue; // the caller that was running it went away: look again, and run it if need be
+                }
+            }
+
+            try
+            {
+                var computeStarted = _time.GetTimestamp();
+                var outputs = await model.InferAsync(request, cancellationToken).ConfigureAwait(false);
+                model.PredictionCosts.RecordSaved(Nanoseconds(computeStarted));
+                var prediction = CachedPrediction.From(outputs);
+                flight.SetResult(prediction);
+                if (_cache.Admit(policy.Admission, model.PredictionCosts, key))
+                {
+                    var storeStarted = _time.GetTimestamp();
+                    _cache.Set(key, prediction, policy.TimeToLive);
+                    model.PredictionCosts.RecordStore(Nanoseconds(storeStarted));
+                }
+
+                return (outputs, CacheOutcome.Miss);
+            }
+            catch (OperationCanceledException)
+            {
+                flight.TrySetCanceled(CancellationToken.None); // waiters were not cancelled: they look again
+                throw;
+            }
+            catch (Exception ex)
+            {
+                flight.TrySetException(ex);
+                throw;
+            }
+            finally
+            {
+                _inFlight.TryRemove(new KeyValuePair<UInt128, Task<CachedPrediction>>(key, flight.Task));
+            }
+        }
+    }
+
+    /// <summary>Records a finished request and gives back its reference on <paramref name="model"/> (null when it never resolved).</summary>
+    internal void Finish(ModelHost? model, long started, int status)
+    {
+        var elapsed = _time.GetElapsedTime(started);
+        if (model is not null)
+        {
+            var outcome = status < 400 ? model.Statistics.Success : model.Statistics.Fail;
+            outcome.Add(1, (long)(elapsed.TotalMilliseconds * 1_000_000));
+            model.Release();
+        }
+
+        _metrics.RecordInference(model?.ModelName ?? "", model?.VersionText ?? "", status, elapsed);
+    }
+
+    // What the caller is answered: the typed errors carry their status; a request the client abandoned
+    // counts as it always has (200: it was not refused); anything else becomes the middleware's 500.
+    private static int StatusOf(Exception exception) => exception switch
+    {
+        InferenceException ex => ex.StatusCode,
+        BadHttpRequestException ex => ex.StatusCode,
+        OperationCanceledException => StatusCodes.Status200OK,
+        _ => StatusCodes.Status500InternalServerError,
+    };
+
+    private void RecordLookups(string model, CacheOutcome found)
+    {
+        _metrics.RecordCacheLookup(model, _cache.Memory.Name, found == CacheOutcome.HitMemory);
+        if (found != CacheOutcome.HitMemory && _cache.Redis is { } redis)
+        {
+            _metrics.RecordCacheLookup(model, redis.Name, found == CacheOutcome.HitRedis);
+        }
+    }
+
+    // Encodes the response; when the model caches and admits it, also keeps it whole for byte-identical repeats.
+    private InferReply Encode(ModelHost model, long started, InferRequest request, PooledTensor[] outputs, CacheOutcome outcome, UInt128? exactKey, long computeStarted)
+    {
+        PooledBufferWriter? json = null;
+        try
+        {
+            json = new PooledBufferWriter();
+            InferResponseWriter.Write(json, model.ModelName, model.VersionText, request.Id, outputs, request.Outputs);
+            long binaryLength = 0;
+            var hasBinary = false;
+            for (var i = 0; i < outputs.Length; i++)
+            {
+                if (request.Outputs[i].Binary)
+                {
+                    binaryLength += outputs[i].Length;
+                    hasBinary = true;
+                }
+            }
+
+            int? headerLength = hasBinary ? json.WrittenCount : null;
+            if (exactKey is not { } key)
+            {
+                return InferReply.Encoded(this, model, started, outcome, request, outputs, json, headerLength, json.WrittenCount + binaryLength);
+            }
+
+            model.ResponseCosts.RecordSaved(Nanoseconds(computeStarted));
+            if (!_cache.Admit(model.CachePolicy.Admission, model.ResponseCosts, key))
+            {
+                return InferReply.Encoded(this, model, started, outcome, request, outputs, json, headerLength, json.WrittenCount + binaryLength);
+            }
+
+            var storeStarted = _time.GetTimestamp();
+            var whole = new byte[json.WrittenCount + binaryLength];
+            json.WrittenSpan.CopyTo(whole);
+            var at = json.WrittenCount;
+            for (var i = 0; i < outputs.Length; i++)
+            {
+                if (request.Outputs[i].Binary)
+                {
+                    outputs[i].Span.CopyTo(whole.AsSpan(at));
+                    at += outputs[i].Length;
+                }
+            }
+
+            var response = new CachedResponse(whole, headerLength);
+            _cache.SetResponse(key, response, model.CachePolicy.TimeToLive);
+            model.ResponseCosts.RecordStore(Nanoseconds(storeStarted));
+            json.Dispose();
+            InferReply.DisposeAll(outputs);
+            request.Dispose();
+            return InferReply.Cached(this, model, started, response, outcome);
+        }
+        catch
+        {
+            json?.Dispose();
+            InferReply.DisposeAll(outputs);
+            throw;
+        }
+    }
+
+    private static int? ReadHeaderLength(HttpRequest request)
+    {
+        if (!request.Headers.TryGetValue(HeaderLengthHeader, out var values))
+        {
+            return null;
+        }
+
+        if (values.Count != 1 || !int.TryParse(values[0], NumberStyles.None, CultureInfo.InvariantCulture, out var length))
+        {
+            throw InferenceException.BadRequest($"{HeaderLengthHeader} must be one non-negative integer");
+        }
+
+        return length;
+    }
+
+    // Nanoseconds since a timestamp of the pipeline's clock, without TimeSpan's 100 ns rounding.
+    private double Nanoseconds(long started) => (_time.GetTimestamp() - started) * (1e9 / _time.TimestampFrequency);
+}

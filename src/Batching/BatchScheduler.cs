@@ -50,6 +50,9 @@ internal sealed class BatchScheduler<TRequest, TResult>
     private int _efficientLimit;
     private double _peakLoad;
     private long _loadAt;
+    private readonly long _codelTargetTicks;
+    private readonly long _codelIntervalTicks;
+    private long _lastEmptyAt;
 
     public BatchScheduler(BatchingOptions options, long frequency)
     {
@@ -62,7 +65,12 @@ internal sealed class BatchScheduler<TRequest, TResult>
         ExecutionTimes = new ExecutionTimeEstimator(options.MaxBatchRows);
         _efficientLimit = options.MaxBatchRows;
         _loadTimeConstantTicks = LoadTimeConstant.TotalSeconds * frequency;
+        _codelTargetTicks = (long)(options.CoDelTarget.TotalSeconds * frequency);
+        _codelIntervalTicks = (long)(options.CoDelInterval.TotalSeconds * frequency);
     }
+
+    /// <summary>CoDel policy: true while the queue stands (it has not been empty for an interval) and requests that waited past the target are shed.</summary>
+    public bool Shedding { get; private set; }
 
     /// <summary>Instances not running a batch.</summary>
     public int IdleInstances { get; private set; }
@@ -85,6 +93,11 @@ internal sealed class BatchScheduler<TRequest, TResult>
     /// <summary>Queues a request that arrived at <paramref name="now"/>.</summary>
     public void Add(BatchEntry<TRequest, TResult> entry, long now)
     {
+        if (QueuedRequests == 0)
+        {
+            _lastEmptyAt = now; // empty until this one came
+        }
+
         Arrivals.Advance(now, QueuedRows > 0);
         if (QueuedRows > 0)
         {
@@ -155,6 +168,11 @@ internal sealed class BatchScheduler<TRequest, TResult>
         foreach (var group in _order)
         {
             group.Waiting = false;
+        }
+
+        if (QueuedRequests == 0)
+        {
+            _lastEmptyAt = now; // what CoDel calls a good queue: it emptied
         }
 
         return next;
@@ -330,6 +348,13 @@ internal sealed class BatchScheduler<TRequest, TResult>
     private long Purge(long now, List<BatchEntry<TRequest, TResult>> dropped)
     {
         var earliest = long.MaxValue;
+        var shedBefore = long.MinValue;
+        if (_options.Overload == OverloadPolicy.CoDel)
+        {
+            earliest = ControlDelay(now);
+            shedBefore = Shedding ? now - _codelTargetTicks : long.MinValue;
+        }
+
         for (var g = _order.Count - 1; g >= 0; g--)
         {
             var group = _order[g];
@@ -338,7 +363,7 @@ internal sealed class BatchScheduler<TRequest, TResult>
                 for (var i = queue.Count - 1; i >= 0; i--)
                 {
                     var entry = queue[i];
-                    if (entry.CancellationToken.IsCancellationRequested || entry.Deadline <= now)
+                    if (entry.CancellationToken.IsCancellationRequested || entry.Deadline <= now || entry.EnqueuedAt < shedBefore)
                     {
                         queue.RemoveAt(i);
                         group.Rows -= entry.Rows;
@@ -349,6 +374,10 @@ internal sealed class BatchScheduler<TRequest, TResult>
                     else
                     {
                         earliest = Math.Min(earliest, entry.Deadline);
+                        if (Shedding)
+                        {
+                            earliest = Math.Min(earliest, entry.EnqueuedAt + _codelTargetTicks + 1); // when it would be shed
+                        }
                     }
                 }
             }
@@ -361,6 +390,28 @@ internal sealed class BatchScheduler<TRequest, TResult>
         }
 
         return earliest;
+    }
+
+    // CoDel as "Fail at Scale" (Maurer, ACM Queue 2015) applies it to server queues, after Nichols and Jacobson
+    // (2012): a burst that empties the queue within an interval is a good queue; a queue that has not been empty
+    // for a whole interval stands, and while it stands a request that waited past the target is shed, so the rest
+    // are served within it. Returns when to look again.
+    private long ControlDelay(long now)
+    {
+        if (QueuedRequests == 0)
+        {
+            _lastEmptyAt = now;
+            Shedding = false;
+            return long.MaxValue;
+        }
+
+        Shedding = now - _lastEmptyAt >= _codelIntervalTicks;
+        if (!Shedding)
+        {
+            return _lastEmptyAt + _codelIntervalTicks;
+        }
+
+        return long.MaxValue; // Purge adds when each remaining request would pass the target
     }
 
     private sealed class Group(object key, int priorityLevels)

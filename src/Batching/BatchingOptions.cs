@@ -34,6 +34,25 @@ internal sealed class BatchingOptions
     /// <summary>Priority levels; level 0 is served first.</summary>
     public int PriorityLevels { get; init; } = 1;
 
+    /// <summary>What to do past capacity (<see cref="OverloadPolicy"/>). Default: queue, as before the policy existed.</summary>
+    public OverloadPolicy Overload { get; init; } = OverloadPolicy.Queue;
+
+    /// <summary>Deadline policy: a request without a timeout must complete within <see cref="LatencySlo"/> times this. Default 2; 1 to 100.</summary>
+    public double SloFactor { get; init; } = 2;
+
+    /// <summary>CoDel policy: the standing queue delay tolerated. Default 25 ms (half the default SLO); at least 1 ms.</summary>
+    public TimeSpan CoDelTarget { get; init; } = TimeSpan.FromMilliseconds(25);
+
+    /// <summary>CoDel policy: how long the delay must stay above the target before requests are shed. Default 100 ms; at least 1 ms.</summary>
+    public TimeSpan CoDelInterval { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>The deadline of a request queued at <paramref name="now"/> with <paramref name="timeout"/> (timestamps of <paramref name="frequency"/>).</summary>
+    public long DeadlineOf(long now, TimeSpan? timeout, long frequency)
+    {
+        var wait = timeout ?? (Overload == OverloadPolicy.Deadline ? LatencySlo * SloFactor : (TimeSpan?)null);
+        return wait is { } w ? now + (long)(w.TotalSeconds * frequency) : long.MaxValue;
+    }
+
     /// <summary>Lists every invalid setting.</summary>
     public IEnumerable<string> Validate()
     {
@@ -75,6 +94,21 @@ internal sealed class BatchingOptions
         if (PriorityLevels < 1)
         {
             yield return "priority_levels must be at least 1";
+        }
+
+        if (!Enum.IsDefined(Overload))
+        {
+            yield return $"overload policy must be queue, deadline or codel; it is {Overload}";
+        }
+
+        if (SloFactor is < 1 or > 100 || double.IsNaN(SloFactor))
+        {
+            yield return $"overload slo_factor must be from 1 to 100; it is {SloFactor}";
+        }
+
+        if (CoDelTarget < TimeSpan.FromMilliseconds(1) || CoDelInterval < TimeSpan.FromMilliseconds(1))
+        {
+            yield return "overload codel_target_ms and codel_interval_ms must be at least 1";
         }
     }
 }

@@ -34,6 +34,8 @@ internal sealed class DynamicBatcher<TRequest, TResult> : IAsyncDisposable
     private int _timerFired;
     private long _timerDueAt = long.MaxValue;
     private double _drainRowsPerSecond;
+    private double _oneRowTicks;
+    private readonly int[] _admittedByPriority;
 
     /// <param name="options">The batcher's settings; must be valid.</param>
     /// <param name="execute">
@@ -51,6 +53,7 @@ internal sealed class DynamicBatcher<TRequest, TResult> : IAsyncDisposable
         }
 
         _options = options;
+        _admittedByPriority = new int[options.PriorityLevels];
         _execute = execute;
         _time = time;
         _scheduler = new BatchScheduler<TRequest, TResult>(options, time.TimestampFrequency);
@@ -72,6 +75,9 @@ internal sealed class DynamicBatcher<TRequest, TResult> : IAsyncDisposable
     /// <summary>Rows admitted and not yet dispatched or dropped: the queue depth the limit applies to.</summary>
     public int QueuedRows => Volatile.Read(ref _admittedRows);
 
+    /// <summary>The best drain rate measured (full batches on every instance), rows a second; 0 before any batch ran.</summary>
+    public double DrainRowsPerSecond => Volatile.Read(ref _drainRowsPerSecond);
+
     /// <summary>Input bytes admitted and not yet dispatched or dropped: what the byte limit applies to.</summary>
     public long QueuedBytes => Interlocked.Read(ref _admittedBytes);
 
@@ -85,7 +91,9 @@ internal sealed class DynamicBatcher<TRequest, TResult> : IAsyncDisposable
     /// <param name="priority">Priority level, 0 first; clamped to the configured levels.</param>
     /// <param name="timeout">How long it may wait in the queue; null for no limit.</param>
     /// <param name="cancellationToken">The caller's; cancelling drops the request if it has not been dispatched yet.</param>
-    /// <exception cref="BatchRejectedException">The queue is full (thrown at once).</exception>
+    /// <exception cref="BatchRejectedException">
+    /// The queue is full, or (deadline policy) the work queued ahead cannot finish before the request's deadline (thrown at once).
+    /// </exception>
     public Task<TResult> EnqueueAsync(TRequest request, int rows, long bytes, object groupKey, int priority, TimeSpan? timeout, CancellationToken cancellationToken)
     {
         if (rows < 1 || rows > _options.MaxBatchRows)
@@ -119,7 +127,20 @@ internal sealed class DynamicBatcher<TRequest, TResult> : IAsyncDisposable
         }
 
         var now = _time.GetTimestamp();
-        var deadline = timeout is { } t ? now + (long)(t.TotalSeconds * _time.TimestampFrequency) : long.MaxValue;
+        var level = Math.Clamp(priority, 0, _options.PriorityLevels - 1);
+        var deadline = _options.DeadlineOf(now, timeout, _time.TimestampFrequency);
+        if (_options.Overload == OverloadPolicy.Deadline && deadline != long.MaxValue && ExpectedWait(level) is { } expected && now + expected > deadline)
+        {
+            Interlocked.Add(ref _admittedBytes, -bytes);
+            Interlocked.Add(ref _admittedRows, -rows);
+            var ms = 1000.0 / _time.TimestampFrequency;
+            throw new BatchRejectedException(
+                $"overloaded: the work queued ahead would take about {expected * ms:0.#} ms, past this request's deadline of {(deadline - now) * ms:0.#} ms "
+                + (timeout is null ? $"(latency_slo_ms {_options.LatencySlo.TotalMilliseconds:0.###} x slo_factor {_options.SloFactor:0.##})" : "(its timeout parameter)"),
+                EstimateDrainTime(queued - rows), RejectionReason.Deadline);
+        }
+
+        Interlocked.Add(ref _admittedByPriority[level], rows);
         var entry = new BatchEntry<TRequest, TResult>(request, rows, groupKey, priority, now, deadline, cancellationToken) { Bytes = bytes };
         if (cancellationToken.CanBeCanceled)
         {
@@ -131,12 +152,37 @@ internal sealed class DynamicBatcher<TRequest, TResult> : IAsyncDisposable
         if (!_events.Writer.TryWrite(Event.Arrived(entry)))
         {
             entry.Registration.Dispose();
+            Interlocked.Add(ref _admittedByPriority[level], -rows);
             Interlocked.Add(ref _admittedRows, -rows);
             Interlocked.Add(ref _admittedBytes, -bytes);
             throw new ObjectDisposedException(nameof(DynamicBatcher<TRequest, TResult>), "the batcher is stopped");
         }
 
         return entry.Completion;
+    }
+
+    /// <summary>
+    /// Deadline policy: the ticks a request at <paramref name="level"/> should wait and run, from the rows admitted at
+    /// its level or a more urgent one, at the best drain rate measured (full batches on every instance), plus the
+    /// time of the smallest batch; null before any batch ran. Optimistic on purpose: a request is refused only
+    /// when even this estimate misses its deadline.
+    /// </summary>
+    private double? ExpectedWait(int level)
+    {
+        var rate = Volatile.Read(ref _drainRowsPerSecond);
+        var oneRow = Volatile.Read(ref _oneRowTicks);
+        if (rate <= 0 || oneRow <= 0)
+        {
+            return null;
+        }
+
+        var ahead = 0;
+        for (var q = 0; q <= level; q++)
+        {
+            ahead += Volatile.Read(ref _admittedByPriority[q]);
+        }
+
+        return (ahead / rate * _time.TimestampFrequency) + oneRow;
     }
 
     /// <summary>How long the rows queued now should take to drain, at the throughput measured so far (at least 1 s).</summary>
@@ -211,6 +257,7 @@ internal sealed class DynamicBatcher<TRequest, TResult> : IAsyncDisposable
             {
                 Interlocked.Add(ref _admittedRows, -entry.Rows);
                 Interlocked.Add(ref _admittedBytes, -entry.Bytes);
+                Interlocked.Add(ref _admittedByPriority[Math.Clamp(entry.Priority, 0, _options.PriorityLevels - 1)], -entry.Rows);
                 entry.Registration.Dispose();
                 if (entry.CancellationToken.IsCancellationRequested)
                 {
@@ -218,9 +265,14 @@ internal sealed class DynamicBatcher<TRequest, TResult> : IAsyncDisposable
                 }
                 else
                 {
-                    var waited = TimeSpan.FromSeconds((double)(now - entry.EnqueuedAt) / _time.TimestampFrequency);
-                    entry.Fail(new BatchRejectedException(
-                        $"the request timed out after {waited.TotalMilliseconds:0.###} ms in the queue (its timeout parameter)", EstimateDrainTime(QueuedRows)));
+                    var waited = TimeSpan.FromSeconds((double)(now - entry.EnqueuedAt) / _time.TimestampFrequency).TotalMilliseconds;
+                    entry.Fail(entry.Deadline <= now
+                        ? new BatchRejectedException(
+                            $"the request timed out after {waited:0.###} ms in the queue (its timeout parameter, or latency_slo_ms x slo_factor)",
+                            EstimateDrainTime(QueuedRows), RejectionReason.Expired)
+                        : new BatchRejectedException(
+                            $"overloaded: shed after {waited:0.###} ms in a standing queue (codel_target_ms {_options.CoDelTarget.TotalMilliseconds:0.###})",
+                            EstimateDrainTime(QueuedRows), RejectionReason.CoDel));
                 }
             }
 
@@ -230,6 +282,7 @@ internal sealed class DynamicBatcher<TRequest, TResult> : IAsyncDisposable
                 foreach (var entry in batch)
                 {
                     Interlocked.Add(ref _admittedBytes, -entry.Bytes);
+                    Interlocked.Add(ref _admittedByPriority[Math.Clamp(entry.Priority, 0, _options.PriorityLevels - 1)], -entry.Rows);
                     entry.Registration.Dispose();
                 }
 
@@ -323,6 +376,7 @@ internal sealed class DynamicBatcher<TRequest, TResult> : IAsyncDisposable
         if (ticks > 0)
         {
             Volatile.Write(ref _drainRowsPerSecond, _options.Instances * rows * _time.TimestampFrequency / ticks);
+            Volatile.Write(ref _oneRowTicks, _scheduler.ExecutionTimes.Estimate(1));
         }
     }
 

@@ -43,6 +43,22 @@ public class BatchingOptionsTests
     }
 
     [Fact]
+    public void Validate_OverloadRulesBroken_ListsEachError()
+    {
+        var errors = new BatchingOptions { Overload = (OverloadPolicy)7, SloFactor = 0.5, CoDelTarget = TimeSpan.Zero }.Validate();
+
+        Assert.Equal(
+            [
+                "overload policy must be queue, deadline or codel; it is 7",
+                "overload slo_factor must be from 1 to 100; it is 0.5",
+                "overload codel_target_ms and codel_interval_ms must be at least 1",
+            ],
+            errors);
+        Assert.Empty(new BatchingOptions { Overload = OverloadPolicy.CoDel, SloFactor = 100, CoDelTarget = TimeSpan.FromMilliseconds(1), CoDelInterval = TimeSpan.FromMilliseconds(1) }.Validate());
+        Assert.Single(new BatchingOptions { SloFactor = 100.5 }.Validate());
+    }
+
+    [Fact]
     public void Validate_EveryRuleAtItsBound_NoError()
     {
         var options = new BatchingOptions

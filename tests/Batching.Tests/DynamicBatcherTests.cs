@@ -3,7 +3,7 @@ using ServingGateway.TestSupport;
 
 namespace ServingGateway.Batching.Tests;
 
-public sealed class DynamicBatcherTests : IAsyncDisposable
+public sealed partial class DynamicBatcherTests : IAsyncDisposable
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
     private readonly FakeTimeProvider _time = new();
@@ -25,8 +25,11 @@ public sealed class DynamicBatcherTests : IAsyncDisposable
     }
 
     private DynamicBatcher<string, string> Create(int maxBatch = 4, int maxQueue = 8, int instances = 1, long maxQueueBytes = long.MaxValue) =>
+        Create(new BatchingOptions { MaxBatchRows = maxBatch, MaxQueueRows = maxQueue, Instances = instances, MaxQueueBytes = maxQueueBytes });
+
+    private DynamicBatcher<string, string> Create(BatchingOptions options) =>
         _batcher = new DynamicBatcher<string, string>(
-            new BatchingOptions { MaxBatchRows = maxBatch, MaxQueueRows = maxQueue, Instances = instances, MaxQueueBytes = maxQueueBytes },
+            options,
             (instance, batch) =>
             {
                 lock (_executed)

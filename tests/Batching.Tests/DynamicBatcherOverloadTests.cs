@@ -1,0 +1,103 @@
+using ServingGateway.TestSupport;
+
+namespace ServingGateway.Batching.Tests;
+
+/// <summary>
+/// The deadline policy on a fake clock: admission at enqueue (by priority, by timeout), queued requests dropped once
+/// their deadline passed, and the queue policy refusing nothing below its limits.
+/// </summary>
+public sealed partial class DynamicBatcherTests
+{
+    // SLO 50 ms x factor 2: a request without a timeout must be done within 100 ms.
+    private DynamicBatcher<string, string> Create(OverloadPolicy policy, int priorityLevels = 1) =>
+        Create(new BatchingOptions
+        {
+            MaxBatchRows = 4, MaxQueueRows = 64, Instances = 1, Mode = BatchingMode.Off, PriorityLevels = priorityLevels,
+            LatencySlo = TimeSpan.FromMilliseconds(50), SloFactor = 2, Overload = policy,
+        });
+
+    // Holds the only instance with one request (which the clock then says ran 10 ms), so the batcher learns that a
+    // row takes 10 ms: a drain rate of 100 rows a second (batches of 4 assumed no cheaper per row). The instance
+    // stays busy with a second request afterwards, so what is enqueued next waits.
+    private async Task<Task<string>> TeachTenMsARowAndOccupyAsync(DynamicBatcher<string, string> batcher)
+    {
+        _gate.Reset();
+        var first = batcher.EnqueueAsync("teach", 1, 0, "k", 0, null, CancellationToken.None);
+        Assert.True(await _started.WaitAsync(Patience));
+        _time.Advance(TimeSpan.FromMilliseconds(10));
+        _gate.Set();
+        Assert.Equal("teach@0/1", await first.WaitAsync(Patience));
+        await Poll.UntilAsync(() => batcher.DrainRowsPerSecond > 0, "the batcher to learn its drain rate", Patience);
+        Assert.Equal(100, batcher.DrainRowsPerSecond, 6);
+
+        return await OccupyAsync(batcher);
+    }
+
+    [Fact]
+    public async Task Overload_Deadline_WorkAheadPastTheDeadline_RefusedAtOnceWithTheReason()
+    {
+        var batcher = Create(OverloadPolicy.Deadline);
+        var busy = await TeachTenMsARowAndOccupyAsync(batcher);
+
+        // The n-th request has n-1 rows ahead: (n-1) x 10 ms + 10 ms <= 100 ms for n <= 10.
+        var admitted = Enumerable.Range(0, 10).Select(i => batcher.EnqueueAsync($"q{i}", 1, 0, "k", 0, null, CancellationToken.None)).ToList();
+        var ex = Assert.Throws<BatchRejectedException>(() => { _ = batcher.EnqueueAsync("late", 1, 0, "k", 0, null, CancellationToken.None); });
+
+        Assert.Equal(RejectionReason.Deadline, ex.Reason);
+        Assert.Equal("overloaded: the work queued ahead would take about 110 ms, past this request's deadline of 100 ms (latency_slo_ms 50 x slo_factor 2)", ex.Message);
+        Assert.True(ex.RetryAfter >= TimeSpan.FromSeconds(1));
+        Assert.Equal(10, batcher.QueuedRows);
+
+        // A caller that gives itself more time (its timeout parameter) is admitted behind the same queue.
+        admitted.Add(batcher.EnqueueAsync("patient", 1, 0, "k", 0, TimeSpan.FromSeconds(1), CancellationToken.None));
+        _gate.Set();
+        await Task.WhenAll([busy, .. admitted]).WaitAsync(Patience);
+    }
+
+    [Fact]
+    public async Task Overload_Deadline_LowerPriorityShedFirst_UrgentStillAdmitted()
+    {
+        var batcher = Create(OverloadPolicy.Deadline, priorityLevels: 2);
+        var busy = await TeachTenMsARowAndOccupyAsync(batcher);
+        var low = Enumerable.Range(0, 10).Select(i => batcher.EnqueueAsync($"low{i}", 1, 0, "k", 1, null, CancellationToken.None)).ToList();
+
+        var refused = Assert.Throws<BatchRejectedException>(() => { _ = batcher.EnqueueAsync("low-late", 1, 0, "k", 1, null, CancellationToken.None); });
+        var urgent = batcher.EnqueueAsync("urgent", 1, 0, "k", 0, null, CancellationToken.None); // nothing ahead at level 0
+
+        Assert.Equal(RejectionReason.Deadline, refused.Reason);
+        Assert.Equal(11, batcher.QueuedRows);
+        _gate.Set();
+        await Task.WhenAll([busy, urgent, .. low]).WaitAsync(Patience);
+    }
+
+    [Fact]
+    public async Task Overload_Deadline_QueuedPastItsDeadline_DroppedUncomputed()
+    {
+        var batcher = Create(OverloadPolicy.Deadline);
+        var busy = await TeachTenMsARowAndOccupyAsync(batcher);
+        var queued = batcher.EnqueueAsync("q", 1, 0, "k", 0, null, CancellationToken.None);
+        await Poll.UntilAsync(() => batcher.QueuedRows == 1, "the request queued", Patience);
+
+        _time.Advance(TimeSpan.FromMilliseconds(100)); // its deadline: the instance is still busy
+
+        var ex = await Assert.ThrowsAsync<BatchRejectedException>(() => queued.WaitAsync(Patience));
+        Assert.Equal(RejectionReason.Expired, ex.Reason);
+        Assert.Equal(0, batcher.QueuedRows);
+        _gate.Set();
+        await busy.WaitAsync(Patience);
+    }
+
+    [Fact]
+    public async Task Overload_Queue_TheSameLoad_AdmitsEverythingUpToItsLimit()
+    {
+        var batcher = Create(OverloadPolicy.Queue);
+        var busy = await TeachTenMsARowAndOccupyAsync(batcher);
+
+        var queued = Enumerable.Range(0, 30).Select(i => batcher.EnqueueAsync($"q{i}", 1, 0, "k", 0, null, CancellationToken.None)).ToList();
+        _time.Advance(TimeSpan.FromSeconds(1)); // no deadline: nothing expires either
+
+        Assert.Equal(30, batcher.QueuedRows);
+        _gate.Set();
+        await Task.WhenAll([busy, .. queued]).WaitAsync(Patience);
+    }
+}

@@ -30,6 +30,13 @@ internal sealed class TempModelRepository : IDisposable
         File.WriteAllText(System.IO.Path.Combine(Path, model, "config.json"), json);
     }
 
+    /// <summary>Writes <paramref name="fileName"/> (config.pbtxt, say) into the folder of <paramref name="model"/>.</summary>
+    public void WriteFile(string model, string fileName, string text)
+    {
+        Directory.CreateDirectory(System.IO.Path.Combine(Path, model));
+        File.WriteAllText(System.IO.Path.Combine(Path, model, fileName), text);
+    }
+
     public void Dispose()
     {
         try

@@ -17,6 +17,8 @@ internal static class NodeEndpointRoles
         new("server-metadata", "GET", "/v2", GatewayRoles.Infer),
         new("model-metadata", "GET", "/v2/models/{model}", GatewayRoles.Infer),
         new("version-metadata", "GET", "/v2/models/{model}/versions/{version}", GatewayRoles.Infer),
+        new("model-config", "GET", "/v2/models/{model}/config", GatewayRoles.Infer),
+        new("version-config", "GET", "/v2/models/{model}/versions/{version}/config", GatewayRoles.Infer),
         new("model-ready", "GET", "/v2/models/{model}/ready", GatewayRoles.Infer),
         new("version-ready", "GET", "/v2/models/{model}/versions/{version}/ready", GatewayRoles.Infer),
         new("model-infer", "POST", "/v2/models/{model}/infer", GatewayRoles.Infer),

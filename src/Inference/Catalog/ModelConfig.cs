@@ -4,9 +4,10 @@ using ServingGateway.Inference.Caching;
 namespace ServingGateway.Inference.Catalog;
 
 /// <summary>
-/// A model's settings: its <c>config.json</c> over the node's defaults.
+/// A model's settings: its <c>config.json</c> over its Triton <c>config.pbtxt</c> over the node's defaults
+/// (<see cref="ModelConfigReader"/>).
 /// </summary>
-internal sealed class ModelConfig
+internal sealed record ModelConfig
 {
     /// <summary>Triton's max_batch_size; null when config.json leaves it to be derived from the model.</summary>
     public int? MaxBatchSize { get; init; }
@@ -61,4 +62,19 @@ internal sealed class ModelConfig
 
     /// <summary>Whether and how predictions are cached ("cache": {"enable", "ttl_seconds", "admission"}). Default off.</summary>
     public CachePolicy Cache { get; init; } = CachePolicy.Disabled;
+
+    /// <summary>
+    /// Triton's default_queue_policy: the timeout a request gets when it sends none (or always, without
+    /// override) and what its expiry does. Default: no timeout, requests may set their own.
+    /// </summary>
+    public QueuePolicy QueuePolicy { get; init; } = QueuePolicy.Default;
+
+    /// <summary>The inputs config.pbtxt declares, checked against the model at load; empty when it declares none.</summary>
+    public TensorDeclaration[] Inputs { get; init; } = [];
+
+    /// <summary>The outputs config.pbtxt declares, checked against the model at load; empty when it declares none.</summary>
+    public TensorDeclaration[] Outputs { get; init; } = [];
+
+    /// <summary>The files the settings came from, as read: a change reloads the model's versions.</summary>
+    public string SourceText { get; init; } = "";
 }

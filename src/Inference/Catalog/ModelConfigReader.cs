@@ -5,8 +5,9 @@ using ServingGateway.Inference.Caching;
 namespace ServingGateway.Inference.Catalog;
 
 /// <summary>
-/// Reads <c>models/&lt;name&gt;/config.json</c>. Unknown keys and bad values are errors, all listed at once,
-/// so a typo fails the model's load with a clear reason instead of being ignored.
+/// Reads a model's settings: <c>models/&lt;name&gt;/config.json</c> over Triton's <c>config.pbtxt</c>
+/// (<see cref="TritonConfigReader"/>) over the node's defaults. In config.json, unknown keys and bad values are
+/// errors, all listed at once, so a typo fails the model's load with a clear reason instead of being ignored.
 /// </summary>
 /// <remarks>
 /// Keys: max_batch_size (0..1024), instances (1..64), execution_provider (auto | cpu | cuda),
@@ -22,29 +23,55 @@ internal static class ModelConfigReader
     /// <summary>The file name looked for in each model folder.</summary>
     public const string FileName = "config.json";
 
-    /// <summary>Reads the model folder's config.json (if any) over <paramref name="defaults"/>.</summary>
-    /// <exception cref="InvalidDataException">The file is not valid; the message lists every problem.</exception>
-    public static ModelConfig Read(string modelDirectory, InferenceOptions defaults)
+    /// <summary>
+    /// Reads the model folder's settings: its config.json (if any) over its Triton config.pbtxt (if any) over
+    /// <paramref name="defaults"/>, so config.json's keys win where both set one.
+    /// </summary>
+    /// <param name="modelDirectory">The model's folder.</param>
+    /// <param name="defaults">The node's defaults.</param>
+    /// <param name="ignoredField">Called with each config.pbtxt field this server does not use (dotted path, line, column).</param>
+    /// <exception cref="InvalidDataException">A file is not valid; the message names it and lists every problem.</exception>
+    /// <exception cref="IOException">A file cannot be read.</exception>
+    public static ModelConfig Read(string modelDirectory, InferenceOptions defaults, Action<string, int, int>? ignoredField = null)
     {
-        var path = Path.Combine(modelDirectory, FileName);
-        if (!File.Exists(path))
+        var config = Baseline(defaults);
+        var source = "";
+        var pbtxtPath = Path.Combine(modelDirectory, TritonConfigReader.FileName);
+        if (File.Exists(pbtxtPath))
         {
-            return new ModelConfig
-            {
-                Instances = defaults.DefaultInstances,
-                ExecutionProvider = defaults.DefaultExecutionProvider,
-                IntraOpThreads = defaults.DefaultIntraOpThreads,
-                InterOpThreads = 1,
-                DefaultPriorityLevel = 1,
-            };
+            var text = File.ReadAllText(pbtxtPath);
+            source = TritonConfigReader.FileName + "\n" + text;
+            config = TritonConfigReader.Parse(text, Path.GetFileName(Path.TrimEndingDirectorySeparator(modelDirectory)), config, ignoredField);
         }
 
-        return Parse(File.ReadAllBytes(path), defaults);
+        var jsonPath = Path.Combine(modelDirectory, FileName);
+        if (File.Exists(jsonPath))
+        {
+            var bytes = File.ReadAllBytes(jsonPath);
+            source += FileName + "\n" + System.Text.Encoding.UTF8.GetString(bytes);
+            config = Parse(bytes, config);
+        }
+
+        return config with { SourceText = source };
     }
+
+    /// <summary>The settings of a model without config files: the node's defaults.</summary>
+    public static ModelConfig Baseline(InferenceOptions defaults) => new()
+    {
+        Instances = defaults.DefaultInstances,
+        ExecutionProvider = defaults.DefaultExecutionProvider,
+        IntraOpThreads = defaults.DefaultIntraOpThreads,
+        InterOpThreads = 1,
+        DefaultPriorityLevel = 1,
+    };
 
     /// <summary>Parses config.json text over <paramref name="defaults"/>.</summary>
     /// <exception cref="InvalidDataException">The text is not valid; the message lists every problem.</exception>
-    public static ModelConfig Parse(ReadOnlySpan<byte> utf8Json, InferenceOptions defaults)
+    public static ModelConfig Parse(ReadOnlySpan<byte> utf8Json, InferenceOptions defaults) => Parse(utf8Json, Baseline(defaults));
+
+    /// <summary>Parses config.json text over <paramref name="baseline"/> (the defaults, or what config.pbtxt set).</summary>
+    /// <exception cref="InvalidDataException">The text is not valid; the message lists every problem.</exception>
+    public static ModelConfig Parse(ReadOnlySpan<byte> utf8Json, ModelConfig baseline)
     {
         JsonDocument document;
         try
@@ -65,22 +92,24 @@ internal static class ModelConfigReader
                 throw new InvalidDataException($"{FileName} must hold a JSON object");
             }
 
-            int? maxBatchSize = null;
-            var instances = defaults.DefaultInstances;
-            var provider = defaults.DefaultExecutionProvider;
-            var deviceId = 0;
-            var intraOp = defaults.DefaultIntraOpThreads;
-            var interOp = 1;
-            var policy = VersionPolicy.Default;
-            var batching = BatchingMode.Adaptive;
-            var slo = 50.0;
-            var maxDelay = 5.0;
-            int[] preferred = [];
-            var maxQueueRows = 1024;
-            var maxQueueMb = ModelConfig.DefaultMaxQueueMb;
-            var priorityLevels = 1;
+            var maxBatchSize = baseline.MaxBatchSize;
+            var instances = baseline.Instances;
+            var provider = baseline.ExecutionProvider;
+            var deviceId = baseline.DeviceId;
+            var intraOp = baseline.IntraOpThreads;
+            var interOp = baseline.InterOpThreads;
+            var policy = baseline.VersionPolicy;
+            var batching = baseline.Batching;
+            var slo = baseline.LatencySloMs;
+            var maxDelay = baseline.MaxQueueDelayMs;
+            var preferred = baseline.PreferredBatchSizes;
+            var maxQueueRows = baseline.MaxQueueRows;
+            int? maxQueueRowsSet = null;
+            var maxQueueMb = baseline.MaxQueueMb;
+            var priorityLevels = baseline.PriorityLevels;
+            int? priorityLevelsSet = null;
             int? defaultPriority = null;
-            var cache = CachePolicy.Disabled;
+            var cache = baseline.Cache;
             foreach (var property in root.EnumerateObject())
             {
                 switch (property.Name)
@@ -119,19 +148,21 @@ internal static class ModelConfigReader
                         preferred = ReadSizes(property, errors) ?? preferred;
                         break;
                     case "max_queue_rows":
-                        maxQueueRows = ReadInt(property, 1, 1_048_576, errors) ?? maxQueueRows;
+                        maxQueueRowsSet = ReadInt(property, 1, 1_048_576, errors);
+                        maxQueueRows = maxQueueRowsSet ?? maxQueueRows;
                         break;
                     case "max_queue_mb":
                         maxQueueMb = ReadInt(property, 1, 1_048_576, errors) ?? maxQueueMb;
                         break;
                     case "priority_levels":
-                        priorityLevels = ReadInt(property, 1, 16, errors) ?? priorityLevels;
+                        priorityLevelsSet = ReadInt(property, 1, 16, errors);
+                        priorityLevels = priorityLevelsSet ?? priorityLevels;
                         break;
                     case "default_priority_level":
                         defaultPriority = ReadInt(property, 1, 16, errors);
                         break;
                     case "cache":
-                        cache = ReadCache(property.Value, errors) ?? cache;
+                        cache = ReadCache(property.Value, cache, errors) ?? cache;
                         break;
                     default:
                         errors.Add($"unknown key \"{property.Name}\"");
@@ -139,12 +170,14 @@ internal static class ModelConfigReader
                 }
             }
 
+            // default_priority_level defaults to the last level: the one config.pbtxt gave when it set the levels.
+            var defaultLevel = defaultPriority ?? (priorityLevelsSet is null ? Math.Min(baseline.DefaultPriorityLevel, priorityLevels) : priorityLevels);
             if (defaultPriority > priorityLevels)
             {
                 errors.Add($"\"default_priority_level\" ({defaultPriority}) must not exceed \"priority_levels\" ({priorityLevels})");
             }
 
-            if (maxBatchSize is { } mbs && maxQueueRows < mbs)
+            if (maxQueueRowsSet is not null && maxBatchSize is { } mbs && maxQueueRows < mbs)
             {
                 errors.Add($"\"max_queue_rows\" ({maxQueueRows}) must be at least \"max_batch_size\" ({mbs})");
             }
@@ -159,7 +192,7 @@ internal static class ModelConfigReader
                 throw new InvalidDataException($"{FileName}: {string.Join("; ", errors)}");
             }
 
-            return new ModelConfig
+            return baseline with
             {
                 MaxBatchSize = maxBatchSize,
                 Instances = instances,
@@ -175,7 +208,7 @@ internal static class ModelConfigReader
                 MaxQueueRows = maxQueueRows,
                 MaxQueueMb = maxQueueMb,
                 PriorityLevels = priorityLevels,
-                DefaultPriorityLevel = defaultPriority ?? priorityLevels,
+                DefaultPriorityLevel = defaultLevel,
                 Cache = cache,
             };
         }
@@ -216,7 +249,7 @@ internal static class ModelConfigReader
         return null;
     }
 
-    private static CachePolicy? ReadCache(JsonElement value, List<string> errors)
+    private static CachePolicy? ReadCache(JsonElement value, CachePolicy baseline, List<string> errors)
     {
         if (value.ValueKind != JsonValueKind.Object)
         {
@@ -224,9 +257,10 @@ internal static class ModelConfigReader
             return null;
         }
 
-        var enabled = false;
-        var ttl = 300;
-        var admission = CacheAdmission.Auto;
+        // Over config.pbtxt's response_cache: "enable" keeps its value unless given here.
+        var enabled = baseline.Enabled;
+        var ttl = (int)baseline.TimeToLive.TotalSeconds;
+        var admission = baseline.Admission;
         var count = errors.Count;
         foreach (var property in value.EnumerateObject())
         {

@@ -17,6 +17,7 @@ public static class InferenceEndpointRouteBuilderExtensions
         var services = endpoints.ServiceProvider;
         ActivatorUtilities.CreateInstance<HealthEndpoints>(services).Map(endpoints);
         ActivatorUtilities.CreateInstance<MetadataEndpoints>(services).Map(endpoints);
+        ActivatorUtilities.CreateInstance<ModelConfigEndpoints>(services).Map(endpoints);
         ActivatorUtilities.CreateInstance<InferEndpoints>(services).Map(endpoints);
         ActivatorUtilities.CreateInstance<StatisticsEndpoints>(services).Map(endpoints);
         ActivatorUtilities.CreateInstance<RepositoryEndpoints>(services).Map(endpoints);

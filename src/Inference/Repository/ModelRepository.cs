@@ -20,6 +20,7 @@ internal sealed partial class ModelRepository : IDisposable
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly InferenceOptions _options;
     private readonly ModelHostFactory _hosts;
+    private readonly IgnoredFieldLog _ignoredFields;
     private readonly ILogger<ModelRepository> _logger;
     private volatile bool _initialLoadComplete;
 
@@ -29,6 +30,7 @@ internal sealed partial class ModelRepository : IDisposable
         _logger = logger;
         _hosts = hosts;
         Root = Path.GetFullPath(_options.ModelRepository);
+        _ignoredFields = new IgnoredFieldLog(logger);
     }
 
     /// <summary>The repository folder, absolute.</summary>
@@ -270,12 +272,9 @@ internal sealed partial class ModelRepository : IDisposable
         var old = entry.Snapshot;
 
         ModelConfig config;
-        string configText;
         try
         {
-            var configPath = Path.Combine(directory, ModelConfigReader.FileName);
-            configText = File.Exists(configPath) ? File.ReadAllText(configPath) : "";
-            config = ModelConfigReader.Read(directory, _options);
+            config = ModelConfigReader.Read(directory, _options, (field, line, column) => _ignoredFields.Report(name, field, line, column));
         }
         catch (Exception ex) when (ex is InvalidDataException or IOException)
         {
@@ -322,9 +321,9 @@ internal sealed partial class ModelRepository : IDisposable
             try
             {
                 var digest = ModelDigest.Compute(versionDirectory);
-                var kept = Array.Find(old.Ready, v => v.Version == version && v.Digest == digest && v.ConfigText == configText);
+                var kept = Array.Find(old.Ready, v => v.Version == version && v.Digest == digest && v.ConfigText == config.SourceText);
                 var loaded = kept ?? _hosts.Create(name, version, versionDirectory, digest, config);
-                loaded.ConfigText = configText;
+                loaded.ConfigText = config.SourceText;
                 ready.Add(loaded);
                 statuses.Add(new VersionStatus(version, ModelState.Ready, ""));
                 if (kept is null)

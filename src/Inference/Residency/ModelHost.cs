@@ -86,6 +86,9 @@ internal sealed class ModelHost
     /// <summary>How the batcher of this version batches.</summary>
     public BatchingOptions Batching { get; }
 
+    /// <summary>The model's settings this version was loaded with.</summary>
+    public ModelConfig Config => _config;
+
     /// <summary>Whether and how this version's predictions are cached.</summary>
     public CachePolicy CachePolicy => _config.Cache;
 
@@ -113,7 +116,7 @@ internal sealed class ModelHost
         var batching = Signature.MaxBatchSize > 0;
         var rows = batching ? (int)request.BatchSize : 1;
         var key = batching ? ShapeKey.Of(request.Inputs) : ShapeKey.Unbatched;
-        TimeSpan? timeout = request.TimeoutMicroseconds is > 0 and var micros ? TimeSpan.FromMicroseconds(micros) : null;
+        var timeout = _config.QueuePolicy.Timeout(request.TimeoutMicroseconds ?? 0);
         try
         {
             return await _batcher.EnqueueAsync(request, rows, QueuedBytesOf(request), key, PriorityLevel(request.Priority), timeout, cancellationToken).ConfigureAwait(false);

@@ -50,12 +50,14 @@ internal sealed partial class ModelHostFactory
         var created = _sessions.CreateExecutors(modelPath, settings, config.Instances, config.MaxBatchSize, _options.DefaultMaxBatchSize, Counters);
         try
         {
+            // config.pbtxt's input and output declarations must match the model; they may narrow its dynamic dimensions.
+            var signature = DeclaredTensors.Apply(created.Signature, config);
             foreach (var executor in created.Executors)
             {
-                WarmUp(executor, created.Signature, modelName, version);
+                WarmUp(executor, signature, modelName, version);
             }
 
-            return new ModelHost(modelName, version, digest, created.Signature, created.Executors, created.Provider, config, _metrics, _time);
+            return new ModelHost(modelName, version, digest, signature, created.Executors, created.Provider, config, _metrics, _time);
         }
         catch
         {

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using ServingGateway.Inference.Metrics;
@@ -10,10 +11,10 @@ namespace ServingGateway.Inference.Tests.Repository;
 /// <summary>A model repository over a folder, wired as the host wires it (hosts from a <see cref="ModelHostFactory"/>).</summary>
 internal static class Repositories
 {
-    public static ModelRepository Create(string path, NodeMetrics metrics, TimeProvider time)
+    public static ModelRepository Create(string path, NodeMetrics metrics, TimeProvider time, ILogger<ModelRepository>? logger = null)
     {
         var options = Options.Create(new InferenceOptions { ModelRepository = path });
         var hosts = new ModelHostFactory(options, new OnnxSessionFactory(NullLogger<OnnxSessionFactory>.Instance), metrics, time, NullLogger<ModelHostFactory>.Instance);
-        return new ModelRepository(options, hosts, NullLogger<ModelRepository>.Instance);
+        return new ModelRepository(options, hosts, logger ?? NullLogger<ModelRepository>.Instance);
     }
 }

@@ -196,18 +196,18 @@ public sealed class CacheTests : IAsyncLifetime
         var cache = _server.Services<Inference.Caching.PredictionCache>();
         await Poll.UntilAsync(() => Volatile.Read(ref sent) >= 20, "traffic before the kill");
         _redis.Kill();
-        await Poll.UntilAsync(() => cache.Redis!.Breaker.State != Inference.Caching.CircuitState.Closed, "the circuit to open while Redis is down");
+        await Poll.UntilAsync(() => cache.Redis!.Breaker.State != Inference.Common.CircuitState.Closed, "the circuit to open while Redis is down");
         var sentWhileDown = Volatile.Read(ref sent);
         await Poll.UntilAsync(() => Volatile.Read(ref sent) >= sentWhileDown + 20, "traffic while Redis is down");
         _redis.Start();
-        await Poll.UntilAsync(() => cache.Redis!.Breaker.State == Inference.Caching.CircuitState.Closed, "the circuit to close once Redis is back");
+        await Poll.UntilAsync(() => cache.Redis!.Breaker.State == Inference.Common.CircuitState.Closed, "the circuit to close once Redis is back");
         var sentWhenBack = Volatile.Read(ref sent);
         await Poll.UntilAsync(() => Volatile.Read(ref sent) >= sentWhenBack + 20, "traffic once Redis is back");
         stop.Cancel();
         await Task.WhenAll(traffic);
 
         Assert.Empty(failures);
-        Assert.Equal(Inference.Caching.CircuitState.Closed, cache.Redis!.Breaker.State);
+        Assert.Equal(Inference.Common.CircuitState.Closed, cache.Redis!.Breaker.State);
 
         // Back: what one node computes now, another node finds in Redis.
         await using var other = await StartAsync();

@@ -1,6 +1,7 @@
 using System.Net;
 using ServingGateway.FunctionalTests.Infrastructure;
 using ServingGateway.Inference.Caching;
+using ServingGateway.Inference.Common;
 using ServingGateway.RateLimiting;
 using ServingGateway.TestSupport;
 using StackExchange.Redis;

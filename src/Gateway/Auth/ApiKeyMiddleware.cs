@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
-using ServingGateway.Inference.Http;
+using ServingGateway.Inference.Common;
 
 namespace ServingGateway.Auth;
 

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Options;
-using ServingGateway.Inference.Http;
+using ServingGateway.Inference.Common;
 
 namespace ServingGateway.Auth;
 

@@ -1,6 +1,6 @@
 using System.Text;
 using ServingGateway.Auth;
-using ServingGateway.Inference.Http;
+using ServingGateway.Inference.Common;
 using ServingGateway.Routing;
 using Yarp.ReverseProxy;
 

@@ -2,8 +2,7 @@ using System.Globalization;
 using Microsoft.Extensions.Options;
 using ServingGateway.Auth;
 using ServingGateway.Edge;
-using ServingGateway.Inference.Caching;
-using ServingGateway.Inference.Http;
+using ServingGateway.Inference.Common;
 using ServingGateway.Routing;
 using StackExchange.Redis;
 

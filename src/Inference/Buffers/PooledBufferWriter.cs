@@ -3,7 +3,7 @@ using System.Buffers;
 namespace ServingGateway.Inference.Buffers;
 
 /// <summary>
-/// An <see cref="IBufferWriter{T}"/> over arrays rented from <see cref="ArrayPool{T}.Shared"/>; growing
+/// Buffers: pooled writers. An <see cref="IBufferWriter{T}"/> over arrays rented from <see cref="ArrayPool{T}.Shared"/>; growing
 /// rents a larger array and returns the old one. Dispose returns the buffer.
 /// </summary>
 internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable

@@ -1,3 +1,5 @@
+using ServingGateway.Inference.Common;
+
 namespace ServingGateway.Inference.Caching;
 
 /// <summary>

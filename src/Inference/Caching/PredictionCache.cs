@@ -7,7 +7,7 @@ using ServingGateway.Inference.Tensors;
 namespace ServingGateway.Inference.Caching;
 
 /// <summary>
-/// The prediction cache's stores and its admission rule: the in-process tier (predictions and whole
+/// Caching: the prediction cache's stores, keys and its admission rule: the in-process tier (predictions and whole
 /// responses), then Redis when configured. It never runs a model: the serving pipeline looks up, runs the
 /// model on a miss, asks <see cref="Admit"/> and stores (docs/CACHING.md).
 /// </summary>

@@ -5,6 +5,7 @@ using System.Text;
 using Microsoft.Extensions.Logging;
 using ServingGateway.Inference.Metrics;
 using StackExchange.Redis;
+using ServingGateway.Inference.Common;
 
 namespace ServingGateway.Inference.Caching;
 

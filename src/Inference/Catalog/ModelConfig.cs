@@ -54,6 +54,9 @@ internal sealed record ModelConfig
     /// </summary>
     public int MaxQueueMb { get; init; } = DefaultMaxQueueMb;
 
+    /// <summary>What the batcher does past capacity (config.json "overload"); default: queue.</summary>
+    public OverloadSettings Overload { get; init; } = OverloadSettings.Default;
+
     /// <summary>Priority levels; a request's "priority" parameter is 1 (first) to this, 0 for the default level. Default 1.</summary>
     public int PriorityLevels { get; init; } = 1;
 

@@ -16,7 +16,8 @@ namespace ServingGateway.Inference.Catalog;
 /// batching: batching (adaptive | fixed | off), latency_slo_ms (0 &lt; x &lt;= 60000), max_queue_delay_ms
 /// (0..10000), preferred_batch_sizes ([1..1024, ...]), max_queue_rows (1..1048576), max_queue_mb (1..1048576), priority_levels (1..16),
 /// default_priority_level (1..priority_levels); cache: {"enable": bool, "ttl_seconds" (1..604800, default 300),
-/// "admission": "auto" | "always" | "second-hit"}.
+/// "admission": "auto" | "always" | "second-hit"}; overload: {"policy": "queue" | "deadline" | "codel",
+/// "slo_factor" (1..100, default 2), "codel_target_ms" and "codel_interval_ms" (1..60000, default 25 and 100)}.
 /// </remarks>
 internal static class ModelConfigReader
 {
@@ -110,6 +111,7 @@ internal static class ModelConfigReader
             int? priorityLevelsSet = null;
             int? defaultPriority = null;
             var cache = baseline.Cache;
+            var overload = baseline.Overload;
             foreach (var property in root.EnumerateObject())
             {
                 switch (property.Name)
@@ -164,6 +166,9 @@ internal static class ModelConfigReader
                     case "cache":
                         cache = ReadCache(property.Value, cache, errors) ?? cache;
                         break;
+                    case "overload":
+                        overload = ReadOverload(property.Value, overload, errors) ?? overload;
+                        break;
                     default:
                         errors.Add($"unknown key \"{property.Name}\"");
                         break;
@@ -210,6 +215,7 @@ internal static class ModelConfigReader
                 PriorityLevels = priorityLevels,
                 DefaultPriorityLevel = defaultLevel,
                 Cache = cache,
+                Overload = overload,
             };
         }
     }
@@ -285,6 +291,47 @@ internal static class ModelConfigReader
         }
 
         return errors.Count == count ? new CachePolicy(enabled, TimeSpan.FromSeconds(ttl), admission) : null;
+    }
+
+    private static OverloadSettings? ReadOverload(JsonElement value, OverloadSettings baseline, List<string> errors)
+    {
+        if (value.ValueKind != JsonValueKind.Object)
+        {
+            errors.Add("\"overload\" must be an object: {\"policy\": \"deadline\", \"slo_factor\": 2}");
+            return null;
+        }
+
+        var settings = baseline;
+        var count = errors.Count;
+        foreach (var property in value.EnumerateObject())
+        {
+            switch (property.Name)
+            {
+                case "policy":
+                    settings = settings with
+                    {
+                        Policy = ReadChoice(property, [("queue", OverloadPolicy.Queue), ("deadline", OverloadPolicy.Deadline), ("codel", OverloadPolicy.CoDel)], errors) ?? settings.Policy,
+                    };
+                    break;
+                case "slo_factor" when property.Value.ValueKind == JsonValueKind.Number && property.Value.TryGetDouble(out var factor) && factor is >= 1 and <= 100:
+                    settings = settings with { SloFactor = factor };
+                    break;
+                case "slo_factor":
+                    errors.Add("\"overload\": \"slo_factor\" must be a number from 1 to 100");
+                    break;
+                case "codel_target_ms":
+                    settings = settings with { CoDelTargetMs = ReadMilliseconds(property, 60_000, allowZero: false, errors) is { } target ? Math.Max(1, target) : settings.CoDelTargetMs };
+                    break;
+                case "codel_interval_ms":
+                    settings = settings with { CoDelIntervalMs = ReadMilliseconds(property, 60_000, allowZero: false, errors) is { } interval ? Math.Max(1, interval) : settings.CoDelIntervalMs };
+                    break;
+                default:
+                    errors.Add($"\"overload\": unknown key \"{property.Name}\"");
+                    break;
+            }
+        }
+
+        return errors.Count == count ? settings : null;
     }
 
     // One of a fixed set of strings, e.g. "auto" | "cpu" | "cuda".

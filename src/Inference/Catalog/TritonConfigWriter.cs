@@ -85,6 +85,10 @@ internal static class TritonConfigWriter
         WriteParameter(w, "latency_slo_ms", config.LatencySloMs.ToString(CultureInfo.InvariantCulture));
         WriteParameter(w, "max_queue_rows", batching.MaxQueueRows.ToString(CultureInfo.InvariantCulture));
         WriteParameter(w, "max_queue_mb", config.MaxQueueMb.ToString(CultureInfo.InvariantCulture));
+        WriteParameter(w, "overload_policy", config.Overload.PolicyName);
+        WriteParameter(w, "overload_slo_factor", config.Overload.SloFactor.ToString(CultureInfo.InvariantCulture));
+        WriteParameter(w, "overload_codel_target_ms", config.Overload.CoDelTargetMs.ToString(CultureInfo.InvariantCulture));
+        WriteParameter(w, "overload_codel_interval_ms", config.Overload.CoDelIntervalMs.ToString(CultureInfo.InvariantCulture));
         WriteParameter(w, "execution_provider", config.ExecutionProvider.ToString().ToLowerInvariant());
         WriteParameter(w, "device_id", config.DeviceId.ToString(CultureInfo.InvariantCulture));
         WriteParameter(w, "intra_op_threads", config.IntraOpThreads.ToString(CultureInfo.InvariantCulture));

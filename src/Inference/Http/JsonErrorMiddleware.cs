@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using ServingGateway.Inference.Protocol;
+using ServingGateway.Inference.Common;
 
 namespace ServingGateway.Inference.Http;
 

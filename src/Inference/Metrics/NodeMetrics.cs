@@ -3,7 +3,7 @@ using Prometheus;
 namespace ServingGateway.Inference.Metrics;
 
 /// <summary>
-/// The inference node's Prometheus metrics, in a registry of its own per host (so two hosts in one
+/// Metrics: the inference node's Prometheus metrics (and, in <see cref="ModelStatistics"/>, Triton's per-version statistics), in a registry of its own per host (so two hosts in one
 /// process, as in tests, do not mix counts), exported at <c>/metrics</c>.
 /// </summary>
 /// <remarks>
@@ -11,7 +11,7 @@ namespace ServingGateway.Inference.Metrics;
 /// unknown model is counted with empty labels, never with the name it sent); outcome is success,
 /// client_error or server_error.
 /// </remarks>
-internal sealed class NodeMetrics
+public sealed class NodeMetrics
 {
     private readonly Counter _requests;
     private readonly Histogram _duration;
@@ -25,6 +25,7 @@ internal sealed class NodeMetrics
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Model, string Tier, bool Hit), Counter.Child> _lookups = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Model, string Version), Func<int>> _queues = new();
 
+    /// <summary>The node's metrics, in a new registry with the .NET runtime's own.</summary>
     public NodeMetrics()
     {
         Registry = Prometheus.Metrics.NewCustomRegistry();
@@ -81,29 +82,29 @@ internal sealed class NodeMetrics
     }
 
     /// <summary>sg_cache_rejected_total reason: the entry's HMAC does not verify.</summary>
-    public const string RejectedMac = "mac";
+    internal const string RejectedMac = "mac";
 
     /// <summary>sg_cache_rejected_total reason: the entry's MAC verifies but it cannot be parsed.</summary>
-    public const string RejectedParse = "parse";
+    internal const string RejectedParse = "parse";
 
     /// <summary>sg_cache_rejected_total reason: the entry is not the request's outputs or does not fit the model's signature.</summary>
-    public const string RejectedMismatch = "mismatch";
+    internal const string RejectedMismatch = "mismatch";
 
     /// <summary>The registry <c>/metrics</c> exports.</summary>
     public CollectorRegistry Registry { get; }
 
     /// <summary>Creates further metrics in <see cref="Registry"/>.</summary>
-    public IMetricFactory Factory { get; }
+    internal IMetricFactory Factory { get; }
 
     /// <summary>The batching metrics of one loaded version; <paramref name="queueRows"/> is read at each scrape.</summary>
-    public VersionMetrics ForVersion(string model, string version, Func<int> queueRows)
+    internal VersionMetrics ForVersion(string model, string version, Func<int> queueRows)
     {
         _queues[(model, version)] = queueRows;
         return new VersionMetrics(_batchSize.WithLabels(model, version), _queueTime.WithLabels(model, version), _computeTime.WithLabels(model, version));
     }
 
     /// <summary>Forgets an unloaded version's queue gauge.</summary>
-    public void RemoveVersion(string model, string version)
+    internal void RemoveVersion(string model, string version)
     {
         if (_queues.TryRemove((model, version), out _))
         {
@@ -112,14 +113,14 @@ internal sealed class NodeMetrics
     }
 
     /// <summary>Counts one lookup in one cache tier.</summary>
-    public void RecordCacheLookup(string model, string tier, bool hit) =>
+    internal void RecordCacheLookup(string model, string tier, bool hit) =>
         _lookups.GetOrAdd((model, tier, hit), static (k, c) => c.WithLabels(k.Model, k.Tier, k.Hit ? "hit" : "miss"), _cacheLookups).Inc();
 
     /// <summary>Counts one Redis cache entry refused (a miss) for <paramref name="reason"/>.</summary>
-    public void RecordCacheRejected(string reason) => _cacheRejected.WithLabels(reason).Inc();
+    internal void RecordCacheRejected(string reason) => _cacheRejected.WithLabels(reason).Inc();
 
     /// <summary>Counts one inference request and its duration.</summary>
-    public void RecordInference(string model, string version, int statusCode, TimeSpan elapsed)
+    internal void RecordInference(string model, string version, int statusCode, TimeSpan elapsed)
     {
         var outcome = statusCode < 400 ? "success" : statusCode < 500 ? "client_error" : "server_error";
 

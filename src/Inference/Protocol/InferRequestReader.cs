@@ -5,7 +5,8 @@ using ServingGateway.Inference.Tensors;
 namespace ServingGateway.Inference.Protocol;
 
 /// <summary>
-/// Reads an OIP (KServe V2) inference request, JSON or with the binary tensor data extension, and
+/// Protocol: the OIP codec (this reader, <see cref="InferResponseWriter"/>) and its one typed error,
+/// <see cref="InferenceException"/>. Reads an OIP (KServe V2) inference request, JSON or with the binary tensor data extension, and
 /// validates it against the model before anything is allocated for its tensors.
 /// </summary>
 /// <remarks>

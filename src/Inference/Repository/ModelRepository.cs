@@ -11,7 +11,7 @@ using ServingGateway.Inference.Runtime;
 namespace ServingGateway.Inference.Repository;
 
 /// <summary>
-/// The models of the repository folder (Triton's layout) and the versions each serves. Loads, reloads and
+/// Repository: which models and versions exist and serve. The models of the repository folder (Triton's layout) and the versions each serves. Loads, reloads and
 /// unloads swap a model's snapshot atomically: requests in flight finish on the versions they started on.
 /// </summary>
 internal sealed partial class ModelRepository : IDisposable

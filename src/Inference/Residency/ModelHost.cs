@@ -55,6 +55,10 @@ internal sealed class ModelHost
             MaxQueueDelay = TimeSpan.FromMilliseconds(config.MaxQueueDelayMs),
             PreferredBatchSizes = config.PreferredBatchSizes,
             PriorityLevels = config.PriorityLevels,
+            Overload = config.Overload.Policy,
+            SloFactor = config.Overload.SloFactor,
+            CoDelTarget = TimeSpan.FromMilliseconds(config.Overload.CoDelTargetMs),
+            CoDelInterval = TimeSpan.FromMilliseconds(config.Overload.CoDelIntervalMs),
         };
         DynamicBatcher<InferRequest, PooledTensor[]>? batcher = null;
         var versionMetrics = metrics.ForVersion(modelName, VersionText, () => batcher?.QueuedRows ?? 0);

@@ -3,7 +3,7 @@ using System.Buffers;
 namespace ServingGateway.Inference.Tensors;
 
 /// <summary>
-/// A named tensor whose bytes live in a buffer rented from <see cref="ArrayPool{T}.Shared"/>.
+/// Tensors: pooled tensors, data types, shapes and signatures. A named tensor whose bytes live in a buffer rented from <see cref="ArrayPool{T}.Shared"/>.
 /// </summary>
 /// <remarks>
 /// Layout: fixed-size types are little-endian, row-major, densely packed. <see cref="TensorDataType.Bytes"/>

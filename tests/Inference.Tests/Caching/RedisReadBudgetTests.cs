@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using ServingGateway.Inference.Caching;
 using ServingGateway.Inference.Metrics;
+using ServingGateway.Inference.Common;
 using ServingGateway.TestSupport;
 
 namespace ServingGateway.Inference.Tests.Caching;

@@ -86,6 +86,30 @@ public class ModelConfigReaderTests
     }
 
     [Fact]
+    public void Parse_Overload_EveryKeyReadAndQueueByDefault()
+    {
+        var config = Parse("""{"overload": {"policy": "codel", "slo_factor": 3.5, "codel_target_ms": 10, "codel_interval_ms": 200}}""");
+
+        Assert.Equal(new OverloadSettings(Batching.OverloadPolicy.CoDel, 3.5, 10, 200), config.Overload);
+        Assert.Equal(Batching.OverloadPolicy.Deadline, Parse("""{"overload": {"policy": "deadline"}}""").Overload.Policy);
+        Assert.Equal(OverloadSettings.Default, Parse("{}").Overload);
+        Assert.Equal(Batching.OverloadPolicy.Queue, OverloadSettings.Default.Policy);
+    }
+
+    [Theory]
+    [InlineData("""{"overload": "deadline"}""", "\"overload\" must be an object")]
+    [InlineData("""{"overload": {"policy": "shed"}}""", "\"policy\" must be \"queue\", \"deadline\" or \"codel\"")]
+    [InlineData("""{"overload": {"slo_factor": 0.5}}""", "\"slo_factor\" must be a number from 1 to 100")]
+    [InlineData("""{"overload": {"codel_target_ms": 0}}""", "\"codel_target_ms\" must be a number of milliseconds")]
+    [InlineData("""{"overload": {"policy": "deadline", "factor": 2}}""", "\"overload\": unknown key \"factor\"")]
+    public void Parse_OverloadInvalid_SaysWhy(string json, string expected)
+    {
+        var ex = Assert.Throws<InvalidDataException>(() => Parse(json));
+
+        Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void VersionPolicy_LatestAndAll_SelectHighestFirst()
     {
         Assert.Equal([5L, 4L], VersionPolicy.LatestN(2).Select([1, 5, 4, 2]));

@@ -30,6 +30,7 @@ public sealed class ModelConfigBehaviourTests : IAsyncLifetime
         Add("default_last", """{"max_batch_size": 3, "instances": 1, "batching": "fixed", "max_queue_delay_ms": 100, "priority_levels": 2, "default_priority_level": 2}""");
         Add("slo_6", """{"max_batch_size": 32, "instances": 1, "max_queue_delay_ms": 50, "latency_slo_ms": 6}""");
         Add("slo_200", """{"max_batch_size": 32, "instances": 1, "max_queue_delay_ms": 50, "latency_slo_ms": 200}""");
+        Add("overload_deadline", """{"max_batch_size": 4, "instances": 1, "batching": "off", "latency_slo_ms": 50, "overload": {"policy": "deadline", "slo_factor": 3}}""");
         _repository = Repositories.Create(_models.Path, new NodeMetrics(), _time);
         await _repository.LoadAllAsync(CancellationToken.None);
     }
@@ -108,6 +109,17 @@ public sealed class ModelConfigBehaviourTests : IAsyncLifetime
         Assert.True(waitedAt6 <= 2, $"latency_slo_ms 6 (4 ms a batch) should wait at most 2 ms; it waited {waitedAt6} ms");
         Assert.True(waitedAt200 > 2, $"latency_slo_ms 200 should wait longer than 2 ms; it waited {waitedAt200} ms");
         Assert.True(waitedAt200 <= 50, $"max_queue_delay_ms 50 bounds every wait; it waited {waitedAt200} ms");
+    }
+
+    [Fact]
+    public void Overload_ConfigReachesTheBatcher()
+    {
+        // The policy's behaviour is the batcher's (Batching.Tests: DynamicBatcherOverloadTests, CoDelTests); here, that
+        // config.json's "overload" is what each version's batcher runs with, and that a model without it queues.
+        var options = Version("overload_deadline").Batching;
+
+        Assert.Equal((OverloadPolicy.Deadline, 3.0, 25.0, 100.0), (options.Overload, options.SloFactor, options.CoDelTarget.TotalMilliseconds, options.CoDelInterval.TotalMilliseconds));
+        Assert.Equal(OverloadPolicy.Queue, Version("slo_6").Batching.Overload);
     }
 
     private static string TwoRows(int? priority) =>

@@ -1,9 +1,9 @@
 using Microsoft.Extensions.Logging;
 
-namespace ServingGateway.Inference.Caching;
+namespace ServingGateway.Inference.Common;
 
 /// <summary>
-/// Keeps a failing or slow dependency out of the request path: after N consecutive failures it opens for
+/// Common (shared by the node's Redis cache tier and the edge's Redis rate limits): keeps a failing or slow dependency out of the request path: after N consecutive failures it opens for
 /// a while, then lets one probe through (half-open); the probe's outcome closes or reopens it. It logs
 /// each change of state once, never each request.
 /// </summary>
@@ -13,7 +13,7 @@ namespace ServingGateway.Inference.Caching;
 /// exception lets the next call probe at once. A probe that reports nothing for a whole open period is
 /// presumed lost and another is let through, so the circuit can never stay half-open for good.
 /// </remarks>
-internal sealed partial class CircuitBreaker
+public sealed partial class CircuitBreaker
 {
     private readonly Lock _lock = new();
     private readonly int _failuresToOpen;
@@ -28,6 +28,12 @@ internal sealed partial class CircuitBreaker
     private long _probeId;
     private volatile CircuitState _state = CircuitState.Closed;
 
+    /// <summary>A closed circuit over the dependency <paramref name="name"/> (as logs name it; never a secret).</summary>
+    /// <param name="name">The dependency, for the log lines of state changes.</param>
+    /// <param name="failuresToOpen">Consecutive failures that open the circuit.</param>
+    /// <param name="openFor">How long it stays open before one probe is let through.</param>
+    /// <param name="time">The clock of the open period.</param>
+    /// <param name="logger">Where state changes are logged.</param>
     public CircuitBreaker(string name, int failuresToOpen, TimeSpan openFor, TimeProvider time, ILogger logger)
     {
         _name = name;
@@ -160,6 +166,7 @@ internal sealed partial class CircuitBreaker
         /// <summary>Whether this call is the probe of a half-open circuit.</summary>
         public bool IsProbe => _breaker is not null;
 
+        /// <inheritdoc />
         public void Dispose() => _breaker?.Release(_probe);
     }
 

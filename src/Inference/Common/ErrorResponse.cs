@@ -2,10 +2,13 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 
-namespace ServingGateway.Inference.Http;
+namespace ServingGateway.Inference.Common;
 
-/// <summary>Writes every error the same way: <c>{"error": "..."}</c> with the status code.</summary>
-internal static class ErrorResponse
+/// <summary>
+/// Common: what Inference and Gateway both use (JSON error bodies, <see cref="RedisConnections"/>,
+/// <see cref="CircuitBreaker"/>). Writes every error the same way: <c>{"error": "..."}</c> with the status code.
+/// </summary>
+public static class ErrorResponse
 {
     private static readonly JsonWriterOptions Options = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 

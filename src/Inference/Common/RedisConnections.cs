@@ -1,7 +1,7 @@
 using System.Net;
 using StackExchange.Redis;
 
-namespace ServingGateway.Inference.Caching;
+namespace ServingGateway.Inference.Common;
 
 /// <summary>How the gateway connects to Redis, for the cache and the shared rate limits alike.</summary>
 /// <remarks>
@@ -10,7 +10,7 @@ namespace ServingGateway.Inference.Caching;
 /// never reaches a log line or an error message: logs name the endpoints (<see cref="Describe"/>) and
 /// Redis's error messages are passed through <see cref="Redact"/>.
 /// </remarks>
-internal static class RedisConnections
+public static class RedisConnections
 {
     /// <summary>
     /// Connects without waiting for Redis (it may come later; the client reconnects on its own), with

@@ -1,7 +1,7 @@
-namespace ServingGateway.Inference.Caching;
+namespace ServingGateway.Inference.Common;
 
-/// <summary>The state of the Redis tier's circuit breaker.</summary>
-internal enum CircuitState
+/// <summary>The state of a <see cref="CircuitBreaker"/> (the Redis cache tier's, the shared rate limits').</summary>
+public enum CircuitState
 {
     /// <summary>Redis answers: lookups and writes go to it.</summary>
     Closed,

@@ -1,8 +1,8 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
-using ServingGateway.Inference.Caching;
+using ServingGateway.Inference.Common;
 
-namespace ServingGateway.Inference.Tests.Caching;
+namespace ServingGateway.Inference.Tests.Common;
 
 public class CircuitBreakerTests
 {

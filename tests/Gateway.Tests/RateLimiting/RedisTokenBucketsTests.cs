@@ -74,18 +74,21 @@ public sealed class RedisTokenBucketsTests : IDisposable
     [Fact]
     public async Task Take_TimePassedInRedis_RefillsAtTheRateUpToTheBurst()
     {
-        await TakeAsync(1, 5);
-        await SetStateAsync(tokens: 0, age: TimeSpan.FromMilliseconds(2500));
-        var refilled = await TakeAsync(1, 5);
-        await SetStateAsync(tokens: 0, age: TimeSpan.FromMilliseconds(400));
-        var notYet = await TakeAsync(1, 5);
+        // 0.01 tokens a second: the bucket is rewritten as 250 s old (2.5 tokens) or 40 s old (0.4 tokens) by Redis's
+        // clock, and the time a loaded machine takes before the next take (Redis's clock runs on) moves the tokens by
+        // a hundredth a second, not by one (at 1 token a second, half a second of delay made 2.5 tokens 3).
+        await TakeAsync(0.01, 5);
+        await SetStateAsync(tokens: 0, age: TimeSpan.FromSeconds(250));
+        var refilled = await TakeAsync(0.01, 5);
+        await SetStateAsync(tokens: 0, age: TimeSpan.FromSeconds(40));
+        var notYet = await TakeAsync(0.01, 5);
         await SetStateAsync(tokens: 1, age: TimeSpan.FromDays(1));
-        var capped = await TakeAsync(1, 5);
+        var capped = await TakeAsync(0.01, 5);
 
         Assert.True(refilled.Allowed); // 2.5 tokens, one taken
         Assert.Equal(1, refilled.Remaining);
-        Assert.False(notYet.Allowed); // 0.4 tokens: the next one in 0.6 s
-        Assert.InRange(notYet.RetryAfter.TotalMilliseconds, 1, 600);
+        Assert.False(notYet.Allowed); // 0.4 tokens: the next one in 60 s
+        Assert.InRange(notYet.RetryAfter.TotalMilliseconds, 1, 60_000);
         Assert.True(capped.Allowed);
         Assert.Equal(4, capped.Remaining); // never more than the burst
     }

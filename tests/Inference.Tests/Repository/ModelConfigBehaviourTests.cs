@@ -212,13 +212,6 @@ public sealed class ModelConfigBehaviourTests : IAsyncLifetime
     }
 
     // A bounded poll of the version's own figures (requests queued); the clock the batcher sees stays fake.
-    private static async Task PollAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not reached in 30 s");
-            await Task.Delay(1);
-        }
-    }
+    private static Task PollAsync(Func<bool> condition) =>
+        Poll.UntilAsync(condition, "the version's queue to reach the state awaited", TimeSpan.FromSeconds(30));
 }

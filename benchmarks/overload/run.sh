@@ -10,10 +10,11 @@
 #     tool, and 10 s after; the time from the end of the overload until the probe's per-second p99 of its 2xx
 #     answers is back at or below its unloaded value (the highest per-second p99 of the 5 unloaded seconds)
 #     and stays there; both copies;
-#  c. an edge with two nodes (deadline policy, SLO_MS), one of them slowed: its minilm copy runs with
-#     "instances": 1 and "batching": "off" (a config setting, the same model file); the healthy node runs the
-#     configuration of (a). Open loop through the edge at 1.5 x R (R: one healthy node's capacity from (a),
-#     measured on this machine) for DURATION: goodput vs the offered rate, and the share each node served.
+#  c. an edge with two nodes (deadline policy, SLO_MS), each pinned to a core of its own (taskset) with one session
+#     of one thread, so that "one node's capacity" means something on a 2-core machine; node B is slowed: its
+#     minilm copy runs with "batching": "off" (a config setting, the same model file). find-max-rate (goodput) on
+#     node A alone gives one node's capacity R1; then an open loop through the edge at 1.5 x R1 for DURATION:
+#     goodput vs the offered rate, and the share each node served. The edge and the load tool are not pinned.
 # Every target prints PASS or FAIL. All on 127.0.0.1; everything started here is stopped on exit.
 #
 #   ./benchmarks/overload/run.sh
@@ -60,8 +61,10 @@ model_copy() {
 BASE='"max_batch_size": 32, "instances": 2, "cache": {"enable": false}, "latency_slo_ms": '"$SLO_MS"
 model_copy "$WORK/models" minilm "{$BASE}"                                            # overload: the default (deadline)
 model_copy "$WORK/models" minilm_queue "{$BASE, \"overload\": {\"policy\": \"queue\"}}"
-model_copy "$WORK/models-a" minilm "{$BASE}"                                          # node A: healthy
-model_copy "$WORK/models-b" minilm '{"max_batch_size": 32, "instances": 1, "batching": "off", "cache": {"enable": false}, "latency_slo_ms": '"$SLO_MS"'}' # node B: slowed
+# The nodes of (c), each pinned to a core of its own: one session of one thread; B differs only by batching off.
+NODE_BASE='"max_batch_size": 32, "instances": 1, "intra_op_threads": 1, "cache": {"enable": false}, "latency_slo_ms": '"$SLO_MS"
+model_copy "$WORK/models-a" minilm "{$NODE_BASE}"                                     # node A: healthy
+model_copy "$WORK/models-b" minilm "{$NODE_BASE, \"batching\": \"off\"}"              # node B: slowed
 cat >"$WORK/edge.json" <<JSON
 {
   "Auth": {"Keys": [{"Name": "bench", "Sha256": "$(printf %s "$OVERLOAD_BENCH_KEY" | sha256sum | cut -d' ' -f1)", "Roles": ["infer"]}]},
@@ -137,23 +140,31 @@ for model in minilm minilm_queue; do
 done
 
 # --- c. an edge in front of a healthy node and a slowed one -------------------------------------------------
-dotnet "$GATEWAY_DLL" --role node --models "$WORK/models-a" --urls "$NODE_A" >"$WORK/node-a.log" 2>&1 &
+kill_wait "$SERVER_PID" # its CPU goes to the nodes
+taskset -c 0 dotnet "$GATEWAY_DLL" --role node --models "$WORK/models-a" --urls "$NODE_A" >"$WORK/node-a.log" 2>&1 &
 track $!
 wait_ready "$NODE_A" "$!" "$WORK/node-a.log"
-dotnet "$GATEWAY_DLL" --role node --models "$WORK/models-b" --urls "$NODE_B" >"$WORK/node-b.log" 2>&1 &
+taskset -c 1 dotnet "$GATEWAY_DLL" --role node --models "$WORK/models-b" --urls "$NODE_B" >"$WORK/node-b.log" 2>&1 &
 track $!
 wait_ready "$NODE_B" "$!" "$WORK/node-b.log"
-kill_wait "$SERVER_PID" # its CPU goes to the nodes
 dotnet "$GATEWAY_DLL" --role edge --node "$NODE_A" --node "$NODE_B" --urls "$EDGE" --config "$WORK/edge.json" >"$WORK/edge.log" 2>&1 &
 track $!
 wait_ready "$EDGE" "$!" "$WORK/edge.log"
 OWNER=$(curl -fs -D - -o /dev/null -H "Authorization: Bearer $OVERLOAD_BENCH_KEY" -H 'Content-Type: application/json' \
     --data-binary "@$REQUEST" "$EDGE/v2/models/minilm/infer" | awk 'tolower($1) == "x-served-by:" { print $2 }' | tr -d '\r' || true)
-EDGE_RATE=$((MAX_RATE * 3 / 2))
-log "edge: warming both nodes, then open loop at $EDGE_RATE req/s (1.5 x $MAX_RATE) for $DURATION"
 ok_within_slo "$NODE_A" minilm
 ok_within_slo "$NODE_B" minilm
-loadtool warm-edge run --url "$EDGE" --model minilm --api-key env:OVERLOAD_BENCH_KEY --open-rate "$MAX_RATE" --duration 3s --warmup 2s
+log "node A alone: find-max-rate --criterion goodput --slo $SLO_MS (one node's capacity)"
+loadtool warm-node-a run --url "$NODE_A" --model minilm --open-rate 50 --duration 2s --warmup 2s
+ok_within_slo "$NODE_A" minilm
+loadtool search-node-a find-max-rate --url "$NODE_A" --model minilm --criterion goodput --slo "$SLO_MS" \
+    --start-rate 50 --step-duration "$SEARCH_STEP" --step-warmup 1s --precision 0.1 --max-steps 7 --max-error-rate 100%
+NODE_RATE=$(awk -F, 'NR > 1 && $8 == "true" && $2 > best { best = $2 } END { printf "%.0f", best + 0 }' "$WORK/search-node-a/curve.csv")
+[[ "$NODE_RATE" -gt 0 ]] || { log "find-max-rate found no rate within the SLO on node A:"; cat "$WORK/search-node-a.out" >&2; exit 1; }
+EDGE_RATE=$((NODE_RATE * 3 / 2))
+log "edge: warming both nodes, then open loop at $EDGE_RATE req/s (1.5 x $NODE_RATE) for $DURATION"
+ok_within_slo "$NODE_A" minilm
+loadtool warm-edge run --url "$EDGE" --model minilm --api-key env:OVERLOAD_BENCH_KEY --open-rate "$NODE_RATE" --duration 3s --warmup 2s
 ok_within_slo "$EDGE" minilm -H "Authorization: Bearer $OVERLOAD_BENCH_KEY"
 loadtool edge run --url "$EDGE" --model minilm --api-key env:OVERLOAD_BENCH_KEY --open-rate "$EDGE_RATE" --duration "$DURATION" --warmup 3s --slo "$SLO_MS"
 SATURATED=$(curl -fs "$EDGE/metrics" | awk '/^sg_edge_node_saturated_total/ { printf "%s%s %s", sep, $1, $2; sep = ", " }')
@@ -216,8 +227,9 @@ echo '|---|---:|---:|---:|---:|---|'
 echo "| deadline | $UNLOADED_D | $PEAK_D | $END_D | $RECOVERED_D | $(awk -F, 'NR > 1 { printf "%s%.0f", sep, $9; sep = " " }' "$WORK/probe-minilm/timeline.csv") |"
 echo "| queue | $UNLOADED_Q | $PEAK_Q | $END_Q | $RECOVERED_Q | $(awk -F, 'NR > 1 { printf "%s%.0f", sep, $9; sep = " " }' "$WORK/probe-minilm_queue/timeline.csv") |"
 echo
-echo "c. Edge, node A healthy ($NODE_A, the configuration of a), node B slowed ($NODE_B: instances 1, batching off);"
-echo "   the first request went to ${OWNER:-?}; open loop at 1.5 x R = $EDGE_RATE req/s for $DURATION:"
+echo "c. Edge in front of node A ($NODE_A, pinned to core 0: 1 session of 1 thread, adaptive batching) and node B, slowed"
+echo "   ($NODE_B, pinned to core 1: the same, batching off). Node A alone within the SLO (find-max-rate --criterion goodput):"
+echo "   R1 = $NODE_RATE req/s. The first request went to ${OWNER:-?}; open loop through the edge at 1.5 x R1 = $EDGE_RATE req/s for $DURATION:"
 echo
 echo '| goodput (req/s) | goodput / offered | throughput | 2xx p99 (ms) | refusals | refusal p99 (ms) | with Retry-After | served by |'
 echo '|---:|---:|---:|---:|---:|---:|---:|---|'
@@ -232,7 +244,7 @@ check "deadline at 2 x R: 2xx p99 $(s over-minilm '"%.1f" % v["success_latency_m
 check "deadline at 2 x R: refusals answered in $(s over-minilm '"%.2f" % v["refusal_latency_ms"]["p99"]') ms p99 < 5 ms" "$(s over-minilm 'v["refusals"]') > 0 and $(s over-minilm 'v["refusal_latency_ms"]["p99"]') < 5"
 check "deadline at 2 x R: every refusal carried Retry-After ($(s over-minilm 'v["refusals_with_retry_after"]') of $(s over-minilm 'v["refusals"]'))" "$(s over-minilm 'v["refusals"]') == $(s over-minilm 'v["refusals_with_retry_after"]')"
 check "deadline: the probe's p99 back at its unloaded value within 2 s of the overload's end ($RECOVERED_D s)" "'$RECOVERED_D' != 'never' and float('${RECOVERED_D/never/0}') <= 2"
-check "edge at 1.5 x R with one node slowed: goodput $(s edge '"%.0f" % v["goodput"]') req/s >= 0.9 x offered ($EDGE_RATE)" "$(s edge 'v["goodput"]') >= 0.9 * $EDGE_RATE"
+check "edge at 1.5 x R1 with one node slowed: goodput $(s edge '"%.0f" % v["goodput"]') req/s >= 0.9 x offered ($EDGE_RATE)" "$(s edge 'v["goodput"]') >= 0.9 * $EDGE_RATE"
 echo "(queue, for comparison: goodput $(s over-minilm_queue '"%.2f" % (v["goodput"] / '"$MAX_RATE"')') x R, 2xx p99 $(s over-minilm_queue '"%.0f" % v["success_latency_ms"]["p99"]') ms, recovery $RECOVERED_Q s: not judged)"
 echo
 if [[ "$KEEP_WORK" == 1 ]]; then echo "Load tool reports and server logs: $WORK"; fi

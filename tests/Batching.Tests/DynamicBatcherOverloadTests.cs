@@ -104,6 +104,35 @@ public sealed partial class DynamicBatcherTests
     }
 
     [Fact]
+    public async Task Overload_Deadline_OneRowMeasuredPastTheDeadline_LoneRequestStillAdmittedAndRelearns()
+    {
+        var batcher = Create(OverloadPolicy.Deadline);
+
+        // A stall: the first row took 250 ms, past the 100 ms deadline (SLO 50 x 2).
+        _gate.Reset();
+        var slow = batcher.EnqueueAsync("stalled", 1, 0, "k", 0, null, CancellationToken.None);
+        Assert.True(await _started.WaitAsync(Patience));
+        _time.Advance(TimeSpan.FromMilliseconds(250));
+        _gate.Set();
+        await slow.WaitAsync(Patience);
+        await Poll.UntilAsync(() => batcher.DrainRowsPerSecond > 0, "the batcher to learn its drain rate", Patience);
+
+        // Nothing waits ahead: refusing would free nothing and stop the measurements that correct the estimate.
+        _gate.Reset();
+        var lone = batcher.EnqueueAsync("lone", 1, 0, "k", 0, null, CancellationToken.None);
+        Assert.True(await _started.WaitAsync(Patience));
+
+        // It runs; the next one has nothing queued ahead either (optimistic: the running batch is not counted). Behind
+        // that one, a row of 250 ms is queued ahead: even the best case misses the deadline, refused at once.
+        var next = batcher.EnqueueAsync("next", 1, 0, "k", 0, null, CancellationToken.None);
+        var behind = Assert.Throws<BatchRejectedException>(() => { _ = batcher.EnqueueAsync("behind", 1, 0, "k", 0, null, CancellationToken.None); });
+        Assert.Equal(RejectionReason.Deadline, behind.Reason);
+        _gate.Set();
+        Assert.Equal("lone@0/1", await lone.WaitAsync(Patience));
+        Assert.Equal("next@0/1", await next.WaitAsync(Patience));
+    }
+
+    [Fact]
     public async Task Overload_DefaultPolicyWithoutSloOrTimeout_NothingRefusedByDeadline()
     {
         // The defaults (policy deadline) and a model that names no SLO: the adaptive rule's 50 ms budget is no deadline.

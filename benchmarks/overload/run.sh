@@ -20,7 +20,7 @@
 #   ./benchmarks/overload/run.sh
 #   DURATION=10s ./benchmarks/overload/run.sh        # a shorter run (about 3 minutes)
 #
-# Environment: SLO_MS (50), DURATION (30s), OVERLOAD (10s), PROBE_RATE (20), SEARCH_STEP (4s), PORT (18600: server;
+# Environment: SLO_MS (50), DURATION (30s), OVERLOAD (10s), PROBE_RATE (R / 4, at least 2), SEARCH_STEP (4s), PORT (18600: server;
 # +1, +2: nodes; +3: edge), OUT_DIR (keep the load tool's reports and the logs), SKIP_BUILD=1.
 # Needs dotnet, curl, /usr/bin/python3 and the fetched models/minilm. Exit status 1 when a target failed.
 # Figures on a shared machine are noisy: read the two policies within one run.
@@ -33,7 +33,7 @@ source "$ROOT/benchmarks/lib.sh"
 SLO_MS="${SLO_MS:-50}"
 DURATION="${DURATION:-30s}"
 OVERLOAD="${OVERLOAD:-10s}"
-PROBE_RATE="${PROBE_RATE:-20}"
+PROBE_RATE="${PROBE_RATE:-}"
 SEARCH_STEP="${SEARCH_STEP:-4s}"
 PORT="${PORT:-18600}"
 SERVER="http://127.0.0.1:$PORT"
@@ -82,9 +82,10 @@ wait_ready "$SERVER" "$SERVER_PID" "$WORK/server.log"
 # when the first request it sends is refused (a busy machine: the deadline policy refusing a lone request); then
 # it is tried again, up to three times, after the model answers a lone request again.
 loadtool() {
-    local name="$1" attempt; shift
+    local name="$1" attempt progress=(--no-progress); shift
+    [[ -n "${WITH_PROGRESS:-}" ]] && progress=() # a line every 5 s on stderr (redirected), which the probe's caller waits for
     for attempt in 1 2 3; do
-        dotnet "$LOADTOOL_DLL" "$@" --dim "$DIMS" --no-progress --report-dir "$WORK/$name" >"$WORK/$name.out" 2>&1 || true
+        dotnet "$LOADTOOL_DLL" "$@" --dim "$DIMS" "${progress[@]}" --report-dir "$WORK/$name" >"$WORK/$name.out" 2>&1 || true
         [[ -f "$WORK/$name/summary.json" || -f "$WORK/$name/curve.csv" ]] && return 0
         grep -q 'the first request was answered 503' "$WORK/$name.out" || break
         log "load tool run $name: its first request was refused (attempt $attempt), trying again"
@@ -121,6 +122,7 @@ loadtool search find-max-rate --url "$SERVER" --model minilm --criterion goodput
 MAX_RATE=$(awk -F, 'NR > 1 && $8 == "true" && $2 > best { best = $2 } END { printf "%.0f", best + 0 }' "$WORK/search/curve.csv")
 [[ "$MAX_RATE" -gt 0 ]] || { log "find-max-rate found no rate within the SLO:"; cat "$WORK/search.out" >&2; exit 1; }
 OVER_RATE=$((MAX_RATE * 2))
+[[ -n "$PROBE_RATE" ]] || PROBE_RATE=$(( MAX_RATE / 4 > 2 ? MAX_RATE / 4 : 2 )) # well below R: an unloaded probe
 for model in minilm minilm_queue; do
     ok_within_slo "$SERVER" "$model"
     log "$model: open loop at $OVER_RATE req/s (2 x $MAX_RATE) for $DURATION"
@@ -131,10 +133,10 @@ done
 OVERLOAD_S=$(seconds "$OVERLOAD")
 for model in minilm minilm_queue; do
     ok_within_slo "$SERVER" "$model"
-    log "$model: probe at $PROBE_RATE req/s; $OVERLOAD of $OVER_RATE req/s from 5 s on"
-    loadtool "probe-$model" run --url "$SERVER" --model "$model" --open-rate "$PROBE_RATE" --duration "$((OVERLOAD_S + 15))s" --warmup 0 --slo "$SLO_MS" &
+    log "$model: probe at $PROBE_RATE req/s; $OVERLOAD of $OVER_RATE req/s once the probe has measured 5 s"
+    WITH_PROGRESS=1 loadtool "probe-$model" run --url "$SERVER" --model "$model" --open-rate "$PROBE_RATE" --duration "$((OVERLOAD_S + 20))s" --warmup 0 --slo "$SLO_MS" &
     PROBE_PID=$!
-    sleep 5
+    for _ in $(seq 120); do grep -Eq '^([4-9]|[1-9][0-9]+)s/' "$WORK/probe-$model.out" 2>/dev/null && break; sleep 0.5; done
     loadtool "burst-$model" run --url "$SERVER" --model "$model" --open-rate "$OVER_RATE" --duration "$OVERLOAD" --warmup 0
     wait "$PROBE_PID"
 done
@@ -179,17 +181,17 @@ row() { # one policy's row: goodput, its ratio to MAX_RATE, throughput, 2xx p50/
     local r="$1"
     echo "| $2 | $(s "$r" '"%.0f" % v["goodput"]') | $(s "$r" '"%.2f" % (v["goodput"] / '"$MAX_RATE"')') | $(s "$r" '"%.0f" % v["throughput"]') | $(s "$r" '"%.1f" % v["success_latency_ms"]["p50"]') | $(s "$r" '"%.1f" % v["success_latency_ms"]["p99"]') | $(s "$r" 'v["refusals"]') | $(s "$r" '"%.2f" % v["refusal_latency_ms"]["p99"]') | $(s "$r" 'v["refusals_with_retry_after"]') |"
 }
-# recovery PROBE BURST: seconds from the burst's end until the probe's per-second p99 of its 2xx answers is back
+# recovery PROBE BURST: seconds from the burst's end (its last send) until the probe's per-second p99 of its 2xx answers is back
 # at or below the highest of its 5 unloaded seconds, and stays there ("never" if it does not within the run).
 recovery() {
-    "$PY" - "$WORK/$1" "$WORK/$2" <<'PY'
+    "$PY" - "$WORK/$1" "$WORK/$2" "$OVERLOAD_S" <<'PY'
 import csv, datetime, json, sys
-probe, burst = sys.argv[1], sys.argv[2]
+probe, burst, sending = sys.argv[1], sys.argv[2], float(sys.argv[3])
 def started(d):
     return datetime.datetime.fromisoformat(json.load(open(d + "/summary.json"))["started_at"]).timestamp()
 rows = list(csv.DictReader(open(probe + "/timeline.csv")))
 p99 = [float(r["p99_2xx_ms"]) for r in rows]
-end = started(burst) + json.load(open(burst + "/summary.json"))["elapsed_seconds"] - started(probe)
+end = started(burst) + sending - started(probe)  # the overload stops when its last request is sent
 unloaded = max(p99[0:4])
 first = int(end)  # the second the burst ended in
 ok = next((s for s in range(first, len(p99)) if all(0 < x <= unloaded for x in p99[s:])), None)
@@ -220,7 +222,7 @@ row over-minilm_queue queue
 echo
 read -r UNLOADED_D PEAK_D END_D RECOVERED_D <<<"$(recovery probe-minilm burst-minilm)"
 read -r UNLOADED_Q PEAK_Q END_Q RECOVERED_Q <<<"$(recovery probe-minilm_queue burst-minilm_queue)"
-echo "b. Recovery: probe at $PROBE_RATE req/s, $OVERLOAD at $OVER_RATE req/s from about 5 s; per-second p99 of the probe's 2xx answers (ms):"
+echo "b. Recovery: probe at $PROBE_RATE req/s, $OVERLOAD at $OVER_RATE req/s from its 5th second on; per-second p99 of the probe's 2xx answers (ms):"
 echo
 echo '| policy | unloaded (max of 4 s) | highest during the burst | burst ended at (s) | back at or below unloaded after (s) | probe seconds 0.. |'
 echo '|---|---:|---:|---:|---:|---|'

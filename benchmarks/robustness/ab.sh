@@ -12,8 +12,12 @@
 # Variants: default (models/mlp/config.json as committed: cache on, admission auto); cache-off (the same
 # with "cache": {"enable": false}); admission-always (cache on, admission always); bloom-small
 # (--Cache:SecondHitExpectedKeys=10000); gen0-64mb (DOTNET_GCgen0size=0x4000000); tiered-off
-# (DOTNET_TieredCompilation=0). Environment: VARIANTS, ROUND (10s), WARMUP (5s per variant), ROUNDS (3),
-# CONNECTIONS (64), BASE_PORT (18520), OUT_DIR (keep raw outputs), SKIP_BUILD=1.
+# (DOTNET_TieredCompilation=0); pgo-off (DOTNET_TieredPGO=0); tc-delay0 (DOTNET_TC_CallCountingDelayMs=0: hot
+# methods tier up after 30 calls instead of waiting for the JIT to go quiet for 100 ms); tc-delay0-pgo-off (both);
+# tc-default (DOTNET_TC_CallCountingDelayMs=100 and DOTNET_TieredPGO=1: the runtime's defaults, whatever the build
+# sets). Environment: VARIANTS, ROUND (10s), WARMUP (5s per variant), ROUNDS (3), CONNECTIONS (64), BASE_PORT
+# (18520), OUT_DIR (keep raw outputs), SKIP_BUILD=1, FIRST=1 (before the warm-up, one ROUND per variant right
+# after all are ready, in turn: the first seconds after a start; later variants wait idle for the earlier ones).
 # Needs dotnet, wrk, curl. Exit status 1 when a run saw socket errors or non-2xx responses.
 set -euo pipefail
 
@@ -44,6 +48,10 @@ variant() {
         bloom-small) SERVER_ARGS=(--Cache:SecondHitExpectedKeys=10000) ;;
         gen0-64mb) ENV_ARGS=(DOTNET_GCgen0size=0x4000000) ;;
         tiered-off) ENV_ARGS=(DOTNET_TieredCompilation=0) ;;
+        pgo-off) ENV_ARGS=(DOTNET_TieredPGO=0) ;;
+        tc-delay0) ENV_ARGS=(DOTNET_TC_CallCountingDelayMs=0) ;;
+        tc-delay0-pgo-off) ENV_ARGS=(DOTNET_TC_CallCountingDelayMs=0 DOTNET_TieredPGO=0) ;;
+        tc-default) ENV_ARGS=(DOTNET_TC_CallCountingDelayMs=100 DOTNET_TieredPGO=1) ;;
         *) log "unknown variant $1"; exit 2 ;;
     esac
 }
@@ -72,6 +80,16 @@ metric() { # metric FILE NAME-REGEX: the value of the first matching sample
 }
 scrape() { curl -fs "${URL[$1]}/metrics" >"$2"; }
 rss_mb() { awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/${PID[$1]}/status"; }
+
+FIRST_ROWS=()
+if [[ "${FIRST:-0}" == 1 ]]; then
+    for name in "${NAMES[@]}"; do
+        log "first $ROUND after ready: $name"
+        out="$WORK/first.$name.txt"
+        run_wrk "$out" "$MIXED" "${URL[$name]}$INFER_PATH" "$CONNECTIONS" "$ROUND"
+        FIRST_ROWS+=("| first | $name | $(printf '%.0f' "$(rps "$out")") | $(to_ms "$(pct "$out" 99)") | $(to_ms "$(awk '$1 == "Latency" { print $4; exit }' "$out")") | $(rss_mb "$name") | | | |")
+    done
+fi
 
 for name in "${NAMES[@]}"; do
     log "warming up $name ($WARMUP)"
@@ -106,6 +124,7 @@ echo "wrk -t 2 -c $CONNECTIONS -d $ROUND --latency, benchmarks/robustness/mlp_mi
 echo
 echo "| round | variant | req/s | p99 (ms) | max (ms) | RSS after (MB) | CPU µs/request | GCs gen0/1/2 | mean batch rows |"
 echo "|---|---|---:|---:|---:|---:|---:|---|---:|"
+if [[ ${#FIRST_ROWS[@]} -gt 0 ]]; then printf '%s\n' "${FIRST_ROWS[@]}"; fi
 printf '%s\n' "${ROWS[@]}"
 echo
 if [[ "$KEEP_WORK" == 1 ]]; then echo "Raw outputs: $WORK"; fi

@@ -19,6 +19,7 @@ internal sealed class CacheCostMeter
     private readonly Average _saved = new();
     private readonly Average _lookup = new();
     private readonly Average _store = new();
+    private readonly Average _sighting = new();
     private long _refused;
 
     /// <summary>The average nanoseconds a hit saves: the computation it replaces.</summary>
@@ -30,11 +31,23 @@ internal sealed class CacheCostMeter
     /// <summary>The average nanoseconds of a store.</summary>
     public double StoreNanoseconds => _store.Value;
 
+    /// <summary>The average nanoseconds of an admission check of a miss (the Bloom filter's second-sighting test).</summary>
+    public double SightingNanoseconds => _sighting.Value;
+
+    /// <summary>
+    /// Whether what a hit saves and what a lookup costs are measured (<see cref="WarmUpSamples"/> samples each),
+    /// so that <see cref="CacheLookupGate"/> may weigh them.
+    /// </summary>
+    public bool IsMeasured => _saved.Count >= WarmUpSamples && _lookup.Count >= WarmUpSamples;
+
     /// <summary>Records the nanoseconds of one computation that a hit would have replaced.</summary>
     public void RecordSaved(double nanoseconds) => _saved.Add(nanoseconds);
 
     /// <summary>Records the nanoseconds of one lookup, hit or miss.</summary>
     public void RecordLookup(double nanoseconds) => _lookup.Add(nanoseconds);
+
+    /// <summary>Records the nanoseconds of one admission check of a miss.</summary>
+    public void RecordSighting(double nanoseconds) => _sighting.Add(nanoseconds);
 
     /// <summary>Records the nanoseconds of one store.</summary>
     public void RecordStore(double nanoseconds) => _store.Add(nanoseconds);

@@ -49,6 +49,18 @@ public sealed class CacheOptions
     /// <summary>Second-hit admission: the Bloom filter's false-positive rate. Default 0.01; 0.0001 to 0.5.</summary>
     public double SecondHitFalsePositiveRate { get; set; } = 0.01;
 
+    /// <summary>
+    /// Whether a model version's cache pauses its lookups while they do not pay (docs/CACHING.md, "Pausing a cache
+    /// that does not pay"): measured hit ratio times what a hit saves, against what a lookup costs. Default true.
+    /// </summary>
+    public bool PauseUnprofitable { get; set; } = true;
+
+    /// <summary>While a cache is paused, one request in this many still looks up (and is sighted), so that repeats are noticed. Default 16; 2 to 1 000 000.</summary>
+    public int PausedSampleEvery { get; set; } = 16;
+
+    /// <summary>How often, in seconds, each cache weighs its hit ratio and costs to pause or resume (with at least 64 lookups in the window). Default 1; 0.05 to 3600.</summary>
+    public double PauseWindowSeconds { get; set; } = 1;
+
     /// <summary>Lists every invalid setting.</summary>
     public IEnumerable<string> Validate()
     {
@@ -98,6 +110,16 @@ public sealed class CacheOptions
         if (SecondHitExpectedKeys is < 1000 or > 100_000_000)
         {
             yield return $"Cache:SecondHitExpectedKeys must be from 1000 to 100000000; it is {SecondHitExpectedKeys}.";
+        }
+
+        if (PausedSampleEvery is < 2 or > 1_000_000)
+        {
+            yield return $"Cache:PausedSampleEvery must be from 2 to 1000000; it is {PausedSampleEvery}.";
+        }
+
+        if (PauseWindowSeconds is < 0.05 or > 3600 || double.IsNaN(PauseWindowSeconds))
+        {
+            yield return $"Cache:PauseWindowSeconds must be from 0.05 to 3600; it is {PauseWindowSeconds}.";
         }
 
         if (SecondHitFalsePositiveRate is < 0.0001 or > 0.5)

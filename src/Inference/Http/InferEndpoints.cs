@@ -50,6 +50,7 @@ internal sealed class InferEndpoints(InferencePipeline pipeline)
         CacheOutcome.HitMemory => "hit-memory",
         CacheOutcome.HitRedis => "hit-redis",
         CacheOutcome.Miss => "miss",
+        CacheOutcome.Paused => "paused",
         _ => "bypass",
     };
 }

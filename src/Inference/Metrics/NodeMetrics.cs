@@ -25,9 +25,11 @@ public sealed class NodeMetrics
     private readonly Counter _deadlineAnswers;
     private readonly Counter _cacheLookups;
     private readonly Counter _cacheRejected;
+    private readonly Counter _cacheSkipped;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Model, string Version, string Outcome), (Counter.Child Count, Histogram.Child Duration)> _inference = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Model, string Tier, bool Hit), Counter.Child> _lookups = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Model, string Version), Func<QueueCounters?>> _queues = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Counter.Child> _skipped = new();
 
     // The reason label of each RejectionReason: the names users see in sg_queue_rejected_total.
     private static readonly (RejectionReason Reason, string Label)[] RejectionLabels =
@@ -89,6 +91,10 @@ public sealed class NodeMetrics
             "sg_cache_lookups_total",
             "Prediction cache lookups by model, tier (memory, redis) and outcome (hit, miss).",
             ["model", "tier", "outcome"]);
+        _cacheSkipped = Factory.CreateCounter(
+            "sg_cache_skipped_total",
+            "Requests to a model with its cache on that did not look in it, the cache being paused as it did not pay, by model.",
+            ["model"]);
         _cacheRejected = Factory.CreateCounter(
             "sg_cache_rejected_total",
             "Redis cache entries refused and treated as misses, by reason: mac (the HMAC does not verify), parse (unreadable), mismatch (not the request's outputs or the model's signature).",
@@ -163,6 +169,10 @@ public sealed class NodeMetrics
     /// <summary>Counts one lookup in one cache tier.</summary>
     internal void RecordCacheLookup(string model, string tier, bool hit) =>
         _lookups.GetOrAdd((model, tier, hit), static (k, c) => c.WithLabels(k.Model, k.Tier, k.Hit ? "hit" : "miss"), _cacheLookups).Inc();
+
+    /// <summary>Counts one request that skipped <paramref name="model"/>'s paused cache.</summary>
+    internal void RecordCacheSkipped(string model) =>
+        _skipped.GetOrAdd(model, static (m, c) => c.WithLabels(m), _cacheSkipped).Inc();
 
     /// <summary>Counts one Redis cache entry refused (a miss) for <paramref name="reason"/>.</summary>
     internal void RecordCacheRejected(string reason) => _cacheRejected.WithLabels(reason).Inc();

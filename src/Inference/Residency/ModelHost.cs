@@ -39,6 +39,7 @@ internal sealed class ModelHost
         Signature = signature;
         ExecutionProvider = executionProvider;
         CacheKeyPrefix = CacheKey.Prefix(modelName, version, digest);
+        LookupGate = new CacheLookupGate(ResponseCosts, PredictionCosts);
         _instances = instances;
         _config = config;
         _metrics = metrics;
@@ -105,6 +106,9 @@ internal sealed class ModelHost
 
     /// <summary>The cost test of this version's byte-identical response cache (admission <c>auto</c>).</summary>
     public CacheCostMeter ResponseCosts { get; } = new();
+
+    /// <summary>Whether this version's caches are worth looking in now (Cache:PauseUnprofitable).</summary>
+    public CacheLookupGate LookupGate { get; }
 
     /// <summary>Triton's statistics of this version.</summary>
     public ModelStatistics Statistics { get; }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ServingGateway.Inference.Buffers;
 using ServingGateway.Inference.Caching;
@@ -20,9 +21,10 @@ namespace ServingGateway.Inference.Serving;
 /// </summary>
 /// <remarks>
 /// Concurrent identical prediction misses run the model once (single flight): every waiter gets the
-/// result, or the same error. The caches only store; the pipeline decides when to look and what to keep.
+/// result, or the same error. The caches only store; the pipeline asks the version's <see cref="CacheLookupGate"/>
+/// whether to look at all and <see cref="PredictionCache.Admit"/> what to keep.
 /// </remarks>
-internal sealed class InferencePipeline
+internal sealed partial class InferencePipeline
 {
     /// <summary>The request and response header of the binary tensor data extension.</summary>
     public const string HeaderLengthHeader = "Inference-Header-Content-Length";
@@ -34,9 +36,14 @@ internal sealed class InferencePipeline
     private readonly RequestBodyBudget _budget;
     private readonly InferenceOptions _options;
     private readonly TimeProvider _time;
+    private readonly CacheBypassSettings _bypass;
+    private readonly ILogger<InferencePipeline> _logger;
 
-    public InferencePipeline(ModelRepository repository, PredictionCache cache, NodeMetrics metrics, RequestBodyBudget budget, IOptions<InferenceOptions> options, TimeProvider time)
+    public InferencePipeline(ModelRepository repository, PredictionCache cache, NodeMetrics metrics, RequestBodyBudget budget, IOptions<InferenceOptions> options,
+        IOptions<CacheOptions> cacheOptions, TimeProvider time, ILogger<InferencePipeline> logger)
     {
+        _bypass = CacheBypassSettings.From(cacheOptions.Value, time);
+        _logger = logger;
         _repository = repository;
         _cache = cache;
         _metrics = metrics;
@@ -62,7 +69,8 @@ internal sealed class InferencePipeline
             var headerLength = ReadHeaderLength(request);
             using var body = await PooledBody.ReadAsync(request, _options.MaxRequestBodyBytes, _budget, cancellationToken).ConfigureAwait(false);
             UInt128? exactKey = null;
-            if (model.CachePolicy.Enabled)
+            var lookUp = LooksUp(model);
+            if (lookUp)
             {
                 var lookupStarted = _time.GetTimestamp();
                 exactKey = CacheKey.ComputeExact(model.CacheKeyPrefix, headerLength, body.Span);
@@ -74,6 +82,7 @@ internal sealed class InferencePipeline
                     // A byte-identical request was answered before: the same answer, without parsing it again.
                     _metrics.RecordCacheLookup(model.ModelName, _cache.Memory.Name, hit: true);
                     model.Statistics.CacheHit.Add(1, (long)elapsed);
+                    RecordLookedUp(model, responseHit: true, CacheOutcome.Miss);
                     return InferReply.Cached(this, model, started, repeated);
                 }
             }
@@ -82,7 +91,12 @@ internal sealed class InferencePipeline
             var decoded = InferRequestReader.Read(body.Span, headerLength, model.Signature, _options.MaxRank);
             try
             {
-                var (outputs, outcome) = await PredictAsync(model, decoded, cancellationToken).ConfigureAwait(false);
+                var (outputs, outcome) = await PredictAsync(model, decoded, lookUp, cancellationToken).ConfigureAwait(false);
+                if (lookUp)
+                {
+                    RecordLookedUp(model, responseHit: false, outcome);
+                }
+
                 return Encode(model, started, decoded, outputs, outcome, exactKey, computeStarted);
             }
             catch
@@ -105,10 +119,23 @@ internal sealed class InferencePipeline
     /// <exception cref="InferenceException">The model refused the input, or its queue did (503).</exception>
     public async ValueTask<(PooledTensor[] Outputs, CacheOutcome Outcome)> PredictAsync(ModelHost model, InferRequest request, CancellationToken cancellationToken)
     {
-        var policy = model.CachePolicy;
-        if (!policy.Enabled)
+        var lookUp = LooksUp(model);
+        var result = await PredictAsync(model, request, lookUp, cancellationToken).ConfigureAwait(false);
+        if (lookUp)
         {
-            return (await model.InferAsync(request, cancellationToken).ConfigureAwait(false), CacheOutcome.Bypass);
+            RecordLookedUp(model, responseHit: false, result.Outcome);
+        }
+
+        return result;
+    }
+
+    // The prediction path once the gate decided whether this request looks in the cache (lookUp) or not.
+    private async ValueTask<(PooledTensor[] Outputs, CacheOutcome Outcome)> PredictAsync(ModelHost model, InferRequest request, bool lookUp, CancellationToken cancellationToken)
+    {
+        var policy = model.CachePolicy;
+        if (!lookUp)
+        {
+            return (await model.InferAsync(request, cancellationToken).ConfigureAwait(false), policy.Enabled ? CacheOutcome.Paused : CacheOutcome.Bypass);
         }
 
         var started = _time.GetTimestamp();
@@ -148,7 +175,7 @@ internal sealed class InferencePipeline
                 model.PredictionCosts.RecordSaved(Nanoseconds(computeStarted));
                 var prediction = CachedPrediction.From(outputs);
                 flight.SetResult(prediction);
-                if (_cache.Admit(policy.Admission, model.PredictionCosts, key))
+                if (Admit(model, model.PredictionCosts, key))
                 {
                     var storeStarted = _time.GetTimestamp();
                     _cache.Set(key, prediction, policy.TimeToLive);
@@ -198,6 +225,52 @@ internal sealed class InferencePipeline
         _ => StatusCodes.Status500InternalServerError,
     };
 
+    // Whether this request to model looks in its cache: never when the model's cache is off; while the cache is
+    // paused, only the gate's sample (the others are counted as skipped).
+    private bool LooksUp(ModelHost model)
+    {
+        if (!model.CachePolicy.Enabled)
+        {
+            return false;
+        }
+
+        if (model.LookupGate.ShouldLookUp(_bypass))
+        {
+            return true;
+        }
+
+        _metrics.RecordCacheSkipped(model.ModelName);
+        return false;
+    }
+
+    // Feeds the gate one request that looked up; logs when that completed a window that paused or resumed the cache.
+    private void RecordLookedUp(ModelHost model, bool responseHit, CacheOutcome outcome)
+    {
+        var predictionHit = outcome is CacheOutcome.HitMemory or CacheOutcome.HitRedis;
+        if (model.LookupGate.Record(responseHit, predictionHit, _time.GetTimestamp(), _bypass) is not { } decision)
+        {
+            return;
+        }
+
+        if (decision.Paused)
+        {
+            Log.CachePaused(_logger, model.ModelName, model.VersionText, decision.HitRatio, decision.SavingNanoseconds / 1000, decision.CostNanoseconds / 1000, _bypass.SampleEvery);
+        }
+        else
+        {
+            Log.CacheResumed(_logger, model.ModelName, model.VersionText, decision.HitRatio, decision.SavingNanoseconds / 1000, decision.CostNanoseconds / 1000);
+        }
+    }
+
+    // The admission decision for a miss, timed: the second-sighting check is part of what a lookup costs the gate.
+    private bool Admit(ModelHost model, CacheCostMeter costs, UInt128 key)
+    {
+        var sightingStarted = _time.GetTimestamp();
+        var admit = _cache.Admit(model.CachePolicy.Admission, costs, key);
+        costs.RecordSighting(Nanoseconds(sightingStarted));
+        return admit;
+    }
+
     private void RecordLookups(string model, CacheOutcome found)
     {
         _metrics.RecordCacheLookup(model, _cache.Memory.Name, found == CacheOutcome.HitMemory);
@@ -233,7 +306,7 @@ internal sealed class InferencePipeline
             }
 
             model.ResponseCosts.RecordSaved(Nanoseconds(computeStarted));
-            if (!_cache.Admit(model.CachePolicy.Admission, model.ResponseCosts, key))
+            if (!Admit(model, model.ResponseCosts, key))
             {
                 return InferReply.Encoded(this, model, started, outcome, request, outputs, json, headerLength, json.WrittenCount + binaryLength);
             }
@@ -284,4 +357,13 @@ internal sealed class InferencePipeline
 
     // Nanoseconds since a timestamp of the pipeline's clock, without TimeSpan's 100 ns rounding.
     private double Nanoseconds(long started) => (_time.GetTimestamp() - started) * (1e9 / _time.TimestampFrequency);
+
+    private static partial class Log
+    {
+        [LoggerMessage(80, LogLevel.Information, "Cache of {Model} version {Version} paused: hit ratio {HitRatio:P1}, expected saving {SavingMicroseconds:0.00} us a lookup, not more than its cost {CostMicroseconds:0.00} us; one request in {SampleEvery} still looks up")]
+        public static partial void CachePaused(ILogger logger, string model, string version, double hitRatio, double savingMicroseconds, double costMicroseconds, int sampleEvery);
+
+        [LoggerMessage(81, LogLevel.Information, "Cache of {Model} version {Version} resumed: hit ratio {HitRatio:P1}, expected saving {SavingMicroseconds:0.00} us a lookup, more than its cost {CostMicroseconds:0.00} us")]
+        public static partial void CacheResumed(ILogger logger, string model, string version, double hitRatio, double savingMicroseconds, double costMicroseconds);
+    }
 }

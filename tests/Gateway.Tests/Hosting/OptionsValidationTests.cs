@@ -132,6 +132,24 @@ public class OptionsValidationTests
             "--Cache:RedisOpenSeconds", openSeconds, "--Cache:SecondHitExpectedKeys", keys, "--Cache:SecondHitFalsePositiveRate", falsePositives);
     }
 
+    [Theory]
+    [InlineData("1", "0.04")]
+    [InlineData("1000001", "3601")]
+    public void Build_CachePauseSettingsOutOfRange_ListsEachError(string sampleEvery, string windowSeconds)
+    {
+        var ex = BuildFails("--Cache:PausedSampleEvery", sampleEvery, "--Cache:PauseWindowSeconds", windowSeconds);
+
+        AssertListsExactly(ex, "Cache:PausedSampleEvery must be from 2 to 1000000", "Cache:PauseWindowSeconds must be from 0.05 to 3600");
+    }
+
+    [Theory]
+    [InlineData("2", "0.05", "true")]
+    [InlineData("1000000", "3600", "false")]
+    public async Task Build_CachePauseSettingsAtTheirBounds_Builds(string sampleEvery, string windowSeconds, string pause)
+    {
+        await BuildsAsync("--Cache:PausedSampleEvery", sampleEvery, "--Cache:PauseWindowSeconds", windowSeconds, "--Cache:PauseUnprofitable", pause);
+    }
+
     [Fact]
     public void Build_CacheSettingsOnAnEdge_AreNotItsConcern()
     {

@@ -34,7 +34,8 @@ public sealed class PredictionCacheTests : IAsyncLifetime
         _repository = Repositories.Create(_models.Path, metrics, TimeProvider.System);
         await _repository.LoadAllAsync(CancellationToken.None);
         _cache = new PredictionCache(Options.Create(new CacheOptions()), metrics, _time, NullLogger<PredictionCache>.Instance);
-        _pipeline = new InferencePipeline(_repository, _cache, metrics, new RequestBodyBudget(1024 * 1024), Options.Create(new InferenceOptions()), _time);
+        _pipeline = new InferencePipeline(_repository, _cache, metrics, new RequestBodyBudget(1024 * 1024), Options.Create(new InferenceOptions()),
+            Options.Create(new CacheOptions()), _time, NullLogger<InferencePipeline>.Instance);
     }
 
     public Task DisposeAsync()

@@ -46,7 +46,7 @@ internal sealed partial class ModelHostFactory
             throw new InvalidDataException($"no {ModelFileName} in version folder {version}");
         }
 
-        var settings = new SessionSettings(config.ExecutionProvider, config.DeviceId, config.IntraOpThreads, config.InterOpThreads);
+        var settings = new SessionSettings(config.ExecutionProvider, config.DeviceId, config.IntraOpThreads, config.InterOpThreads, config.Gpus);
         var created = _sessions.CreateExecutors(modelPath, settings, config.Instances, config.MaxBatchSize, _options.DefaultMaxBatchSize, Counters);
         try
         {

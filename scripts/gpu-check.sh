@@ -14,7 +14,7 @@
 #
 # Environment: PART_MIB (pack: chunk size, default 48), ZSTD_LEVEL (pack: default 19), STORE (receive/run: where the
 # parts gather, default /tmp/sg-gpu-check; files there stay while the machine is warm), OUT (run: report folder,
-# default ./gpu-check-out), SECONDS_PER_SIZE (run: sweep seconds per batch size, default 5), BATCH_SIZES (run:
+# default artifacts/gpu-check-out), SECONDS_PER_SIZE (run: sweep seconds per batch size, default 5), BATCH_SIZES (run:
 # default "1 2 4 8 16 32 64"), PROVIDER (run: cuda, or cpu to try the flow without a GPU), SKIP_PUBLISH=1 (pack).
 # Exit status: 0 done (the report says pass/fail per check), 1 a check failed, 2 usage or a broken payload,
 # 3 CUDA is not available there (the report says why).
@@ -124,7 +124,7 @@ is_ready() {
 }
 
 run_check() {
-    local out="${OUT:-$ROOT/gpu-check-out}" provider="${PROVIDER:-cuda}" seconds="${SECONDS_PER_SIZE:-5}"
+    local out="${OUT:-$ROOT/artifacts/gpu-check-out}" provider="${PROVIDER:-cuda}" seconds="${SECONDS_PER_SIZE:-5}"
     local sizes=(${BATCH_SIZES:-1 2 4 8 16 32 64})
     mkdir -p "$out"
     local report="$out/gpu-check.md"

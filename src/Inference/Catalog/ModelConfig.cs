@@ -18,8 +18,15 @@ internal sealed record ModelConfig
     /// <summary>Where the sessions run.</summary>
     public ExecutionProviderKind ExecutionProvider { get; init; }
 
-    /// <summary>The CUDA device ordinal.</summary>
+    /// <summary>The CUDA device ordinal (of every instance, when <see cref="Gpus"/> is empty).</summary>
     public int DeviceId { get; init; }
+
+    /// <summary>
+    /// The CUDA device of each instance in turn, from config.pbtxt's instance_group gpus (count instances on each
+    /// listed GPU, as Triton); instances beyond the list go round it again. Empty: all on <see cref="DeviceId"/>.
+    /// config.json's device_id clears it.
+    /// </summary>
+    public int[] Gpus { get; init; } = [];
 
     /// <summary>ONNX Runtime intra-op threads per session; 0 lets ONNX Runtime choose.</summary>
     public int IntraOpThreads { get; init; }

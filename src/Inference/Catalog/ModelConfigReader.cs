@@ -97,6 +97,7 @@ internal static class ModelConfigReader
             var instances = baseline.Instances;
             var provider = baseline.ExecutionProvider;
             var deviceId = baseline.DeviceId;
+            var gpus = baseline.Gpus;
             var intraOp = baseline.IntraOpThreads;
             var interOp = baseline.InterOpThreads;
             var policy = baseline.VersionPolicy;
@@ -128,6 +129,7 @@ internal static class ModelConfigReader
                         break;
                     case "device_id":
                         deviceId = ReadInt(property, 0, 1024, errors) ?? deviceId;
+                        gpus = []; // one device for every instance
                         break;
                     case "intra_op_threads":
                         intraOp = ReadInt(property, 0, 1024, errors) ?? intraOp;
@@ -205,6 +207,7 @@ internal static class ModelConfigReader
                 Instances = instances,
                 ExecutionProvider = provider,
                 DeviceId = deviceId,
+                Gpus = gpus,
                 IntraOpThreads = intraOp,
                 InterOpThreads = interOp,
                 VersionPolicy = policy,

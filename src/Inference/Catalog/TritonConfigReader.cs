@@ -234,6 +234,7 @@ internal static class TritonConfigReader
             var instances = 0;
             ExecutionProviderKind? provider = null;
             int? device = null;
+            List<int> devices = [];
             foreach (var group in groups)
             {
                 if (Message(group) is not { } message)
@@ -280,8 +281,12 @@ internal static class TritonConfigReader
                 provider ??= kind;
                 device ??= gpus.Count > 0 ? gpus[0] : null;
 
-                // Triton starts count instances on each listed GPU; here they all run on the first listed device.
+                // Triton starts count instances on each listed GPU: so do we, taking the GPUs in turn.
                 instances += count * Math.Max(1, gpus.Count);
+                for (var c = 0; c < count && gpus.Count > 0; c++)
+                {
+                    devices.AddRange(gpus);
+                }
             }
 
             if (instances > 64)
@@ -294,6 +299,7 @@ internal static class TritonConfigReader
                 Instances = Math.Clamp(instances, 1, 64),
                 ExecutionProvider = provider ?? config.ExecutionProvider,
                 DeviceId = device ?? config.DeviceId,
+                Gpus = devices.Count > 0 && devices.Count == instances ? [.. devices] : config.Gpus,
             };
         }
 

@@ -23,11 +23,13 @@ public sealed class NodeMetrics
     private readonly Gauge _queueWait;
     private readonly Counter _queueRejected;
     private readonly Counter _deadlineAnswers;
+    private readonly Gauge _gpuMemory;
     private readonly Counter _cacheLookups;
     private readonly Counter _cacheRejected;
     private readonly Counter _cacheSkipped;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Model, string Version, string Outcome), (Counter.Child Count, Histogram.Child Duration)> _inference = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Model, string Tier, bool Hit), Counter.Child> _lookups = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Model, string Version), string[]> _gpuDevices = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Model, string Version), Func<QueueCounters?>> _queues = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Counter.Child> _skipped = new();
 
@@ -87,6 +89,10 @@ public sealed class NodeMetrics
             "sg_deadline_answers_total",
             "Requests with a deadline (a timeout, or latency_slo_ms x slo_factor) whose batch finished, by model, version and outcome: in_time (goodput) or late.",
             ["model", "version", "outcome"]);
+        _gpuMemory = Factory.CreateGauge(
+            "sg_model_gpu_memory_bytes",
+            "Device memory a version on CUDA took at load (sessions, weights, the arena grown by the warm-up), by model, version and device: used bytes after minus before, from cudaMemGetInfo, loads on CUDA one at a time.",
+            ["model", "version", "device"]);
         _cacheLookups = Factory.CreateCounter(
             "sg_cache_lookups_total",
             "Prediction cache lookups by model, tier (memory, redis) and outcome (hit, miss).",
@@ -149,7 +155,7 @@ public sealed class NodeMetrics
         return new VersionMetrics(_batchSize.WithLabels(model, version), _queueTime.WithLabels(model, version), _computeTime.WithLabels(model, version));
     }
 
-    /// <summary>Forgets an unloaded version's queue gauge.</summary>
+    /// <summary>Forgets an unloaded version's queue gauge and GPU memory.</summary>
     internal void RemoveVersion(string model, string version)
     {
         if (_queues.TryRemove((model, version), out _))
@@ -163,6 +169,25 @@ public sealed class NodeMetrics
 
             _deadlineAnswers.RemoveLabelled(model, version, "in_time");
             _deadlineAnswers.RemoveLabelled(model, version, "late");
+        }
+
+        if (_gpuDevices.TryRemove((model, version), out var devices))
+        {
+            foreach (var device in devices)
+            {
+                _gpuMemory.RemoveLabelled(model, version, device);
+            }
+        }
+    }
+
+    /// <summary>Records the device memory a version on CUDA took at load, per device (sg_model_gpu_memory_bytes).</summary>
+    internal void SetGpuMemory(string model, string version, IReadOnlyDictionary<int, long> bytesByDevice)
+    {
+        var devices = bytesByDevice.Keys.Select(d => d.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        _gpuDevices[(model, version)] = devices;
+        foreach (var (device, bytes) in bytesByDevice)
+        {
+            _gpuMemory.WithLabels(model, version, device.ToString(System.Globalization.CultureInfo.InvariantCulture)).Set(bytes);
         }
     }
 

@@ -23,6 +23,7 @@ internal sealed partial class ModelHostFactory
     private readonly NodeMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger<ModelHostFactory> _logger;
+    private readonly Lock _gpuLoads = new();
 
     public ModelHostFactory(IOptions<InferenceOptions> options, OnnxSessionFactory sessions, NodeMetrics metrics, TimeProvider time, ILogger<ModelHostFactory> logger)
     {
@@ -46,7 +47,39 @@ internal sealed partial class ModelHostFactory
             throw new InvalidDataException($"no {ModelFileName} in version folder {version}");
         }
 
-        var settings = new SessionSettings(config.ExecutionProvider, config.DeviceId, config.IntraOpThreads, config.InterOpThreads);
+        var settings = new SessionSettings(config.ExecutionProvider, config.DeviceId, config.IntraOpThreads, config.InterOpThreads, config.Gpus);
+        var devices = Enumerable.Range(0, config.Instances).Select(settings.DeviceOf).Distinct().ToArray();
+
+        // Loads that may run on CUDA take turns while the device memory is read before and after, so one version's
+        // figure does not hold another's; where CUDA cannot be read (no GPU) the first read says so and nothing waits.
+        var measure = config.ExecutionProvider != ExecutionProviderKind.Cpu && CudaMemory.UsedBytes(devices[0]) is not null;
+        if (measure)
+        {
+            _gpuLoads.Enter();
+        }
+
+        try
+        {
+            var before = measure ? devices.ToDictionary(d => d, d => CudaMemory.UsedBytes(d) ?? 0) : null;
+            var host = Create(modelName, version, digest, config, modelPath, settings);
+            if (before is not null && host.ExecutionProvider == "cuda")
+            {
+                _metrics.SetGpuMemory(modelName, host.VersionText, devices.ToDictionary(d => d, d => Math.Max(0, (CudaMemory.UsedBytes(d) ?? 0) - before[d])));
+            }
+
+            return host;
+        }
+        finally
+        {
+            if (measure)
+            {
+                _gpuLoads.Exit();
+            }
+        }
+    }
+
+    private ModelHost Create(string modelName, long version, string digest, ModelConfig config, string modelPath, SessionSettings settings)
+    {
         var created = _sessions.CreateExecutors(modelPath, settings, config.Instances, config.MaxBatchSize, _options.DefaultMaxBatchSize, Counters);
         try
         {

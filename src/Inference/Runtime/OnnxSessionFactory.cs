@@ -7,7 +7,9 @@ namespace ServingGateway.Inference.Runtime;
 /// <summary>
 /// Creates ONNX Runtime sessions with the requested execution provider: auto tries CUDA and falls back
 /// to CPU with one warning per process; cuda fails with the reason when CUDA cannot be used. Wraps them
-/// as the <see cref="IModelExecutor"/>s of a version, with the signature read from the first.
+/// as the <see cref="IModelExecutor"/>s of a version, with the signature read from the first: a session on CUDA
+/// becomes a <see cref="CudaModelInstance"/> (IOBinding over pinned host buffers), one on CPU an
+/// <see cref="OnnxModelInstance"/> (the CPU path, unchanged).
 /// </summary>
 internal sealed partial class OnnxSessionFactory
 {
@@ -62,7 +64,7 @@ internal sealed partial class OnnxSessionFactory
     /// <exception cref="InvalidDataException">The model cannot be served here; the message says why.</exception>
     public ModelExecutors CreateExecutors(string modelPath, SessionSettings settings, int count, int? maxBatchSize, int defaultMaxBatchSize, RuntimeCounters counters)
     {
-        var instances = new List<OnnxModelInstance>(count);
+        var instances = new List<IModelExecutor>(count);
         var sessions = new List<InferenceSession>();
         try
         {
@@ -74,7 +76,7 @@ internal sealed partial class OnnxSessionFactory
                 InferenceSession session;
                 try
                 {
-                    session = Create(modelPath, settings, out provider);
+                    session = Create(modelPath, settings with { DeviceId = settings.DeviceOf(i) }, out provider);
                 }
                 catch (Exception ex) when (ex is OnnxRuntimeException or InvalidOperationException)
                 {
@@ -85,7 +87,9 @@ internal sealed partial class OnnxSessionFactory
                 counters.SessionCreated(session);
                 signature ??= ReadSignature(session, maxBatchSize, defaultMaxBatchSize);
                 plan ??= new OutputShapePlan(signature);
-                instances.Add(new OnnxModelInstance(session, signature, plan, counters));
+                instances.Add(provider == "cuda" && !HasBytes(signature)
+                    ? new CudaModelInstance(session, signature, plan, counters, CudaModelInstance.PinnedHostMemory(settings.DeviceOf(i)))
+                    : new OnnxModelInstance(session, signature, plan, counters));
                 sessions.Remove(session);
             }
 
@@ -136,6 +140,10 @@ internal sealed partial class OnnxSessionFactory
         return new ModelSignature(inputs, outputs, maxBatchSize);
     }
 
+    // BYTES tensors cannot be bound through IOBinding; ONNX Runtime runs such models' string kernels on CPU anyway.
+    private static bool HasBytes(ModelSignature signature) =>
+        signature.Inputs.Any(t => t.DataType == TensorDataType.Bytes) || signature.Outputs.Any(t => t.DataType == TensorDataType.Bytes);
+
     private static TensorSpec ToSpec(string name, NodeMetadata metadata, string kind)
     {
         if (!metadata.IsTensor)
@@ -165,15 +173,38 @@ internal sealed partial class OnnxSessionFactory
         if (cuda)
         {
             // Throws when this build has no CUDA provider or the machine lacks the CUDA libraries.
-            options.AppendExecutionProvider_CUDA(settings.DeviceId);
+            using var cudaOptions = new OrtCUDAProviderOptions();
+            cudaOptions.UpdateOptions(CudaProviderOptions(settings.DeviceId));
+            options.AppendExecutionProvider_CUDA(cudaOptions);
         }
 
         return new InferenceSession(modelPath, options);
     }
 
-    private static string Describe(Exception ex) => ex is EntryPointNotFoundException
+    /// <summary>
+    /// The CUDA execution provider's options (docs/GPU.md): the device; cuDNN picks convolution algorithms by
+    /// its heuristics (EXHAUSTIVE benchmarks every algorithm per new input shape, a stall of seconds on the
+    /// first batch of each size that the adaptive batcher would meet in traffic); copies run on the compute
+    /// stream (do_copy_in_default_stream, so a copy and the kernels that use it are ordered without an event);
+    /// device memory comes from ONNX Runtime's arena, grown to the largest batch and then reused; FP32 models
+    /// compute in FP32 (TF32 would round to 10 mantissa bits, errors near the 1e-3 the GPU tests allow).
+    /// </summary>
+    internal static Dictionary<string, string> CudaProviderOptions(int deviceId) => new()
+    {
+        ["device_id"] = deviceId.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["cudnn_conv_algo_search"] = "HEURISTIC",
+        ["do_copy_in_default_stream"] = "1",
+        ["arena_extend_strategy"] = "kNextPowerOfTwo",
+        ["use_tf32"] = "0",
+    };
+
+    private static string Describe(Exception ex) => ex is EntryPointNotFoundException || IsCpuBuild(ex)
         ? "this build has the CPU ONNX Runtime (build with -p:OrtGpu=true for CUDA)"
         : $"{ex.Message.Trim()} (CUDA 13 and cuDNN must be installed)";
+
+    // The CPU package answers the CUDA provider's calls with "... is not enabled in this build" (or lacks them).
+    private static bool IsCpuBuild(Exception ex) =>
+        ex is OnnxRuntimeException && ex.Message.Contains("not enabled in this build", StringComparison.OrdinalIgnoreCase);
 
     // A CPU-only build lacks the entry point; a GPU build without CUDA libraries fails to load the provider.
     private static bool IsMissingCuda(Exception ex) =>

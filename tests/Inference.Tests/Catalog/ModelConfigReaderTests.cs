@@ -35,6 +35,18 @@ public class ModelConfigReaderTests
     }
 
     [Fact]
+    public void Parse_DeviceIdOverPbtxtGpus_EveryInstanceOnThatDevice()
+    {
+        var pbtxt = ModelConfigReader.Baseline(Defaults) with { Instances = 4, DeviceId = 0, Gpus = [0, 1, 0, 1] };
+
+        var config = ModelConfigReader.Parse(Encoding.UTF8.GetBytes("""{"device_id": 2}"""), pbtxt);
+        var untouched = ModelConfigReader.Parse(Encoding.UTF8.GetBytes("""{"instances": 4}"""), pbtxt);
+
+        Assert.Equal((2, 0), (config.DeviceId, config.Gpus.Length));
+        Assert.Equal([0, 1, 0, 1], untouched.Gpus);
+    }
+
+    [Fact]
     public void Parse_EmptyObject_TakesNodeDefaults()
     {
         var config = Parse("{}");

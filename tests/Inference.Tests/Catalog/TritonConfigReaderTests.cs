@@ -96,6 +96,19 @@ public sealed class TritonConfigReaderTests : IDisposable
     }
 
     [Theory]
+    [InlineData("instance_group [{ kind: KIND_GPU count: 2 gpus: [0, 1] }, { kind: KIND_GPU gpus: [3] }]", new[] { 0, 1, 0, 1, 3 })]
+    [InlineData("instance_group { count: 3 gpus: [2] }", new[] { 2, 2, 2 })]
+    [InlineData("instance_group [{ kind: KIND_GPU count: 2 gpus: [1] }, { kind: KIND_GPU }]", new int[0])]
+    [InlineData("instance_group { count: 2 }", new int[0])]
+    public void Parse_InstanceGroupGpus_InstancesTakeTheListedGpusInTurn(string text, int[] gpus)
+    {
+        var config = Parse(text);
+
+        Assert.Equal(gpus, config.Gpus);
+        Assert.True(gpus.Length == 0 || gpus.Length == config.Instances, $"{gpus.Length} devices for {config.Instances} instances");
+    }
+
+    [Theory]
     [InlineData("version_policy { latest { num_versions: 2 } }", new long[] { 3, 2 })]
     [InlineData("version_policy { all { } }", new long[] { 3, 2, 1 })]
     [InlineData("version_policy: { all: {} }", new long[] { 3, 2, 1 })]

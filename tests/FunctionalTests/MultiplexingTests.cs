@@ -29,15 +29,16 @@ public sealed partial class MultiplexingTests : IAsyncDisposable
     [Fact]
     public async Task Infer_OtherModelWhileTheResidentOneHasRequestsQueued_503AndTheQueuedOnesAllSucceed()
     {
-        // slowm: the slow model, 32 rows a request on one instance, each request alone: seconds of queue.
+        // slowm: the slow model, 64 rows a request on one instance, each request alone: seconds of queue, longer
+        // than the load of mlp waits for room (ModelResidency.RoomWait) before it is refused.
         _models.AddVersion("slowm", 1, "slow", 1);
-        _models.WriteConfig("slowm", """{"max_batch_size": 32, "instances": 1, "batching": "off"}""");
+        _models.WriteConfig("slowm", """{"max_batch_size": 64, "instances": 1, "batching": "off"}""");
         _server = await GatewayServer.StartAsync(_models.Path, "--Inference:MaxResidentModels", "1");
         var client = _server.Client;
         Assert.Equal(new[] { true, false }, await ResidentAsync(client, "mlp", "slowm")); // loaded at start while there was room
 
-        // A busy machine may drain the slow queue before the mlp request is decided; then the attempt cannot
-        // tell and runs again. It tells when the queued slow request was still unanswered after the mlp answer.
+        // A fast machine may drain the slow queue before the mlp request is decided; then the attempt cannot
+        // tell and runs again. It tells when the last queued slow request was still unanswered after the mlp answer.
         HttpResponseMessage? refused = null;
         var slow = new List<Task<HttpResponseMessage>>();
         for (var attempt = 1; refused is null; attempt++)
@@ -45,12 +46,13 @@ public sealed partial class MultiplexingTests : IAsyncDisposable
             Assert.True(attempt <= 5, "the slow queue drained before every attempt");
             var running = SlowAsync(client);
             await Poll.UntilAsync(() => _server.Repository.GetReady("slowm") is [{ IsResident: true }], "slowm resident");
-            var queued = SlowAsync(client);
-            slow.AddRange([running, queued]);
+            var queued = Enumerable.Range(0, 6).Select(_ => SlowAsync(client)).ToArray();
+            slow.Add(running);
+            slow.AddRange(queued);
             await Poll.UntilAsync(() => _server.Repository.GetReady("slowm") is [{ QueuedRows: > 0 }], "a slowm request queued");
 
             var mlp = await client.PostAsync("v2/models/mlp/infer", MlpRequest());
-            if (!queued.IsCompleted)
+            if (!queued[^1].IsCompleted) // run in order: the last queued one is answered last
             {
                 refused = mlp;
             }
@@ -142,7 +144,7 @@ public sealed partial class MultiplexingTests : IAsyncDisposable
 
     private static Task<HttpResponseMessage> SlowAsync(HttpClient client)
     {
-        const int Rows = 32;
+        const int Rows = 64;
         var header = $$$"""{"inputs":[{"name":"x","shape":[{{{Rows}}},512],"datatype":"FP32","parameters":{"binary_data_size":{{{Rows * 512 * 4}}}}}],"parameters":{"binary_data_output":true}}""";
         return client.PostAsync("v2/models/slowm/infer", Oip.Binary(header, Oip.Bytes(Enumerable.Repeat(0.5f, Rows * 512).ToArray())));
     }

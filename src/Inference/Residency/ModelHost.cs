@@ -152,11 +152,19 @@ internal sealed class ModelHost
     /// <summary>Gives back a reference taken by <see cref="TryAcquire"/>.</summary>
     public void Release()
     {
-        if (Interlocked.Decrement(ref _references) == 0)
+        var left = Interlocked.Decrement(ref _references);
+        if (left == 0)
         {
             DisposeResources();
         }
+        else if (left == 1)
+        {
+            Idle?.Invoke(); // only the repository's reference is left: the version may be evicted now
+        }
     }
+
+    /// <summary>Called when the last request's reference goes and the version becomes idle (multiplexing waits on it).</summary>
+    public Action? Idle { get; set; }
 
     // Runs once, when the reference count reaches 0 (the last release, or an eviction).
     private void DisposeResources()

@@ -51,7 +51,9 @@ internal sealed partial class ModelHostFactory
     public static long EstimateBytes(string versionDirectory, ModelConfig config)
     {
         var modelPath = Path.Combine(versionDirectory, ModelFileName);
-        var size = File.Exists(modelPath) ? new FileInfo(modelPath).Length : 0;
+        // A symbolic link counts the size of the file it points to, not its own.
+        var file = new FileInfo(modelPath);
+        var size = !file.Exists ? 0 : file.LinkTarget is null ? file.Length : (file.ResolveLinkTarget(true) as FileInfo)?.Length ?? 0;
         return size * Math.Max(1, config.Instances) * MemoryFactor;
     }
 

@@ -28,6 +28,12 @@ internal sealed partial class ModelResidency
     /// <summary>The Retry-After of a load refused for lack of room, or failed.</summary>
     internal static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// How long a load waits for room when nothing can be evicted yet (every resident version busy, or loads in
+    /// progress holding the rest) before it is refused: a request in flight or a load usually ends well within it.
+    /// </summary>
+    internal static readonly TimeSpan RoomWait = TimeSpan.FromSeconds(2);
+
     private readonly object _gate = new();
     private readonly List<ResidentSlot> _resident = [];
     private readonly NodeMetrics _metrics;
@@ -39,6 +45,8 @@ internal sealed partial class ModelResidency
     private long _reservedBytes;
     private long _residentBytes;
     private long _clock;
+    private int _roomWaiters;
+    private TaskCompletionSource _roomChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public ModelResidency(IOptions<InferenceOptions> options, NodeMetrics metrics, TimeProvider time, ILogger<ModelResidency> logger)
     {
@@ -71,6 +79,9 @@ internal sealed partial class ModelResidency
     /// <summary>The estimated bytes of the versions resident now.</summary>
     public long ResidentBytes => Interlocked.Read(ref _residentBytes);
 
+    /// <summary>Loads waiting for room now.</summary>
+    internal int RoomWaiters => Volatile.Read(ref _roomWaiters);
+
     /// <summary>
     /// Takes a reference on <paramref name="slot"/>'s host when it is resident; the hot path, with no lock.
     /// </summary>
@@ -94,6 +105,9 @@ internal sealed partial class ModelResidency
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> ended the wait (the load goes on).</exception>
     public async ValueTask<ModelHost?> LoadAndAcquireAsync(ResidentSlot slot, CancellationToken cancellationToken)
     {
+        // Recency is the request's arrival, not its load's end: a request that waited for a load is not more
+        // recent than the ones that arrived after it and were served at once.
+        var arrived = NextStamp();
         for (var attempt = 0; attempt < MaxLoadAttempts; attempt++)
         {
             Task<ModelHost> load;
@@ -104,18 +118,19 @@ internal sealed partial class ModelResidency
                     return null;
                 }
 
-                if (TryAcquire(slot, out var resident))
+                if (slot.Host is { } resident && resident.TryAcquire())
                 {
+                    Touch(slot, arrived);
                     return resident;
                 }
 
-                load = slot.Loading ??= Task.Run(() => LoadShared(slot), CancellationToken.None);
+                load = slot.Loading ??= Task.Run(() => LoadSharedAsync(slot, arrived), CancellationToken.None);
             }
 
             var host = await load.WaitAsync(cancellationToken).ConfigureAwait(false);
             if (host.TryAcquire())
             {
-                Touch(slot);
+                Touch(slot, arrived);
                 return host;
             }
 
@@ -141,7 +156,7 @@ internal sealed partial class ModelResidency
             return false;
         }
 
-        Complete(slot, LoadReserved(slot));
+        Complete(slot, LoadReserved(slot), NextStamp());
         return true;
     }
 
@@ -168,27 +183,46 @@ internal sealed partial class ModelResidency
         }
 
         host?.Retire();
+        SignalRoom();
     }
 
-    // The shared load of LoadAndAcquireAsync: reserve room (evicting), create, publish.
-    private ModelHost LoadShared(ResidentSlot slot)
+    // The shared load of LoadAndAcquireAsync: reserve room (evicting; waiting up to RoomWait for a version to
+    // become idle or a load to end), create, publish.
+    private async Task<ModelHost> LoadSharedAsync(ResidentSlot slot, long arrived)
     {
         try
         {
-            if (!TryReserve(slot, evict: true))
+            var started = _time.GetTimestamp();
+            while (true)
             {
-                int resident;
-                lock (_gate)
+                var roomChanged = Volatile.Read(ref _roomChanged).Task;
+                Interlocked.Increment(ref _roomWaiters);
+                try
                 {
-                    resident = _resident.Count;
-                }
+                    if (TryReserve(slot, evict: true))
+                    {
+                        break;
+                    }
 
-                Log.NoRoom(_logger, slot.ModelName, slot.Version, resident);
-                throw new InferenceException(StatusCodes.Status503ServiceUnavailable,
-                    $"model '{slot.ModelName}' version {slot.Version} is not resident and no room can be made: the {resident} resident version(s) all have requests in flight or queued (Inference:MaxResidentModels / MaxResidentMb)")
+                    var left = RoomWait - _time.GetElapsedTime(started);
+                    if (left <= TimeSpan.Zero)
+                    {
+                        throw NoRoom(slot);
+                    }
+
+                    try
+                    {
+                        await roomChanged.WaitAsync(left, _time).ConfigureAwait(false);
+                    }
+                    catch (TimeoutException)
+                    {
+                        // one last look at the top of the loop
+                    }
+                }
+                finally
                 {
-                    RetryAfter = RetryAfter,
-                };
+                    Interlocked.Decrement(ref _roomWaiters);
+                }
             }
 
             ModelHost host;
@@ -206,7 +240,7 @@ internal sealed partial class ModelResidency
                 };
             }
 
-            Complete(slot, host);
+            Complete(slot, host, arrived);
             return host;
         }
         finally
@@ -215,6 +249,32 @@ internal sealed partial class ModelResidency
             {
                 slot.Loading = null; // a failure is not remembered: the next request loads again
             }
+        }
+    }
+
+    private InferenceException NoRoom(ResidentSlot slot)
+    {
+        int resident;
+        lock (_gate)
+        {
+            resident = _resident.Count;
+        }
+
+        Log.NoRoom(_logger, slot.ModelName, slot.Version, resident);
+        return new InferenceException(StatusCodes.Status503ServiceUnavailable,
+            $"model '{slot.ModelName}' version {slot.Version} is not resident and no room can be made: the {resident} resident version(s) kept requests in flight or queued, or loads held the rest, for {RoomWait.TotalSeconds:0.#} s (Inference:MaxResidentModels / MaxResidentMb)")
+        {
+            RetryAfter = RetryAfter,
+        };
+    }
+
+    // Something that may make room happened (a version became idle, a load ended or failed, a version was
+    // retired): loads waiting for room look again. Free when none waits.
+    private void SignalRoom()
+    {
+        if (Volatile.Read(ref _roomWaiters) > 0)
+        {
+            Interlocked.Exchange(ref _roomChanged, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
         }
     }
 
@@ -243,7 +303,7 @@ internal sealed partial class ModelResidency
     }
 
     // The reserved room becomes the host's; a slot retired during its load retires the host at once.
-    private void Complete(ResidentSlot slot, ModelHost host)
+    private void Complete(ResidentSlot slot, ModelHost host, long arrived)
     {
         bool retired;
         lock (_gate)
@@ -267,10 +327,17 @@ internal sealed partial class ModelResidency
         if (retired)
         {
             host.Retire();
-            return;
+        }
+        else
+        {
+            Touch(slot, arrived);
+            if (Limited)
+            {
+                host.Idle = SignalRoom;
+            }
         }
 
-        Touch(slot);
+        SignalRoom();
     }
 
     // Counts slot's room as taken (a load in progress counts as resident), evicting the least recently used
@@ -328,16 +395,34 @@ internal sealed partial class ModelResidency
             _reservedModels--;
             _reservedBytes -= slot.EstimatedBytes;
         }
+
+        SignalRoom();
     }
 
     // Recency for the LRU: a use counter, not a clock (order is all it needs); not kept when unlimited.
-    private void Touch(ResidentSlot slot)
+    private void Touch(ResidentSlot slot) => Touch(slot, NextStamp());
+
+    private void Touch(ResidentSlot slot, long stamp)
     {
-        if (Limited)
+        if (!Limited)
         {
-            Volatile.Write(ref slot.LastUsed, Interlocked.Increment(ref _clock));
+            return;
+        }
+
+        var seen = Volatile.Read(ref slot.LastUsed);
+        while (stamp > seen)
+        {
+            var found = Interlocked.CompareExchange(ref slot.LastUsed, stamp, seen);
+            if (found == seen)
+            {
+                return;
+            }
+
+            seen = found;
         }
     }
+
+    private long NextStamp() => Limited ? Interlocked.Increment(ref _clock) : 0;
 
     private void PublishLocked() => _metrics.SetResident(_resident.Count, Interlocked.Read(ref _residentBytes));
 

@@ -9,6 +9,7 @@ using ServingGateway.Inference.Residency;
 using ServingGateway.Inference.Runtime;
 using ServingGateway.Inference.Tensors;
 using ServingGateway.Inference.Tests.Protocol;
+using ServingGateway.TestSupport;
 
 namespace ServingGateway.Inference.Tests.Residency;
 
@@ -87,7 +88,7 @@ public sealed class ModelResidencyTests
     }
 
     [Fact]
-    public async Task LoadAndAcquireAsync_EveryResidentVersionBusy_503WithRetryAfterAndNothingEvicted()
+    public async Task LoadAndAcquireAsync_EveryResidentVersionBusyForRoomWait_503WithRetryAfterAndNothingEvicted()
     {
         var residency = Create(new InferenceOptions { MaxResidentModels = 2 });
         var (a, b, c) = (Slot("a"), Slot("b"), Slot("c"));
@@ -96,7 +97,12 @@ public sealed class ModelResidencyTests
         Assert.True(residency.TryAcquire(a, out var onA));
         Assert.True(residency.TryAcquire(b, out var onB));
 
-        var ex = await Assert.ThrowsAsync<InferenceException>(() => residency.LoadAndAcquireAsync(c, CancellationToken.None).AsTask());
+        var refused = residency.LoadAndAcquireAsync(c, CancellationToken.None).AsTask();
+        await Poll.UntilAsync(() => residency.RoomWaiters == 1, "the load waits for room");
+        _time.Advance(ModelResidency.RoomWait - TimeSpan.FromMilliseconds(1));
+        Assert.False(refused.IsCompleted); // still within the wait
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        var ex = await Assert.ThrowsAsync<InferenceException>(() => refused);
 
         Assert.Equal(503, ex.StatusCode);
         Assert.NotNull(ex.RetryAfter);
@@ -112,6 +118,26 @@ public sealed class ModelResidencyTests
         var host = await residency.LoadAndAcquireAsync(c, CancellationToken.None);
         host!.Release();
         Assert.True(c.IsResident);
+    }
+
+    [Fact]
+    public async Task LoadAndAcquireAsync_BusyVersionBecomesIdleWithinRoomWait_LoadsInsteadOfRefusing()
+    {
+        var residency = Create(new InferenceOptions { MaxResidentModels = 1 });
+        var (a, b) = (Slot("a"), Slot("b"));
+        residency.TryLoadNow(a);
+        Assert.True(residency.TryAcquire(a, out var onA));
+
+        var waiting = residency.LoadAndAcquireAsync(b, CancellationToken.None).AsTask();
+        await Poll.UntilAsync(() => residency.RoomWaiters == 1, "the load waits for room");
+        Assert.True(a.IsResident); // not evicted under its request
+        onA.Release(); // the request on a is answered: a is idle, and evicted for b
+
+        var host = await waiting;
+        host!.Release();
+        Assert.False(a.IsResident);
+        Assert.True(b.IsResident);
+        Assert.Equal(1, residency.ResidentCount);
     }
 
     [Fact]

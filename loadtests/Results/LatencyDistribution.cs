@@ -38,6 +38,22 @@ internal sealed class LatencyDistribution
     public double PercentileMs(double percentile) =>
         Count == 0 ? 0 : _histogram.GetValueAtPercentile(percentile) / 1000.0;
 
+    /// <summary>How many latencies were recorded at or above <paramref name="ms"/> (to the histogram's precision).</summary>
+    public long CountAtOrAbove(double ms)
+    {
+        var micros = _histogram.LowestEquivalentValue((long)(ms * 1000));
+        long count = 0;
+        foreach (var value in _histogram.RecordedValues())
+        {
+            if (value.ValueIteratedTo >= micros)
+            {
+                count += value.CountAtValueIteratedTo;
+            }
+        }
+
+        return count;
+    }
+
     /// <summary>
     /// The percentile distribution as HdrHistogram prints it (5 steps per halving of the remaining
     /// tail): (percentile, latency ms, count at or below).

@@ -25,9 +25,6 @@ public sealed class TritonConfigBehaviourTests : IAsyncLifetime
         }
         """;
 
-    // A request the fake clock should have released is awaited this long at most: a policy not applied fails, never hangs.
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
-
     private readonly FakeTimeProvider _time = new();
     private readonly TempModelRepository _models = new();
     private readonly ListLogger _log = new();
@@ -78,7 +75,7 @@ public sealed class TritonConfigBehaviourTests : IAsyncLifetime
 
         _time.Advance(TimeSpan.FromMilliseconds(11));
 
-        var ex = await Assert.ThrowsAsync<InferenceException>(() => asksLonger.WaitAsync(Bound));
+        var ex = await Assert.ThrowsAsync<InferenceException>(() => Poll.DoneAsync(asksLonger, "the request asking 60 s, past the fixed 10 ms timeout"));
         Assert.Equal(503, ex.StatusCode);
     }
 
@@ -91,11 +88,11 @@ public sealed class TritonConfigBehaviourTests : IAsyncLifetime
 
         _time.Advance(TimeSpan.FromMilliseconds(11));
 
-        var ex = await Assert.ThrowsAsync<InferenceException>(() => sendsNone.WaitAsync(Bound));
+        var ex = await Assert.ThrowsAsync<InferenceException>(() => Poll.DoneAsync(sendsNone, "the request with no timeout, past the default 10 ms"));
         Assert.Equal(503, ex.StatusCode);
         Assert.False(asksLonger.IsCompleted);
         _time.Advance(TimeSpan.FromMilliseconds(100));
-        Assert.Equal(new[] { 2f }, await asksLonger.WaitAsync(Bound));
+        Assert.Equal(new[] { 2f }, await Poll.DoneAsync(asksLonger, "the request asking 60 s, after the 100 ms delay"));
     }
 
     [Fact]
@@ -109,7 +106,7 @@ public sealed class TritonConfigBehaviourTests : IAsyncLifetime
         Assert.Equal(1, Version("delay").QueuedRows);
         _time.Advance(TimeSpan.FromMilliseconds(100));
 
-        Assert.Equal(new[] { 2f }, await shortTimeout.WaitAsync(Bound));
+        Assert.Equal(new[] { 2f }, await Poll.DoneAsync(shortTimeout, "the short-timeout request"));
     }
 
     [Fact]
@@ -119,7 +116,7 @@ public sealed class TritonConfigBehaviourTests : IAsyncLifetime
         Assert.Equal([-1L, 2L], version.Signature.Inputs[0].Shape);
         Assert.Equal([-1L, -1L], version.Signature.Outputs[0].Shape);
 
-        Assert.Equal(new[] { 2f, 4f }, await InferAsync("narrowed", """{"inputs":[{"name":"x","shape":[1,2],"datatype":"FP32","data":[1,2]}]}""").WaitAsync(Bound));
+        Assert.Equal(new[] { 2f, 4f }, await Poll.DoneAsync(InferAsync("narrowed", """{"inputs":[{"name":"x","shape":[1,2],"datatype":"FP32","data":[1,2]}]}"""), "a [1,2] request to narrowed"));
         var ex = await Assert.ThrowsAsync<InferenceException>(() =>
             InferAsync("narrowed", """{"inputs":[{"name":"x","shape":[1,3],"datatype":"FP32","data":[1,2,3]}]}"""));
         Assert.Equal(400, ex.StatusCode);
@@ -149,7 +146,7 @@ public sealed class TritonConfigBehaviourTests : IAsyncLifetime
         Assert.Equal("config.pbtxt: line 5, column 1: expected ',' or ']' in the list of 'preferred_batch_size', found '}'", row.Reason);
         Assert.Contains(_log.Entries, e => e.EventId == 22 && e.Text.Contains("line 5, column 1", StringComparison.Ordinal));
         Assert.Equal("READY", Assert.Single(_repository.GetIndex(), r => r.Name == "extras").State);
-        Assert.Equal(10, (await InferAsync("extras", Mlp()).WaitAsync(Bound)).Length);
+        Assert.Equal(10, (await Poll.DoneAsync(InferAsync("extras", Mlp()), "an mlp request to extras")).Length);
     }
 
     [Fact]

@@ -11,8 +11,11 @@ namespace ServingGateway.LoadTool.Tests.Load;
 /// once for 1 s. The open loop keeps sending on schedule and measures from the intended send
 /// time, so the ~200 requests due during the stall carry it and p99.9 shows it. The closed loop's
 /// clients wait with the server, so only the requests in flight see it, and p99.9 does not.
-/// Both runs are bounded (3 s of load; 5000 requests or 60 s).
+/// Both runs are bounded (3 s of load; 5000 requests or 60 s). They measure on a real clock, so they run alone
+/// (after the assembly's other tests): the closed loop's claim is about the two requests in flight, and a
+/// busy machine's own pauses should not be counted as the server's.
 /// </summary>
+[Collection(RunsAloneCollection.Name)]
 public sealed class CoordinatedOmissionTests
 {
     [Fact]
@@ -27,7 +30,9 @@ public sealed class CoordinatedOmissionTests
 
         Assert.Equal(0, summary.Errors);
         Assert.InRange(summary.Responses, 590, 600);
-        Assert.True(summary.Latency.PercentileMs(99.9) >= 900, $"open-loop p99.9 {summary.Latency.PercentileMs(99.9)} ms");
+        Assert.True(summary.Latency.PercentileMs(99.9) >= StallSeenMs, $"open-loop p99.9 {summary.Latency.PercentileMs(99.9)} ms");
+        // Every request due in the stall's first 100 ms waited 900 ms or more from its intended send time: about 20.
+        Assert.True(summary.Latency.CountAtOrAbove(StallSeenMs) >= 10, $"{summary.Latency.CountAtOrAbove(StallSeenMs)} open-loop answers took >= {StallSeenMs} ms");
         // Not one slow request: the stall spreads over everything due meanwhile.
         Assert.True(summary.Latency.PercentileMs(90) >= 200, $"open-loop p90 {summary.Latency.PercentileMs(90)} ms");
     }
@@ -49,11 +54,18 @@ public sealed class CoordinatedOmissionTests
 
         Assert.Equal(0, summary.Errors);
         Assert.True(summary.Responses >= EnoughRequests - 2, $"only {summary.Responses} responses");
-        // The clients saw the stall (their two requests in flight took ~1 s) ...
-        Assert.True(summary.Latency.MaxMs >= 900, $"closed-loop max {summary.Latency.MaxMs} ms");
-        // ... but it is two requests among thousands: p99.9 does not show it.
-        Assert.True(summary.Latency.PercentileMs(99.9) < 300, $"closed-loop p99.9 {summary.Latency.PercentileMs(99.9)} ms");
+        // The clients saw the stall (the request that froze the server took the whole second) ...
+        Assert.True(summary.Latency.MaxMs >= StallSeenMs, $"closed-loop max {summary.Latency.MaxMs} ms");
+        // ... but only the requests in flight when it began carry it: the two clients wait instead of sending, so at
+        // most two answers took near the stall's length (the open loop, measuring from the intended send times,
+        // has dozens) ...
+        Assert.InRange(summary.Latency.CountAtOrAbove(StallSeenMs), 1, 2);
+        // ... which among thousands is under 0.1%: p99.9 does not show it.
+        Assert.True(summary.Latency.PercentileMs(99.9) < StallSeenMs, $"closed-loop p99.9 {summary.Latency.PercentileMs(99.9)} ms");
     }
+
+    // A request that waited out the 1 s stall (less the scheduling slack of a real clock).
+    private const double StallSeenMs = 900;
 
     // Two requests see the stall: 0.04% of these, so p99.9 hides them with room to spare.
     private const int EnoughRequests = 5_000;

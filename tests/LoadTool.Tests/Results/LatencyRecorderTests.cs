@@ -11,14 +11,7 @@ public sealed class LatencyRecorderTests
     [Fact]
     public void Summarize_LatenciesOneToThousandMs_GivesHdrPercentiles()
     {
-        var start = _time.GetTimestamp();
-        var recorder = new LatencyRecorder(_time, start, TimeSpan.FromSeconds(1), ["m"]);
-        for (var ms = 1; ms <= 1000; ms++)
-        {
-            recorder.Record(start, start, start + Ticks(ms), Ok());
-        }
-
-        var summary = recorder.Summarize(_time.GetTimestamp(), stoppedEarly: false);
+        var summary = OneToThousandMs();
 
         Assert.Equal(1000, summary.Responses);
         Assert.Equal(500, summary.Latency.PercentileMs(50), 0);
@@ -27,6 +20,17 @@ public sealed class LatencyRecorderTests
         Assert.Equal(999, summary.Latency.PercentileMs(99.9), 0);
         Assert.Equal(1000, summary.Latency.MaxMs, 0);
         Assert.Equal(500.5, summary.Latency.MeanMs, 1);
+    }
+
+    [Fact]
+    public void CountAtOrAbove_LatenciesOneToThousandMs_CountsTheTail()
+    {
+        var latency = OneToThousandMs().Latency;
+
+        Assert.Equal(101, latency.CountAtOrAbove(900));
+        Assert.Equal(1, latency.CountAtOrAbove(1000));
+        Assert.Equal(0, latency.CountAtOrAbove(1010));
+        Assert.Equal(1000, latency.CountAtOrAbove(0));
     }
 
     [Fact]
@@ -158,4 +162,17 @@ public sealed class LatencyRecorderTests
     private long Ticks(double ms) => (long)(ms / 1000 * _time.TimestampFrequency);
 
     private static RequestOutcome Ok() => new(0, 200, null, null, null);
+
+    // One response at each whole millisecond from 1 to 1000 ms.
+    private RunSummary OneToThousandMs()
+    {
+        var start = _time.GetTimestamp();
+        var recorder = new LatencyRecorder(_time, start, TimeSpan.FromSeconds(1), ["m"]);
+        for (var ms = 1; ms <= 1000; ms++)
+        {
+            recorder.Record(start, start, start + Ticks(ms), Ok());
+        }
+
+        return recorder.Summarize(_time.GetTimestamp(), stoppedEarly: false);
+    }
 }

@@ -41,9 +41,10 @@ public sealed partial class MultiplexingTests : IAsyncDisposable
         // tell and runs again. It tells when the last queued slow request was still unanswered after the mlp answer.
         HttpResponseMessage? refused = null;
         var slow = new List<Task<HttpResponseMessage>>();
+        var attempts = new List<string>();
         for (var attempt = 1; refused is null; attempt++)
         {
-            Assert.True(attempt <= 5, "the slow queue drained before every attempt");
+            Assert.True(attempt <= 5, "the slow queue drained before every attempt: " + string.Join("; ", attempts));
             var running = SlowAsync(client);
             await Poll.UntilAsync(() => _server.Repository.GetReady("slowm") is [{ IsResident: true }], "slowm resident");
             var queued = Enumerable.Range(0, 6).Select(_ => SlowAsync(client)).ToArray();
@@ -58,8 +59,9 @@ public sealed partial class MultiplexingTests : IAsyncDisposable
             }
             else
             {
+                var answered = await Task.WhenAll(slow);
+                attempts.Add($"mlp {(int)mlp.StatusCode} {await mlp.Content.ReadAsStringAsync()}, slow {string.Join(",", answered.Select(r => (int)r.StatusCode))}");
                 mlp.Dispose();
-                await Task.WhenAll(slow);
             }
         }
 

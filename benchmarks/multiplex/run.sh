@@ -64,7 +64,7 @@ cat >"$WORK/scenario.json" <<EOF
 EOF
 
 # metric NAME [FILE]: the sum of a metric's samples in a /metrics text (its failure outcome left out).
-metric() { grep -E "^$1(\{| )" "$2" | grep -v 'outcome="failure"' | awk '{ s += $NF } END { printf "%.0f", s + 0 }'; }
+metric() { awk -v m="$1" 'index($0, m) == 1 && substr($0, length(m) + 1, 1) ~ /[{ ]/ && !/outcome="failure"/ { s += $NF } END { printf "%.0f", s + 0 }' "$2"; }
 # p50 of one model from the load tool's per-model table (report.md): | model | requests | errors | p50 | p99 | max |
 p50_of() { awk -F'|' -v m="$2" '$2 ~ "^ *" m " *$" { gsub(/ /, "", $5); print $5; exit }' "$1/report.md"; }
 errors_of() { awk -F'"errors": ' 'NF > 1 { split($2, a, ","); print a[1]; exit }' "$1/summary.json"; }
@@ -86,7 +86,7 @@ run() {
     (
         while true; do
             local resident indexed
-            indexed="$(curl -fs -X POST "$URL/v2/repository/index" | grep -o '"resident":true' | wc -l)" || indexed=-1
+            indexed="$(curl -fs -X POST "$URL/v2/repository/index" | { grep -o '"resident":true' || true; } | wc -l)" || indexed=-1
             resident="$(curl -fs "$URL/metrics" | awk '/^sg_resident_models / { print $2 }')" || resident=-1
             echo "$indexed ${resident:--1}" >>"$WORK/$name.samples"
             sleep "$SAMPLE_S"
@@ -113,7 +113,7 @@ MAX_GAUGE="$(awk 'BEGIN { m = 0 } { if ($2 > m) m = $2 } END { print m }' "$WORK
 SAMPLES="$(wc -l <"$WORK/limited.samples")"
 LOADS=$(($(metric sg_model_loads_total "$WORK/limited.metrics.after") - $(metric sg_model_loads_total "$WORK/limited.metrics.before")))
 EVICTIONS=$(($(metric sg_model_evictions_total "$WORK/limited.metrics.after") - $(metric sg_model_evictions_total "$WORK/limited.metrics.before")))
-LOAD_FAILURES="$(grep -E '^sg_model_loads_total\{.*outcome="failure"' "$WORK/limited.metrics.after" | awk '{ s += $NF } END { printf "%.0f", s + 0 }')"
+LOAD_FAILURES="$(awk '/^sg_model_loads_total\{.*outcome="failure"/ { s += $NF } END { printf "%.0f", s + 0 }' "$WORK/limited.metrics.after")"
 LOAD_SUM="$(awk '/^sg_model_load_duration_seconds_sum/ { print $2 }' "$WORK/limited.metrics.after")"
 LOAD_COUNT="$(awk '/^sg_model_load_duration_seconds_count/ { print $2 }' "$WORK/limited.metrics.after")"
 MEAN_LOAD_MS="$(awk -v s="$LOAD_SUM" -v c="$LOAD_COUNT" 'BEGIN { if (c > 0) printf "%.1f", 1000 * s / c; else print "n/a" }')"

@@ -29,10 +29,10 @@ public sealed partial class MultiplexingTests : IAsyncDisposable
     [Fact]
     public async Task Infer_OtherModelWhileTheResidentOneHasRequestsQueued_503AndTheQueuedOnesAllSucceed()
     {
-        // slowm: the slow model, 64 rows a request on one instance, each request alone: seconds of queue, longer
-        // than the load of mlp waits for room (ModelResidency.RoomWait) before it is refused.
+        // slowm: the slow model, 256 rows a request on one instance, each request alone (~1 s each on one idle
+        // core): a queue of several seconds, longer than the load of mlp waits for room (ModelResidency.RoomWait).
         _models.AddVersion("slowm", 1, "slow", 1);
-        _models.WriteConfig("slowm", """{"max_batch_size": 64, "instances": 1, "batching": "off"}""");
+        _models.WriteConfig("slowm", """{"max_batch_size": 256, "instances": 1, "batching": "off", "max_queue_rows": 4096}""");
         _server = await GatewayServer.StartAsync(_models.Path, "--Inference:MaxResidentModels", "1");
         var client = _server.Client;
         Assert.Equal(new[] { true, false }, await ResidentAsync(client, "mlp", "slowm")); // loaded at start while there was room
@@ -47,7 +47,7 @@ public sealed partial class MultiplexingTests : IAsyncDisposable
             Assert.True(attempt <= 5, "the slow queue drained before every attempt: " + string.Join("; ", attempts));
             var running = SlowAsync(client);
             await Poll.UntilAsync(() => _server.Repository.GetReady("slowm") is [{ IsResident: true }], "slowm resident");
-            var queued = Enumerable.Range(0, 6).Select(_ => SlowAsync(client)).ToArray();
+            var queued = Enumerable.Range(0, 8).Select(_ => SlowAsync(client)).ToArray();
             slow.Add(running);
             slow.AddRange(queued);
             await Poll.UntilAsync(() => _server.Repository.GetReady("slowm") is [{ QueuedRows: > 0 }], "a slowm request queued");
@@ -146,7 +146,7 @@ public sealed partial class MultiplexingTests : IAsyncDisposable
 
     private static Task<HttpResponseMessage> SlowAsync(HttpClient client)
     {
-        const int Rows = 64;
+        const int Rows = 256;
         var header = $$$"""{"inputs":[{"name":"x","shape":[{{{Rows}}},512],"datatype":"FP32","parameters":{"binary_data_size":{{{Rows * 512 * 4}}}}}],"parameters":{"binary_data_output":true}}""";
         return client.PostAsync("v2/models/slowm/infer", Oip.Binary(header, Oip.Bytes(Enumerable.Repeat(0.5f, Rows * 512).ToArray())));
     }

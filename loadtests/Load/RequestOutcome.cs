@@ -2,12 +2,16 @@ namespace ServingGateway.LoadTool.Load;
 
 /// <summary>
 /// What became of one request: the HTTP status (0 when no response came: a connection error or a
-/// timeout), why it failed (null on success), and the X-Cache and X-Served-By headers.
+/// timeout), why it failed (null on success), the X-Cache and X-Served-By headers, and whether it
+/// carried Retry-After.
 /// </summary>
-internal readonly record struct RequestOutcome(int Target, int StatusCode, string? Error, string? Cache, string? ServedBy)
+internal readonly record struct RequestOutcome(int Target, int StatusCode, string? Error, string? Cache, string? ServedBy, bool RetryAfter = false)
 {
     /// <summary>A 2xx response.</summary>
     public bool IsSuccess => StatusCode is >= 200 and < 300;
+
+    /// <summary>A refusal: 503 (overloaded) or 429 (rate limited), which a server should answer fast, with Retry-After.</summary>
+    public bool IsRefusal => StatusCode is 503 or 429;
 
     /// <summary>Whether a response came at all (any status).</summary>
     public bool HasResponse => StatusCode > 0;

@@ -36,7 +36,7 @@ internal sealed class RequestSender(HttpClient client, IReadOnlyList<LoadTarget>
             }
 
             var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-            return new RequestOutcome(targetIndex, status, ErrorReason(body), cache, servedBy);
+            return new RequestOutcome(targetIndex, status, ErrorReason(body), cache, servedBy, response.Headers.RetryAfter is not null);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

@@ -7,17 +7,18 @@ namespace ServingGateway.LoadTool.Reporting;
 internal static class CsvReport
 {
     /// <summary>
-    /// second,finished,errors,p50_ms,p90_ms,p99_ms,max_ms,within_slo: one row per second of the measured part
-    /// (within_slo, the goodput of that second, is empty when the run had no --slo).
+    /// second,finished,errors,p50_ms,p90_ms,p99_ms,max_ms,within_slo,p99_2xx_ms: one row per second of the measured part
+    /// (within_slo, the goodput of that second, is empty when the run had no --slo; p99_2xx_ms is the p99 of its 2xx
+    /// answers alone, 0 when it had none).
     /// </summary>
     public static string Timeline(RunSummary summary)
     {
-        var csv = new StringBuilder().AppendLine("second,finished,errors,p50_ms,p90_ms,p99_ms,max_ms,within_slo");
+        var csv = new StringBuilder().AppendLine("second,finished,errors,p50_ms,p90_ms,p99_ms,max_ms,within_slo,p99_2xx_ms");
         foreach (var s in summary.Timeline)
         {
             csv.AppendJoin(',', Formatting.Count(s.Second), Formatting.Count(s.Finished), Formatting.Count(s.Errors),
                 Formatting.Csv(s.P50Ms), Formatting.Csv(s.P90Ms), Formatting.Csv(s.P99Ms), Formatting.Csv(s.MaxMs),
-                s.WithinSlo is { } good ? Formatting.Count(good) : "").AppendLine();
+                s.WithinSlo is { } good ? Formatting.Count(good) : "", Formatting.Csv(s.P99SuccessMs)).AppendLine();
         }
 
         return csv.ToString();

@@ -65,6 +65,16 @@ internal static class ReportTables
             rows.Add(["goodput", $"{Formatting.Rate(s.Goodput ?? 0)} req/s within {Formatting.Ms(slo.TotalMilliseconds)} ms ({Formatting.Count(s.WithinSlo ?? 0)} answers, {Formatting.Percent(s.GoodputShare ?? 0)} of the requests)"]);
         }
 
+        if (s.SuccessLatency is { Count: > 0 } ok)
+        {
+            rows.Add(["2xx latency", $"p50 {Formatting.Ms(ok.PercentileMs(50))} ms, p99 {Formatting.Ms(ok.PercentileMs(99))} ms, max {Formatting.Ms(ok.MaxMs)} ms"]);
+        }
+
+        if (s.RefusalLatency is { Count: > 0 } refused)
+        {
+            rows.Add(["refusals (503, 429)", $"{Formatting.Count(s.Refusals)}, {Formatting.Count(s.RefusalsWithRetryAfter)} with Retry-After; latency p50 {Formatting.Ms(refused.PercentileMs(50))} ms, p99 {Formatting.Ms(refused.PercentileMs(99))} ms"]);
+        }
+
         if (s.OpenLoop is { } open)
         {
             rows.Add(["scheduled", Formatting.Count(open.Scheduled)]);

@@ -93,6 +93,7 @@ internal static class ReportWriter
         return new
         {
             s.Description,
+            s.StartedAt,
             ElapsedSeconds = s.Elapsed.TotalSeconds,
             s.Finished,
             s.Responses,
@@ -108,6 +109,11 @@ internal static class ReportWriter
             s.WarmupRequests,
             LatencyMs = Percentiles(s.Latency),
             ServiceTimeMs = Percentiles(s.ServiceTime),
+            SuccessLatencyMs = s.SuccessLatency is { } ok ? Percentiles(ok) : null,
+            RefusalLatencyMs = s.RefusalLatency is { } refused ? Percentiles(refused) : null,
+            s.Refusals,
+            s.RefusalsWithRetryAfter,
+            s.ServedBy,
             s.OpenLoop,
             Thresholds = report.Thresholds,
             Passed = report.Thresholds.All(t => t.Passed),

@@ -28,6 +28,9 @@ internal sealed class LatencyRecorder
     private readonly LongHistogram _latency = LatencyDistribution.CreateHistogram();
     private readonly LongHistogram _service = LatencyDistribution.CreateHistogram();
     private readonly LongHistogram _second = LatencyDistribution.CreateHistogram();
+    private readonly LongHistogram _secondSuccess = LatencyDistribution.CreateHistogram();
+    private readonly LongHistogram _success = LatencyDistribution.CreateHistogram();
+    private readonly LongHistogram _refusal = LatencyDistribution.CreateHistogram();
     private readonly LongHistogram[] _targetLatency;
     private readonly long[] _targetFinished;
     private readonly long[] _targetErrors;
@@ -49,6 +52,8 @@ internal sealed class LatencyRecorder
     private long _successes;
     private long _failures;
     private long _warmup;
+    private long _refusals;
+    private long _refusalsWithRetryAfter;
     private long _lastCompleted;
 
     /// <param name="timeProvider">The clock whose timestamps are passed to <see cref="Record"/>.</param>
@@ -108,6 +113,17 @@ internal sealed class LatencyRecorder
                 Increment(_statuses, outcome.StatusCode);
                 Increment(_cache, outcome.Cache ?? "(none)");
                 Increment(_servedBy, outcome.ServedBy ?? "(none)");
+                if (outcome.IsSuccess)
+                {
+                    LatencyDistribution.Record(_success, latency);
+                    LatencyDistribution.Record(_secondSuccess, latency);
+                }
+                else if (outcome.IsRefusal)
+                {
+                    LatencyDistribution.Record(_refusal, latency);
+                    _refusals++;
+                    _refusalsWithRetryAfter += outcome.RetryAfter ? 1 : 0;
+                }
             }
             else
             {
@@ -197,6 +213,10 @@ internal sealed class LatencyRecorder
                 ServedBy = new Dictionary<string, long>(_servedBy, StringComparer.Ordinal),
                 Slo = _slo,
                 WithinSlo = _slo is null ? null : _withinSlo,
+                SuccessLatency = new LatencyDistribution(_success.Copy()),
+                RefusalLatency = new LatencyDistribution(_refusal.Copy()),
+                Refusals = _refusals,
+                RefusalsWithRetryAfter = _refusalsWithRetryAfter,
             };
         }
     }
@@ -215,6 +235,7 @@ internal sealed class LatencyRecorder
         {
             _timeline.Add(SummarizeSecond());
             _second.Reset();
+            _secondSuccess.Reset();
             _secondFinished = 0;
             _secondErrors = 0;
             _secondWithinSlo = 0;
@@ -233,7 +254,8 @@ internal sealed class LatencyRecorder
             has ? _second.GetValueAtPercentile(90) / 1000.0 : 0,
             has ? _second.GetValueAtPercentile(99) / 1000.0 : 0,
             has ? _second.GetMaxValue() / 1000.0 : 0,
-            _slo is null ? null : _secondWithinSlo);
+            _slo is null ? null : _secondWithinSlo,
+            _secondSuccess.TotalCount > 0 ? _secondSuccess.GetValueAtPercentile(99) / 1000.0 : 0);
     }
 
     private static void Increment<TKey>(Dictionary<TKey, long> counts, TKey key, TKey other)

@@ -52,6 +52,18 @@ internal sealed record RunSummary
     /// <summary>2xx responses whose latency is at most <see cref="Slo"/>; null without an SLO.</summary>
     public long? WithinSlo { get; init; }
 
+    /// <summary>Latency of the 2xx responses alone; null when not recorded.</summary>
+    public LatencyDistribution? SuccessLatency { get; init; }
+
+    /// <summary>Latency of the refusals (503, 429) alone: how fast a server says no; null when not recorded.</summary>
+    public LatencyDistribution? RefusalLatency { get; init; }
+
+    /// <summary>Responses 503 or 429.</summary>
+    public long Refusals { get; init; }
+
+    /// <summary>Refusals (503, 429) that carried a Retry-After header.</summary>
+    public long RefusalsWithRetryAfter { get; init; }
+
     /// <summary>Schedule keeping of an open-loop run; null for a closed loop.</summary>
     public OpenLoopStats? OpenLoop { get; init; }
 

@@ -3,7 +3,7 @@ namespace ServingGateway.Batching;
 /// <summary>A request the batcher refused or dropped before computing it: the queue was full, its deadline could not be met or passed, or CoDel shed it.</summary>
 internal sealed class BatchRejectedException : Exception
 {
-    public BatchRejectedException(string message, TimeSpan retryAfter, RejectionReason reason = RejectionReason.QueueFull)
+    public BatchRejectedException(string message, TimeSpan retryAfter, RejectionReason reason)
         : base(message)
     {
         RetryAfter = retryAfter;

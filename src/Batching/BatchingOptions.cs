@@ -34,10 +34,20 @@ internal sealed class BatchingOptions
     /// <summary>Priority levels; level 0 is served first.</summary>
     public int PriorityLevels { get; init; } = 1;
 
-    /// <summary>What to do past capacity (<see cref="OverloadPolicy"/>). Default: queue, as before the policy existed.</summary>
-    public OverloadPolicy Overload { get; init; } = OverloadPolicy.Queue;
+    /// <summary>
+    /// What to do past capacity (<see cref="OverloadPolicy"/>). Default: deadline, which refuses nothing by deadline
+    /// for a request without a timeout unless <see cref="HasLatencySlo"/>.
+    /// </summary>
+    public OverloadPolicy Overload { get; init; } = OverloadPolicy.Deadline;
 
-    /// <summary>Deadline policy: a request without a timeout must complete within <see cref="LatencySlo"/> times this. Default 2; 1 to 100.</summary>
+    /// <summary>
+    /// Whether the model named its latency SLO (latency_slo_ms). Only then does the deadline policy give a request
+    /// without a timeout the deadline <see cref="LatencySlo"/> x <see cref="SloFactor"/>: the adaptive rule's default
+    /// budget of 50 ms is a batching hint, not a promise a caller made, and must not refuse anyone. Default false.
+    /// </summary>
+    public bool HasLatencySlo { get; init; }
+
+    /// <summary>Deadline policy: a request without a timeout must complete within <see cref="LatencySlo"/> times this (when <see cref="HasLatencySlo"/>). Default 2; 1 to 100.</summary>
     public double SloFactor { get; init; } = 2;
 
     /// <summary>CoDel policy: the standing queue delay tolerated. Default 25 ms (half the default SLO); at least 1 ms.</summary>
@@ -49,7 +59,7 @@ internal sealed class BatchingOptions
     /// <summary>The deadline of a request queued at <paramref name="now"/> with <paramref name="timeout"/> (timestamps of <paramref name="frequency"/>).</summary>
     public long DeadlineOf(long now, TimeSpan? timeout, long frequency)
     {
-        var wait = timeout ?? (Overload == OverloadPolicy.Deadline ? LatencySlo * SloFactor : (TimeSpan?)null);
+        var wait = timeout ?? (Overload == OverloadPolicy.Deadline && HasLatencySlo ? LatencySlo * SloFactor : (TimeSpan?)null);
         return wait is { } w ? now + (long)(w.TotalSeconds * frequency) : long.MaxValue;
     }
 

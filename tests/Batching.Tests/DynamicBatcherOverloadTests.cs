@@ -13,7 +13,7 @@ public sealed partial class DynamicBatcherTests
         Create(new BatchingOptions
         {
             MaxBatchRows = 4, MaxQueueRows = 64, Instances = 1, Mode = BatchingMode.Off, PriorityLevels = priorityLevels,
-            LatencySlo = TimeSpan.FromMilliseconds(50), SloFactor = 2, Overload = policy,
+            LatencySlo = TimeSpan.FromMilliseconds(50), HasLatencySlo = true, SloFactor = 2, Overload = policy,
         });
 
     // Holds the only instance with one request (which the clock then says ran 10 ms), so the batcher learns that a
@@ -44,6 +44,7 @@ public sealed partial class DynamicBatcherTests
         var ex = Assert.Throws<BatchRejectedException>(() => { _ = batcher.EnqueueAsync("late", 1, 0, "k", 0, null, CancellationToken.None); });
 
         Assert.Equal(RejectionReason.Deadline, ex.Reason);
+        Assert.Equal(1, batcher.Counters.RejectedFor(RejectionReason.Deadline));
         Assert.Equal("overloaded: the work queued ahead would take about 110 ms, past this request's deadline of 100 ms (latency_slo_ms 50 x slo_factor 2)", ex.Message);
         Assert.True(ex.RetryAfter >= TimeSpan.FromSeconds(1));
         Assert.Equal(10, batcher.QueuedRows);
@@ -82,6 +83,7 @@ public sealed partial class DynamicBatcherTests
 
         var ex = await Assert.ThrowsAsync<BatchRejectedException>(() => queued.WaitAsync(Patience));
         Assert.Equal(RejectionReason.Expired, ex.Reason);
+        Assert.Equal(1, batcher.Counters.RejectedFor(RejectionReason.Expired));
         Assert.Equal(0, batcher.QueuedRows);
         _gate.Set();
         await busy.WaitAsync(Patience);
@@ -99,5 +101,112 @@ public sealed partial class DynamicBatcherTests
         Assert.Equal(30, batcher.QueuedRows);
         _gate.Set();
         await Task.WhenAll([busy, .. queued]).WaitAsync(Patience);
+    }
+
+    [Fact]
+    public async Task Overload_Deadline_OneRowMeasuredPastTheDeadline_LoneRequestStillAdmittedAndRelearns()
+    {
+        var batcher = Create(OverloadPolicy.Deadline);
+
+        // A stall: the first row took 250 ms, past the 100 ms deadline (SLO 50 x 2).
+        _gate.Reset();
+        var slow = batcher.EnqueueAsync("stalled", 1, 0, "k", 0, null, CancellationToken.None);
+        Assert.True(await _started.WaitAsync(Patience));
+        _time.Advance(TimeSpan.FromMilliseconds(250));
+        _gate.Set();
+        await slow.WaitAsync(Patience);
+        await Poll.UntilAsync(() => batcher.DrainRowsPerSecond > 0, "the batcher to learn its drain rate", Patience);
+
+        // Nothing waits ahead: refusing would free nothing and stop the measurements that correct the estimate.
+        _gate.Reset();
+        var lone = batcher.EnqueueAsync("lone", 1, 0, "k", 0, null, CancellationToken.None);
+        Assert.True(await _started.WaitAsync(Patience));
+
+        // It runs; the next one has nothing queued ahead either (optimistic: the running batch is not counted). Behind
+        // that one, a row of 250 ms is queued ahead: even the best case misses the deadline, refused at once.
+        var next = batcher.EnqueueAsync("next", 1, 0, "k", 0, null, CancellationToken.None);
+        var behind = Assert.Throws<BatchRejectedException>(() => { _ = batcher.EnqueueAsync("behind", 1, 0, "k", 0, null, CancellationToken.None); });
+        Assert.Equal(RejectionReason.Deadline, behind.Reason);
+        _gate.Set();
+        Assert.Equal("lone@0/1", await lone.WaitAsync(Patience));
+        Assert.Equal("next@0/1", await next.WaitAsync(Patience));
+    }
+
+    [Fact]
+    public async Task Overload_DefaultPolicyWithoutSloOrTimeout_NothingRefusedByDeadline()
+    {
+        // The defaults (policy deadline) and a model that names no SLO: the adaptive rule's 50 ms budget is no deadline.
+        var batcher = Create(new BatchingOptions { MaxBatchRows = 4, MaxQueueRows = 64, Instances = 1, Mode = BatchingMode.Off });
+        Assert.Equal(OverloadPolicy.Deadline, batcher.Options.Overload);
+        var busy = await TeachTenMsARowAndOccupyAsync(batcher);
+
+        // 60 rows ahead at 10 ms a row: 600 ms of work, refused under an SLO of 50 ms x 2, admitted here.
+        var queued = Enumerable.Range(0, 60).Select(i => batcher.EnqueueAsync($"q{i}", 1, 0, "k", 0, null, CancellationToken.None)).ToList();
+        _time.Advance(TimeSpan.FromSeconds(1)); // and nothing expires in the queue
+
+        Assert.Equal(60, batcher.QueuedRows);
+        _gate.Set();
+        await Task.WhenAll([busy, .. queued]).WaitAsync(Patience);
+        Assert.All(Enum.GetValues<RejectionReason>(), r => Assert.Equal(0, batcher.Counters.RejectedFor(r)));
+        Assert.Equal((0, 0), (batcher.Counters.AnsweredInTime, batcher.Counters.AnsweredLate)); // no deadline: neither
+    }
+
+    [Fact]
+    public async Task Counters_EstimatedWait_IsTheQueuedRowsOverTheDrainRate()
+    {
+        var batcher = Create(OverloadPolicy.Deadline);
+        Assert.Equal(TimeSpan.Zero, batcher.Counters.EstimatedWait); // nothing measured yet
+        var busy = await TeachTenMsARowAndOccupyAsync(batcher);
+
+        var queued = Enumerable.Range(0, 7).Select(i => batcher.EnqueueAsync($"q{i}", 1, 0, "k", 0, null, CancellationToken.None)).ToList();
+
+        Assert.Equal(70, batcher.Counters.EstimatedWait.TotalMilliseconds, 6); // 7 rows at 100 rows a second
+        _gate.Set();
+        await Task.WhenAll([busy, .. queued]).WaitAsync(Patience);
+        await Poll.UntilAsync(() => batcher.QueuedRows == 0, "the queue to drain", Patience);
+        Assert.Equal(TimeSpan.Zero, batcher.Counters.EstimatedWait);
+    }
+
+    [Fact]
+    public async Task Counters_AnswersWithADeadline_CountedInTimeOrLate()
+    {
+        var batcher = Create(OverloadPolicy.Deadline);
+        var busy = await TeachTenMsARowAndOccupyAsync(batcher); // the teaching request's batch ran 10 ms: within 100 ms
+        Assert.Equal((1, 0), (batcher.Counters.AnsweredInTime, batcher.Counters.AnsweredLate));
+
+        // "busy" (deadline 100 ms) runs on past it: the clock says its batch took 150 ms.
+        _time.Advance(TimeSpan.FromMilliseconds(150));
+        _gate.Set();
+        await busy.WaitAsync(Patience);
+
+        // The caller may see its answer a moment before the instance's thread counts it.
+        await Poll.UntilAsync(() => batcher.Counters.AnsweredLate > 0, "the late answer counted", Patience);
+        Assert.Equal((1, 1), (batcher.Counters.AnsweredInTime, batcher.Counters.AnsweredLate));
+    }
+
+    [Fact]
+    public async Task Counters_CoDelShed_CountedAsCoDel()
+    {
+        var batcher = Create(OverloadPolicy.CoDel);
+        var busy = await OccupyAsync(batcher);
+        var first = batcher.EnqueueAsync("r0", 1, 0, "k", 0, null, CancellationToken.None);
+
+        // One more request every 10 ms while the instance stays busy: the queue never empties, and after the interval
+        // (100 ms) whatever waited past the target (25 ms) is shed; r0 first.
+        var more = new List<Task<string>>();
+        for (var i = 1; i < 60 && !first.IsCompleted; i++)
+        {
+            _time.Advance(TimeSpan.FromMilliseconds(10));
+            more.Add(batcher.EnqueueAsync($"r{i}", 1, 0, "k", 0, null, CancellationToken.None));
+            await Task.Yield();
+        }
+
+        var ex = await Assert.ThrowsAsync<BatchRejectedException>(() => first.WaitAsync(Patience));
+        Assert.Equal(RejectionReason.CoDel, ex.Reason);
+        Assert.True(batcher.Counters.RejectedFor(RejectionReason.CoDel) >= 1);
+        Assert.Equal(0, batcher.Counters.RejectedFor(RejectionReason.Expired));
+        _gate.Set();
+        await busy.WaitAsync(Patience);
+        await Task.WhenAll(more.Select(t => t.ContinueWith(_ => { }, TaskScheduler.Default))).WaitAsync(Patience);
     }
 }

@@ -90,6 +90,9 @@ public sealed partial class DynamicBatcherTests : IAsyncDisposable
         var ex = Assert.Throws<BatchRejectedException>(() => { _ = batcher.EnqueueAsync("overflow", 1, 0, "k", 0, null, CancellationToken.None); });
 
         Assert.Contains("queue is full", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(RejectionReason.QueueRows, ex.Reason);
+        Assert.Equal(1, batcher.Counters.RejectedFor(RejectionReason.QueueRows));
+        Assert.Equal(0, batcher.Counters.RejectedFor(RejectionReason.QueueBytes));
         Assert.True(ex.RetryAfter >= TimeSpan.FromSeconds(1));
         Assert.Equal(4, batcher.QueuedRows);
         _gate.Set();
@@ -108,6 +111,9 @@ public sealed partial class DynamicBatcherTests : IAsyncDisposable
         var ex = Assert.Throws<BatchRejectedException>(() => { _ = batcher.EnqueueAsync("overflow", 1, 1, "k", 0, null, CancellationToken.None); });
 
         Assert.Contains("queue is full (100 bytes of inputs waiting, max_queue_mb allows 100)", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(RejectionReason.QueueBytes, ex.Reason);
+        Assert.Equal(1, batcher.Counters.RejectedFor(RejectionReason.QueueBytes));
+        Assert.Equal(0, batcher.Counters.RejectedFor(RejectionReason.QueueRows));
         Assert.True(ex.RetryAfter >= TimeSpan.FromSeconds(1));
         Assert.Equal(100, batcher.QueuedBytes);
         Assert.Equal(2, batcher.QueuedRows);

@@ -20,13 +20,19 @@ public sealed class BatchingTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         // slowp: the slow model taking up to 256 rows, each request alone, two priority levels: a 256-row
-        // request keeps the instance busy long enough to queue others behind it.
+        // request keeps the instance busy long enough to queue others behind it. Overload policy queue: these tests
+        // are about a deep queue (a timeout that passes in it), not about refusing at the door.
         _models.AddVersion("slowp", 1, "slow", 1);
-        _models.WriteConfig("slowp", """{"max_batch_size": 256, "instances": 1, "batching": "off", "priority_levels": 2}""");
+        _models.WriteConfig("slowp", """{"max_batch_size": 256, "instances": 1, "batching": "off", "priority_levels": 2, "overload": {"policy": "queue"}}""");
 
         // slowb: as slowp, with 1 MiB of inputs allowed to wait: four 128-row requests (256 KiB each) fill it.
         _models.AddVersion("slowb", 1, "slow", 1);
-        _models.WriteConfig("slowb", """{"max_batch_size": 256, "instances": 1, "batching": "off", "max_queue_mb": 1}""");
+        _models.WriteConfig("slowb", """{"max_batch_size": 256, "instances": 1, "batching": "off", "max_queue_mb": 1, "overload": {"policy": "queue"}}""");
+
+        // slowd: as slowp with the default overload policy (deadline) and latency_slo_ms 20: a request without a
+        // timeout must be done within 40 ms, which nothing behind a 256-row run can be.
+        _models.AddVersion("slowd", 1, "slow", 1);
+        _models.WriteConfig("slowd", """{"max_batch_size": 256, "instances": 1, "batching": "off", "latency_slo_ms": 20}""");
 
         // slow-adaptive, slow-fixed: the slow model taking up to 32 rows on one instance, in each batching mode.
         foreach (var mode in new[] { "adaptive", "fixed" })
@@ -93,7 +99,7 @@ public sealed class BatchingTests : IAsyncLifetime
         Assert.Equal(executions, batchStats.Sum(b => b.GetProperty("compute_infer").GetProperty("count").GetInt64()));
         Assert.All(batchStats, b => Assert.Equal(0, b.GetProperty("batch_size").GetInt32() % 2));
         Assert.Equal(executions, model.GetProperty("batch_size_histogram").EnumerateObject().Sum(p => p.Value.GetInt64()));
-        Assert.Equal(["mlp", "slow", "slow-adaptive", "slow-fixed", "slowb", "slowp"], all.GetProperty("model_stats").EnumerateArray().Select(m => m.GetProperty("name").GetString()).Order());
+        Assert.Equal(["mlp", "slow", "slow-adaptive", "slow-fixed", "slowb", "slowd", "slowp"], all.GetProperty("model_stats").EnumerateArray().Select(m => m.GetProperty("name").GetString()).Order());
         Assert.Single(one.GetProperty("model_stats").EnumerateArray());
     }
 
@@ -172,11 +178,16 @@ public sealed class BatchingTests : IAsyncLifetime
     public async Task Infer_QueueFull_Is503WithRetryAfterAndTheRestSucceed()
     {
         // slow: 1 instance, max_batch_size 1, max_queue_rows 2, about 10 ms a run; 12 at once cannot all fit.
+        var refusedBefore = await RejectedCountAsync("slow", "queue_rows");
         var responses = await Task.WhenAll(Enumerable.Range(0, 12).Select(_ => SlowAsync()));
         try
         {
             var refused = responses.Where(r => r.StatusCode == HttpStatusCode.ServiceUnavailable).ToList();
             Assert.NotEmpty(refused);
+
+            // Each refusal is counted under its reason in /metrics, and under no other.
+            Assert.Equal(refusedBefore + refused.Count, await RejectedCountAsync("slow", "queue_rows"));
+            Assert.Equal(0, await RejectedCountAsync("slow", "deadline"));
             Assert.All(responses, r => Assert.True(r.StatusCode is HttpStatusCode.OK or HttpStatusCode.ServiceUnavailable, r.StatusCode.ToString()));
             foreach (var response in refused)
             {
@@ -263,6 +274,35 @@ public sealed class BatchingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Infer_DeadlineByDefault_WorkAheadPastTheSlo_Is503AtOnceCountedAsDeadline()
+    {
+        var version = _server.Repository.GetReady("slowd")![0];
+        Assert.Matches(""""overload_policy":\s*\{\s*"string_value":\s*"deadline"""", await Client.GetStringAsync("v2/models/slowd/config"));
+        var refusedBefore = await RejectedCountAsync("slowd", "deadline");
+        (await SlowPAsync(256, "{}", "slowd")).Dispose(); // one 256-row run: the batcher learns its drain rate
+
+        var dispatched = version.Statistics.Queue.Count;
+        // Both with their own 60 s deadline (a timeout), so both are admitted: one runs, one waits behind it.
+        var busy = SlowPAsync(256, """{"timeout":60000000}""", "slowd");
+        await PollAsync(() => version.Statistics.Queue.Count > dispatched);
+        var patient = SlowPAsync(256, """{"timeout":60000000}""", "slowd");
+        await PollAsync(() => version.QueuedRows == 256);
+
+        // 256 rows ahead take about a 256-row run: far past 40 ms, even in the best case. Refused at once.
+        using var refused = await SlowPAsync(1, "{}", "slowd");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        var error = await Oip.ReadErrorAsync(refused);
+        Assert.StartsWith("overloaded: the work queued ahead would take about", error, StringComparison.Ordinal);
+        Assert.EndsWith("past this request's deadline of 40 ms (latency_slo_ms 20 x slo_factor 2)", error, StringComparison.Ordinal);
+        Assert.True(refused.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1));
+        Assert.Equal(refusedBefore + 1, await RejectedCountAsync("slowd", "deadline"));
+        using var busyDone = await busy;
+        using var patientDone = await patient;
+        Assert.Equal((HttpStatusCode.OK, HttpStatusCode.OK), (busyDone.StatusCode, patientDone.StatusCode));
+    }
+
+    [Fact]
     public async Task Infer_HigherPriority_OvertakesQueuedLowerPriority()
     {
         var version = _server.Repository.GetReady("slowp")![0];
@@ -328,6 +368,15 @@ public sealed class BatchingTests : IAsyncLifetime
         Assert.Matches("""sg_queue_duration_seconds_count\{model="mlp",version="1"\} [1-9]""", text);
         Assert.Matches("""sg_compute_duration_seconds_count\{model="mlp",version="1"\} [1-9]""", text);
         Assert.Matches("""sg_queue_rows\{model="mlp",version="1"\} 0""", text);
+    }
+
+    // sg_queue_rejected_total of one model's version 1 for one reason: exported (at 0) from the first scrape on.
+    private async Task<long> RejectedCountAsync(string model, string reason)
+    {
+        var text = await Client.GetStringAsync("metrics");
+        var match = System.Text.RegularExpressions.Regex.Match(text, $$"""sg_queue_rejected_total\{model="{{model}}",version="1",reason="{{reason}}"\} (\d+)""");
+        Assert.True(match.Success, $"no sg_queue_rejected_total series for {model}, {reason}");
+        return long.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
     }
 
     // Row i: values around 0.5 + i / 50, so that any two requests' outputs differ far beyond the tolerance.

@@ -36,6 +36,12 @@ internal sealed record ModelConfig
     /// <summary>The latency a request should see, queue and execution together (adaptive mode). Default 50 ms.</summary>
     public double LatencySloMs { get; init; } = 50;
 
+    /// <summary>
+    /// Whether config.json names <see cref="LatencySloMs"/>: only then does the deadline policy give requests without
+    /// a timeout a deadline (latency_slo_ms x slo_factor), so a model that never named an SLO refuses nothing by deadline.
+    /// </summary>
+    public bool LatencySloSet { get; init; }
+
     /// <summary>The longest a request waits for others to join its batch. Default 5 ms.</summary>
     public double MaxQueueDelayMs { get; init; } = 5;
 
@@ -54,7 +60,7 @@ internal sealed record ModelConfig
     /// </summary>
     public int MaxQueueMb { get; init; } = DefaultMaxQueueMb;
 
-    /// <summary>What the batcher does past capacity (config.json "overload"); default: queue.</summary>
+    /// <summary>What the batcher does past capacity (config.json "overload"); default: deadline.</summary>
     public OverloadSettings Overload { get; init; } = OverloadSettings.Default;
 
     /// <summary>Priority levels; a request's "priority" parameter is 1 (first) to this, 0 for the default level. Default 1.</summary>

@@ -102,6 +102,7 @@ internal static class ModelConfigReader
             var policy = baseline.VersionPolicy;
             var batching = baseline.Batching;
             var slo = baseline.LatencySloMs;
+            var sloSet = baseline.LatencySloSet;
             var maxDelay = baseline.MaxQueueDelayMs;
             var preferred = baseline.PreferredBatchSizes;
             var maxQueueRows = baseline.MaxQueueRows;
@@ -142,6 +143,7 @@ internal static class ModelConfigReader
                         break;
                     case "latency_slo_ms":
                         slo = ReadMilliseconds(property, 60_000, allowZero: false, errors) ?? slo;
+                        sloSet = true;
                         break;
                     case "max_queue_delay_ms":
                         maxDelay = ReadMilliseconds(property, 10_000, allowZero: true, errors) ?? maxDelay;
@@ -208,6 +210,7 @@ internal static class ModelConfigReader
                 VersionPolicy = policy,
                 Batching = batching,
                 LatencySloMs = slo,
+                LatencySloSet = sloSet,
                 MaxQueueDelayMs = maxDelay,
                 PreferredBatchSizes = preferred,
                 MaxQueueRows = maxQueueRows,

@@ -1,4 +1,5 @@
 using Prometheus;
+using ServingGateway.Batching;
 
 namespace ServingGateway.Inference.Metrics;
 
@@ -19,6 +20,9 @@ public sealed class NodeMetrics
     private readonly Histogram _queueTime;
     private readonly Histogram _computeTime;
     private readonly Gauge _queueRows;
+    private readonly Gauge _queueWait;
+    private readonly Counter _queueRejected;
+    private readonly Counter _deadlineAnswers;
     private readonly Counter _cacheLookups;
     private readonly Counter _cacheRejected;
     private readonly Counter _modelLoads;
@@ -28,7 +32,17 @@ public sealed class NodeMetrics
     private readonly Gauge _residentBytes;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Model, string Version, string Outcome), (Counter.Child Count, Histogram.Child Duration)> _inference = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Model, string Tier, bool Hit), Counter.Child> _lookups = new();
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Model, string Version), Func<int>> _queues = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Model, string Version), Func<QueueCounters?>> _queues = new();
+
+    // The reason label of each RejectionReason: the names users see in sg_queue_rejected_total.
+    private static readonly (RejectionReason Reason, string Label)[] RejectionLabels =
+    [
+        (RejectionReason.QueueRows, "queue_rows"),
+        (RejectionReason.QueueBytes, "queue_bytes"),
+        (RejectionReason.Deadline, "deadline"),
+        (RejectionReason.Expired, "expired"),
+        (RejectionReason.CoDel, "codel"),
+    ];
 
     /// <summary>The node's metrics, in a new registry with the .NET runtime's own.</summary>
     public NodeMetrics()
@@ -64,6 +78,18 @@ public sealed class NodeMetrics
             "sg_queue_rows",
             "Rows waiting in the batcher's queue, by model and version.",
             ["model", "version"]);
+        _queueWait = Factory.CreateGauge(
+            "sg_queue_wait_estimate_seconds",
+            "The batcher's estimate of how long a request queued now would wait: rows queued over the best drain rate measured (0 before any batch ran), by model and version.",
+            ["model", "version"]);
+        _queueRejected = Factory.CreateCounter(
+            "sg_queue_rejected_total",
+            "Requests the batcher refused (503) or dropped uncomputed, by model, version and reason: queue_rows, queue_bytes (the queue limits), deadline (could not finish by its deadline), expired (its deadline passed in the queue), codel (shed from a standing queue).",
+            ["model", "version", "reason"]);
+        _deadlineAnswers = Factory.CreateCounter(
+            "sg_deadline_answers_total",
+            "Requests with a deadline (a timeout, or latency_slo_ms x slo_factor) whose batch finished, by model, version and outcome: in_time (goodput) or late.",
+            ["model", "version", "outcome"]);
         _cacheLookups = Factory.CreateCounter(
             "sg_cache_lookups_total",
             "Prediction cache lookups by model, tier (memory, redis) and outcome (hit, miss).",
@@ -97,9 +123,23 @@ public sealed class NodeMetrics
 
         Registry.AddBeforeCollectCallback(() =>
         {
-            foreach (var ((model, version), depth) in _queues)
+            foreach (var ((model, version), read) in _queues)
             {
-                _queueRows.WithLabels(model, version).Set(depth());
+                if (read() is not { } counters)
+                {
+                    continue;
+                }
+
+                // The batcher counts; a scrape copies its totals (counters only rise within one batcher's life).
+                _queueRows.WithLabels(model, version).Set(counters.QueuedRows);
+                _queueWait.WithLabels(model, version).Set(counters.EstimatedWait.TotalSeconds);
+                foreach (var (reason, label) in RejectionLabels)
+                {
+                    _queueRejected.WithLabels(model, version, label).IncTo(counters.RejectedFor(reason));
+                }
+
+                _deadlineAnswers.WithLabels(model, version, "in_time").IncTo(counters.AnsweredInTime);
+                _deadlineAnswers.WithLabels(model, version, "late").IncTo(counters.AnsweredLate);
             }
         });
     }
@@ -119,10 +159,10 @@ public sealed class NodeMetrics
     /// <summary>Creates further metrics in <see cref="Registry"/>.</summary>
     internal IMetricFactory Factory { get; }
 
-    /// <summary>The batching metrics of one loaded version; <paramref name="queueRows"/> is read at each scrape.</summary>
-    internal VersionMetrics ForVersion(string model, string version, Func<int> queueRows)
+    /// <summary>The batching metrics of one loaded version; <paramref name="queue"/> (its batcher's counters, null until it exists) is read at each scrape.</summary>
+    internal VersionMetrics ForVersion(string model, string version, Func<QueueCounters?> queue)
     {
-        _queues[(model, version)] = queueRows;
+        _queues[(model, version)] = queue;
         return new VersionMetrics(_batchSize.WithLabels(model, version), _queueTime.WithLabels(model, version), _computeTime.WithLabels(model, version));
     }
 
@@ -132,6 +172,14 @@ public sealed class NodeMetrics
         if (_queues.TryRemove((model, version), out _))
         {
             _queueRows.RemoveLabelled(model, version);
+            _queueWait.RemoveLabelled(model, version);
+            foreach (var (_, label) in RejectionLabels)
+            {
+                _queueRejected.RemoveLabelled(model, version, label);
+            }
+
+            _deadlineAnswers.RemoveLabelled(model, version, "in_time");
+            _deadlineAnswers.RemoveLabelled(model, version, "late");
         }
     }
 

@@ -52,6 +52,7 @@ internal sealed class ModelHost
             Instances = instances.Length,
             Mode = config.Batching,
             LatencySlo = TimeSpan.FromMilliseconds(config.LatencySloMs),
+            HasLatencySlo = config.LatencySloSet,
             MaxQueueDelay = TimeSpan.FromMilliseconds(config.MaxQueueDelayMs),
             PreferredBatchSizes = config.PreferredBatchSizes,
             PriorityLevels = config.PriorityLevels,
@@ -61,7 +62,7 @@ internal sealed class ModelHost
             CoDelInterval = TimeSpan.FromMilliseconds(config.Overload.CoDelIntervalMs),
         };
         DynamicBatcher<InferRequest, PooledTensor[]>? batcher = null;
-        var versionMetrics = metrics.ForVersion(modelName, VersionText, () => batcher?.QueuedRows ?? 0);
+        var versionMetrics = metrics.ForVersion(modelName, VersionText, () => batcher?.Counters);
         var runner = new BatchRunner(instances, signature, Statistics, versionMetrics, time);
         _batcher = batcher = new DynamicBatcher<InferRequest, PooledTensor[]>(Batching, runner.Execute, time);
     }

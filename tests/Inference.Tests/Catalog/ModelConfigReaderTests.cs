@@ -86,14 +86,24 @@ public class ModelConfigReaderTests
     }
 
     [Fact]
-    public void Parse_Overload_EveryKeyReadAndQueueByDefault()
+    public void Parse_Overload_EveryKeyReadAndDeadlineByDefault()
     {
         var config = Parse("""{"overload": {"policy": "codel", "slo_factor": 3.5, "codel_target_ms": 10, "codel_interval_ms": 200}}""");
 
         Assert.Equal(new OverloadSettings(Batching.OverloadPolicy.CoDel, 3.5, 10, 200), config.Overload);
         Assert.Equal(Batching.OverloadPolicy.Deadline, Parse("""{"overload": {"policy": "deadline"}}""").Overload.Policy);
+        Assert.Equal(Batching.OverloadPolicy.Queue, Parse("""{"overload": {"policy": "queue"}}""").Overload.Policy);
         Assert.Equal(OverloadSettings.Default, Parse("{}").Overload);
-        Assert.Equal(Batching.OverloadPolicy.Queue, OverloadSettings.Default.Policy);
+        Assert.Equal(Batching.OverloadPolicy.Deadline, OverloadSettings.Default.Policy);
+    }
+
+    [Fact]
+    public void Parse_LatencySloMs_SetOnlyWhenNamed()
+    {
+        // The deadline policy gives requests without a timeout a deadline only from an SLO the model named.
+        Assert.False(Parse("{}").LatencySloSet);
+        Assert.Equal(50, Parse("{}").LatencySloMs);
+        Assert.True(Parse("""{"latency_slo_ms": 50}""").LatencySloSet);
     }
 
     [Theory]

@@ -115,11 +115,15 @@ public sealed class ModelConfigBehaviourTests : IAsyncLifetime
     public void Overload_ConfigReachesTheBatcher()
     {
         // The policy's behaviour is the batcher's (Batching.Tests: DynamicBatcherOverloadTests, CoDelTests); here, that
-        // config.json's "overload" is what each version's batcher runs with, and that a model without it queues.
+        // config.json's "overload" is what each version's batcher runs with, that a model without it runs the deadline
+        // policy, and that its SLO makes deadlines only where config.json named one.
         var options = Version("overload_deadline").Batching;
 
         Assert.Equal((OverloadPolicy.Deadline, 3.0, 25.0, 100.0), (options.Overload, options.SloFactor, options.CoDelTarget.TotalMilliseconds, options.CoDelInterval.TotalMilliseconds));
-        Assert.Equal(OverloadPolicy.Queue, Version("slo_6").Batching.Overload);
+        Assert.True(options.HasLatencySlo);
+        Assert.Equal((OverloadPolicy.Deadline, true), (Version("slo_6").Batching.Overload, Version("slo_6").Batching.HasLatencySlo));
+        Assert.Equal((OverloadPolicy.Deadline, false), (Version("delay_default").Batching.Overload, Version("delay_default").Batching.HasLatencySlo));
+        Assert.Equal(long.MaxValue, Version("delay_default").Batching.DeadlineOf(0, null, TimeProvider.System.TimestampFrequency));
     }
 
     private static string TwoRows(int? priority) =>

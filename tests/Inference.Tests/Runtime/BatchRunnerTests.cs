@@ -33,7 +33,7 @@ public sealed class BatchRunnerTests : IDisposable
         var instance = new OnnxModelInstance(session, signature, new OutputShapePlan(signature), new RuntimeCounters());
         _owned.Add(instance);
         var statistics = new ModelStatistics(maxBatch);
-        var metrics = new NodeMetrics().ForVersion(model, "1", () => 0);
+        var metrics = new NodeMetrics().ForVersion(model, "1", () => null);
         return (new BatchRunner([instance], signature, statistics, metrics, _time), signature, statistics);
     }
 

@@ -145,6 +145,39 @@ public sealed class LatencyRecorderTests
     }
 
     [Fact]
+    public void Summarize_RefusalsAndAnswers_EachWithItsOwnLatencyAndRetryAfterCounted()
+    {
+        var start = _time.GetTimestamp();
+        var recorder = new LatencyRecorder(_time, start, TimeSpan.FromSeconds(2), ["m"]);
+        for (var i = 1; i <= 100; i++)
+        {
+            recorder.Record(start, start, start + Ticks(100 + i), Ok()); // 2xx: 101..200 ms
+            for (var j = 0; j < 10; j++)
+            {
+                // Ten times as many fast refusals (0.01..1 ms), all with Retry-After but the first ten.
+                recorder.Record(start, start, start + Ticks(i / 100.0), new RequestOutcome(0, 503, "overloaded", null, null, RetryAfter: i > 1));
+            }
+        }
+
+        recorder.Record(start, start, start + Ticks(900), new RequestOutcome(0, 429, "rate limited", null, null, RetryAfter: true)); // a slow refusal
+        recorder.Record(start, start, start + Ticks(2), new RequestOutcome(0, 400, "bad input", null, null));                       // neither
+        recorder.Record(start + Ticks(1000), start + Ticks(1000), start + Ticks(1007), Ok());                                      // second 1
+
+        var summary = recorder.Summarize(_time.GetTimestamp(), stoppedEarly: false);
+
+        Assert.Equal(101, summary.SuccessLatency!.Count);
+        Assert.Equal(199, summary.SuccessLatency.PercentileMs(99), 0);
+        Assert.Equal(1001, summary.RefusalLatency!.Count);
+        Assert.Equal(1, summary.RefusalLatency.PercentileMs(99), 1);   // the refusals' own p99, not the answers'
+        Assert.Equal(900, summary.RefusalLatency.MaxMs, 0);
+        Assert.Equal(1001, summary.Refusals);
+        Assert.Equal(991, summary.RefusalsWithRetryAfter);               // all but the first ten 503s
+        Assert.Equal(199, summary.Timeline[0].P99SuccessMs, 0);          // the 2xx of second 0 alone
+        Assert.Equal(190, summary.Timeline[0].P99Ms, 0);                 // which the fast refusals pull down over all responses
+        Assert.Equal(7, summary.Timeline[1].P99SuccessMs, 1);
+    }
+
+    [Fact]
     public void Summarize_WithoutSlo_GoodputIsNotReported()
     {
         var start = _time.GetTimestamp();

@@ -54,6 +54,21 @@ public sealed class InferenceOptions
     /// </summary>
     public int ShutdownDrainSeconds { get; set; } = 20;
 
+    /// <summary>
+    /// The most model versions resident (holding sessions) at once; unset (the default): no limit, every version
+    /// is loaded at start and stays resident. When set (or <see cref="MaxResidentMb"/> is), a request for a
+    /// version that is not resident loads it, and the least recently used idle version is evicted to make room;
+    /// with none idle the request gets a 503 with Retry-After (docs/CONFIGURATION.md). 1 to 100000.
+    /// </summary>
+    public int? MaxResidentModels { get; set; }
+
+    /// <summary>
+    /// The most estimated memory, in MiB, of the resident versions (each counts its model file's size times its
+    /// instances times <see cref="Residency.ModelHostFactory.MemoryFactor"/>); unset (the default): no limit.
+    /// Works as <see cref="MaxResidentModels"/> does; both may be set. 1 to 16777216.
+    /// </summary>
+    public int? MaxResidentMb { get; set; }
+
     /// <summary>The budget of buffered request bytes in force: <see cref="MaxBufferedRequestMb"/>, or the rule it documents when unset.</summary>
     public long BufferedRequestBudgetBytes()
     {
@@ -108,6 +123,16 @@ public sealed class InferenceOptions
         if (!Enum.IsDefined(DefaultExecutionProvider))
         {
             yield return $"Inference:DefaultExecutionProvider must be auto, cpu or cuda; it is {DefaultExecutionProvider}.";
+        }
+
+        if (MaxResidentModels is < 1 or > 100_000)
+        {
+            yield return $"Inference:MaxResidentModels must be from 1 to 100000 (or unset: no limit); it is {MaxResidentModels}.";
+        }
+
+        if (MaxResidentMb is < 1 or > 16_777_216)
+        {
+            yield return $"Inference:MaxResidentMb must be from 1 to 16777216 (or unset: no limit); it is {MaxResidentMb}.";
         }
 
         if (DefaultMaxBatchSize is < 0 or > 1024)

@@ -39,6 +39,7 @@ public static class InferenceServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<OnnxSessionFactory>();
         services.AddSingleton<ModelHostFactory>();
+        services.AddSingleton<ModelResidency>();
         services.AddSingleton<ModelRepository>();
         services.AddHostedService<RepositoryLoader>();
         services.AddSingleton<RequestPathWarmUp>();

@@ -51,17 +51,17 @@ internal sealed class HealthEndpoints(ModelRepository repository, RequestPathWar
             throw InferenceException.NotFound($"unknown model '{name}'");
         }
 
-        ModelHost model;
+        // Ready: the version serves, resident or loaded by its next request (multiplexing); never loads it.
+        ResidentSlot model;
         try
         {
-            model = repository.Acquire(name, versionText);
+            model = repository.FindReady(name, versionText);
         }
         catch (InferenceException ex) when (ex.StatusCode == StatusCodes.Status404NotFound)
         {
             throw new InferenceException(StatusCodes.Status503ServiceUnavailable, ex.Message);
         }
 
-        model.Release();
         return JsonResponses.WriteObjectAsync(context, w =>
         {
             w.WriteString("name"u8, name);

@@ -39,10 +39,10 @@ internal sealed class MetadataEndpoints(ModelRepository repository)
     private async Task ModelMetadataAsync(HttpContext context)
     {
         var (name, versionText) = RouteModel.Read(context);
-        var model = repository.Acquire(name, versionText);
+        var model = await repository.AcquireAsync(name, versionText, context.RequestAborted);
         try
         {
-            var versions = versionText is null ? repository.GetReady(name) ?? [model] : [model];
+            string[] versions = versionText is null ? [.. (repository.GetCataloged(name) ?? []).Select(v => v.VersionText)] : [model.VersionText];
             RouteModel.SetModelHeaders(context.Response, model.VersionText, model.Digest);
             await JsonResponses.WriteObjectAsync(context, w => WriteModelMetadata(w, model, versions));
         }
@@ -52,13 +52,13 @@ internal sealed class MetadataEndpoints(ModelRepository repository)
         }
     }
 
-    private static void WriteModelMetadata(Utf8JsonWriter w, ModelHost model, ModelHost[] versions)
+    private static void WriteModelMetadata(Utf8JsonWriter w, ModelHost model, string[] versions)
     {
         w.WriteString("name"u8, model.ModelName);
         w.WriteStartArray("versions"u8);
         foreach (var version in versions)
         {
-            w.WriteStringValue(version.VersionText);
+            w.WriteStringValue(version);
         }
 
         w.WriteEndArray();

@@ -21,7 +21,7 @@ internal sealed class ModelConfigEndpoints(ModelRepository repository)
     private async Task ConfigAsync(HttpContext context)
     {
         var (name, versionText) = RouteModel.Read(context);
-        var model = repository.Acquire(name, versionText);
+        var model = await repository.AcquireAsync(name, versionText, context.RequestAborted);
         try
         {
             RouteModel.SetModelHeaders(context.Response, model.VersionText, model.Digest);

@@ -113,6 +113,10 @@ internal sealed class RepositoryEndpoints(ModelRepository repository, RequestBod
 
                 w.WriteString("state"u8, row.State);
                 w.WriteString("reason"u8, row.Reason);
+                if (row.Resident is { } resident)
+                {
+                    w.WriteBoolean("resident"u8, resident);
+                }
                 w.WriteEndObject();
             }
         });

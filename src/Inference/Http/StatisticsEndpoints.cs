@@ -42,7 +42,7 @@ internal sealed class StatisticsEndpoints(ModelRepository repository)
             }
             else
             {
-                versions.Add(repository.Acquire(name, versionText));
+                versions.Add(await repository.AcquireAsync(name, versionText, context.RequestAborted));
             }
 
             await JsonResponses.WriteObjectAsync(context, w => StatisticsWriter.Write(w, versions));

@@ -27,6 +27,11 @@ public sealed class NodeMetrics
     private readonly Counter _cacheLookups;
     private readonly Counter _cacheRejected;
     private readonly Counter _cacheSkipped;
+    private readonly Counter _modelLoads;
+    private readonly Counter _evictions;
+    private readonly Histogram _loadTime;
+    private readonly Gauge _residentModels;
+    private readonly Gauge _residentBytes;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Model, string Version, string Outcome), (Counter.Child Count, Histogram.Child Duration)> _inference = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Model, string Tier, bool Hit), Counter.Child> _lookups = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Model, string Version), string[]> _gpuDevices = new();
@@ -105,6 +110,24 @@ public sealed class NodeMetrics
             "sg_cache_rejected_total",
             "Redis cache entries refused and treated as misses, by reason: mac (the HMAC does not verify), parse (unreadable), mismatch (not the request's outputs or the model's signature).",
             ["reason"]);
+        _modelLoads = Factory.CreateCounter(
+            "sg_model_loads_total",
+            "Model versions made resident (at start-up, on explicit load, on demand), by model and outcome (success, failure).",
+            ["model", "outcome"]);
+        _evictions = Factory.CreateCounter(
+            "sg_model_evictions_total",
+            "Idle model versions evicted (least recently used) to make room under Inference:MaxResidentModels / MaxResidentMb, by model.",
+            ["model"]);
+        _loadTime = Factory.CreateHistogram(
+            "sg_model_load_duration_seconds",
+            "Time to make one model version resident: sessions created and warmed up.",
+            new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.005, 2, 14) });
+        _residentModels = Factory.CreateGauge(
+            "sg_resident_models",
+            "Model versions resident now (holding sessions), loads in progress not included.");
+        _residentBytes = Factory.CreateGauge(
+            "sg_resident_bytes",
+            "Estimated bytes of the resident model versions, as counted against Inference:MaxResidentMb (docs/CONFIGURATION.md).");
         foreach (var reason in (string[])[RejectedMac, RejectedParse, RejectedMismatch])
         {
             _cacheRejected.WithLabels(reason); // exported as 0 from the start, so a rise is visible
@@ -201,6 +224,26 @@ public sealed class NodeMetrics
 
     /// <summary>Counts one Redis cache entry refused (a miss) for <paramref name="reason"/>.</summary>
     internal void RecordCacheRejected(string reason) => _cacheRejected.WithLabels(reason).Inc();
+
+    /// <summary>Counts one load of a model version and, when it succeeded, its time.</summary>
+    internal void RecordModelLoad(string model, bool success, TimeSpan elapsed)
+    {
+        _modelLoads.WithLabels(model, success ? "success" : "failure").Inc();
+        if (success)
+        {
+            _loadTime.Observe(elapsed.TotalSeconds);
+        }
+    }
+
+    /// <summary>Counts one eviction of an idle version of <paramref name="model"/>.</summary>
+    internal void RecordEviction(string model) => _evictions.WithLabels(model).Inc();
+
+    /// <summary>Sets the resident versions and their estimated bytes.</summary>
+    internal void SetResident(int models, long bytes)
+    {
+        _residentModels.Set(models);
+        _residentBytes.Set(bytes);
+    }
 
     /// <summary>Counts one inference request and its duration.</summary>
     internal void RecordInference(string model, string version, int statusCode, TimeSpan elapsed)

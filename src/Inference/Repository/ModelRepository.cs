@@ -20,15 +20,17 @@ internal sealed partial class ModelRepository : IDisposable
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly InferenceOptions _options;
     private readonly ModelHostFactory _hosts;
+    private readonly ModelResidency _residency;
     private readonly IgnoredFieldLog _ignoredFields;
     private readonly ILogger<ModelRepository> _logger;
     private volatile bool _initialLoadComplete;
 
-    public ModelRepository(IOptions<InferenceOptions> options, ModelHostFactory hosts, ILogger<ModelRepository> logger)
+    public ModelRepository(IOptions<InferenceOptions> options, ModelHostFactory hosts, ModelResidency residency, ILogger<ModelRepository> logger)
     {
         _options = options.Value;
         _logger = logger;
         _hosts = hosts;
+        _residency = residency;
         Root = Path.GetFullPath(_options.ModelRepository);
         _ignoredFields = new IgnoredFieldLog(logger);
     }
@@ -38,6 +40,9 @@ internal sealed partial class ModelRepository : IDisposable
 
     /// <summary>Native objects held by this repository's models.</summary>
     public RuntimeCounters Counters => _hosts.Counters;
+
+    /// <summary>Which versions are resident, and the loads and evictions of multiplexing.</summary>
+    public ModelResidency Residency => _residency;
 
     /// <summary>True once the models found at start-up have been loaded (or have failed to).</summary>
     public bool IsReady => _initialLoadComplete;
@@ -104,6 +109,14 @@ internal sealed partial class ModelRepository : IDisposable
                     ?? string.Join("; ", snapshot.Versions.Select(v => $"version {v.Version}: {v.Reason}"));
                 throw InferenceException.BadRequest($"failed to load '{name}': {reasons}");
             }
+
+            if (_residency.Limited)
+            {
+                // An explicit load counts against the same limits: the highest version is made resident now,
+                // evicting as a request would (503 when nothing is idle); the others load on demand.
+                var host = await _residency.LoadAndAcquireAsync(snapshot.Ready[0], cancellationToken).ConfigureAwait(false);
+                host?.Release();
+            }
         }
         finally
         {
@@ -130,7 +143,7 @@ internal sealed partial class ModelRepository : IDisposable
                 old.ModelError ?? (old.Versions.Length == 0 ? "unloaded" : null));
             foreach (var version in old.Ready)
             {
-                version.Retire();
+                _residency.Retire(version);
             }
 
             Log.ModelUnloaded(_logger, name);
@@ -143,60 +156,82 @@ internal sealed partial class ModelRepository : IDisposable
 
     /// <summary>
     /// Takes a reference on the version a request names (or the highest ready one), resident and ready to
-    /// serve; the caller releases it. All versions are resident today, so this completes at once; a residency
-    /// policy that loads on demand completes it when the version is loaded, without changing its callers.
+    /// serve; the caller releases it. Completes at once when the version is resident (always, with no residency
+    /// limit); otherwise when the load it waits on (one per version, shared) has made it resident.
     /// </summary>
-    /// <exception cref="InferenceException">404 for an unknown model or a version that is not ready.</exception>
+    /// <exception cref="InferenceException">404 for an unknown model or a version that is not ready; 503 with Retry-After when it cannot be made resident (see <see cref="ModelResidency"/>).</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> ended the wait for a load (the load goes on).</exception>
     public ValueTask<ModelHost> AcquireAsync(string name, string? version, CancellationToken cancellationToken)
     {
-        _ = cancellationToken; // nothing to wait for while every version is resident
-        return ValueTask.FromResult(Acquire(name, version));
-    }
-
-    /// <summary>
-    /// Takes a reference on the version a request names (or the highest ready one); the caller releases it.
-    /// </summary>
-    /// <exception cref="InferenceException">404 for an unknown model or a version that is not ready.</exception>
-    public ModelHost Acquire(string name, string? version)
-    {
-        if (!_models.TryGetValue(name, out var entry))
-        {
-            throw InferenceException.NotFound($"unknown model '{name}'");
-        }
-
-        long? number = null;
-        if (version is not null)
-        {
-            if (!long.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
-            {
-                throw InferenceException.NotFound($"model '{name}' has no version '{version}'; versions are numbers");
-            }
-
-            number = parsed;
-        }
+        var (entry, number) = Find(name, version);
 
         // A version retired between reading the snapshot and taking the reference is no longer in the new
         // snapshot, so reading again finds its successor.
         for (var attempt = 0; attempt < 16; attempt++)
         {
-            var snapshot = entry.Snapshot;
-            var candidate = number is { } n ? Array.Find(snapshot.Ready, v => v.Version == n) : snapshot.Ready.FirstOrDefault();
-            if (candidate is null)
+            var slot = Select(entry, number);
+            if (_residency.TryAcquire(slot, out var host))
             {
-                throw InferenceException.NotFound(DescribeUnavailable(name, number, snapshot));
+                return ValueTask.FromResult(host);
             }
 
-            if (candidate.TryAcquire())
+            if (!slot.Retired)
             {
-                return candidate;
+                return LoadAndAcquireAsync(entry, number, slot, cancellationToken);
             }
         }
 
         throw InferenceException.NotFound($"model '{name}' is being unloaded");
     }
 
-    /// <summary>The ready versions of <paramref name="name"/>, highest first; null for an unknown model.</summary>
+    /// <summary>
+    /// Takes a reference on the version a request names (or the highest ready one) when it is resident; the
+    /// caller releases it. Never starts a load: for that, <see cref="AcquireAsync"/>.
+    /// </summary>
+    /// <exception cref="InferenceException">404 for an unknown model or a version that is not ready; 503 with Retry-After for one that is not resident.</exception>
+    public ModelHost Acquire(string name, string? version)
+    {
+        var (entry, number) = Find(name, version);
+        for (var attempt = 0; attempt < 16; attempt++)
+        {
+            var slot = Select(entry, number);
+            if (_residency.TryAcquire(slot, out var host))
+            {
+                return host;
+            }
+
+            if (!slot.Retired)
+            {
+                throw new InferenceException(Microsoft.AspNetCore.Http.StatusCodes.Status503ServiceUnavailable,
+                    $"model '{name}' version {slot.Version} is not resident; an infer request loads it")
+                {
+                    RetryAfter = ModelResidency.RetryAfter,
+                };
+            }
+        }
+
+        throw InferenceException.NotFound($"model '{name}' is being unloaded");
+    }
+
+    /// <summary>
+    /// The version a request names (or the highest ready one), resident or not: its number and whether it
+    /// serves, without taking a reference or loading it.
+    /// </summary>
+    /// <exception cref="InferenceException">404 for an unknown model or a version that is not ready.</exception>
+    public ResidentSlot FindReady(string name, string? version)
+    {
+        var (entry, number) = Find(name, version);
+        return Select(entry, number);
+    }
+
+    /// <summary>The resident versions of <paramref name="name"/>, highest first; null for an unknown model.</summary>
     public ModelHost[]? GetReady(string name) =>
+        _models.TryGetValue(name, out var entry)
+            ? [.. entry.Snapshot.Ready.Select(v => v.Host).Where(h => h is { IsResident: true })!]
+            : null;
+
+    /// <summary>Every ready version of <paramref name="name"/>, resident or not, highest first; null for an unknown model.</summary>
+    public ResidentSlot[]? GetCataloged(string name) =>
         _models.TryGetValue(name, out var entry) ? entry.Snapshot.Ready : null;
 
     /// <summary>Triton's repository index: every model, and every version considered, with state and reason.</summary>
@@ -208,14 +243,15 @@ internal sealed partial class ModelRepository : IDisposable
             var snapshot = entry.Snapshot;
             if (snapshot.Versions.Length == 0)
             {
-                rows.Add(new RepositoryIndexEntry(entry.Name, null, StateName(ModelState.Unavailable), snapshot.ModelError ?? ""));
+                rows.Add(new RepositoryIndexEntry(entry.Name, null, StateName(ModelState.Unavailable), snapshot.ModelError ?? "", null));
                 continue;
             }
 
             foreach (var status in snapshot.Versions)
             {
+                var resident = Array.Find(snapshot.Ready, v => v.Version == status.Version) is { IsResident: true };
                 rows.Add(new RepositoryIndexEntry(
-                    entry.Name, status.Version.ToString(CultureInfo.InvariantCulture), StateName(status.State), status.Reason));
+                    entry.Name, status.Version.ToString(CultureInfo.InvariantCulture), StateName(status.State), status.Reason, resident));
             }
         }
 
@@ -231,7 +267,7 @@ internal sealed partial class ModelRepository : IDisposable
             entry.Snapshot = ModelSnapshot.Unavailable("server stopping");
             foreach (var version in snapshot.Ready)
             {
-                version.Retire();
+                _residency.Retire(version);
             }
         }
 
@@ -248,6 +284,48 @@ internal sealed partial class ModelRepository : IDisposable
         ModelState.Loading => "LOADING",
         _ => "UNAVAILABLE",
     };
+
+    private (ModelEntry Entry, long? Number) Find(string name, string? version)
+    {
+        if (!_models.TryGetValue(name, out var entry))
+        {
+            throw InferenceException.NotFound($"unknown model '{name}'");
+        }
+
+        if (version is null)
+        {
+            return (entry, null);
+        }
+
+        if (!long.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
+        {
+            throw InferenceException.NotFound($"model '{name}' has no version '{version}'; versions are numbers");
+        }
+
+        return (entry, parsed);
+    }
+
+    private static ResidentSlot Select(ModelEntry entry, long? number)
+    {
+        var snapshot = entry.Snapshot;
+        var slot = number is { } n ? Array.Find(snapshot.Ready, v => v.Version == n) : snapshot.Ready.FirstOrDefault();
+        return slot ?? throw InferenceException.NotFound(DescribeUnavailable(entry.Name, number, snapshot));
+    }
+
+    private async ValueTask<ModelHost> LoadAndAcquireAsync(ModelEntry entry, long? number, ResidentSlot slot, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; attempt < 16; attempt++)
+        {
+            if (await _residency.LoadAndAcquireAsync(slot, cancellationToken).ConfigureAwait(false) is { } host)
+            {
+                return host;
+            }
+
+            slot = Select(entry, number); // retired by a reload or an unload meanwhile: its successor, if any
+        }
+
+        throw InferenceException.NotFound($"model '{entry.Name}' is being unloaded");
+    }
 
     private static string DescribeUnavailable(string name, long? version, ModelSnapshot snapshot)
     {
@@ -307,7 +385,7 @@ internal sealed partial class ModelRepository : IDisposable
         var loading = wanted.Select(v => new VersionStatus(v, ModelState.Loading, "")).ToArray();
         entry.Snapshot = old with { Versions = loading };
 
-        var ready = new List<ModelHost>();
+        var ready = new List<ResidentSlot>();
         var statuses = new List<VersionStatus>();
         foreach (var version in wanted)
         {
@@ -322,14 +400,9 @@ internal sealed partial class ModelRepository : IDisposable
             {
                 var digest = ModelDigest.Compute(versionDirectory);
                 var kept = Array.Find(old.Ready, v => v.Version == version && v.Digest == digest && v.ConfigText == config.SourceText);
-                var loaded = kept ?? _hosts.Create(name, version, versionDirectory, digest, config);
-                loaded.ConfigText = config.SourceText;
-                ready.Add(loaded);
+                var slot = kept ?? Catalog(name, version, versionDirectory, digest, config);
+                ready.Add(slot);
                 statuses.Add(new VersionStatus(version, ModelState.Ready, ""));
-                if (kept is null)
-                {
-                    Log.VersionLoaded(_logger, name, version, loaded.ExecutionProvider, loaded.InstanceCount, loaded.Signature.MaxBatchSize, digest);
-                }
             }
             catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
             {
@@ -341,14 +414,36 @@ internal sealed partial class ModelRepository : IDisposable
         return Publish(entry, old, new ModelSnapshot([.. ready], [.. statuses], null));
     }
 
-    private static ModelSnapshot Publish(ModelEntry entry, ModelSnapshot old, ModelSnapshot next)
+    // A new version's slot, resident at once when it fits without evicting (always, with no limit). A version
+    // that fails to load, or could never fit in Inference:MaxResidentMb, is not ready (the exception says why).
+    private ResidentSlot Catalog(string name, long version, string versionDirectory, string digest, ModelConfig config)
+    {
+        var bytes = ModelHostFactory.EstimateBytes(versionDirectory, config);
+        if (bytes > _residency.MaxBytes)
+        {
+            throw new InvalidDataException(
+                $"needs an estimated {bytes / (1024 * 1024)} MiB resident, more than Inference:MaxResidentMb {_options.MaxResidentMb}");
+        }
+
+        var slot = new ResidentSlot(name, version, digest, config.SourceText, bytes,
+            () => _hosts.Create(name, version, versionDirectory, digest, config));
+        if (_residency.TryLoadNow(slot))
+        {
+            var loaded = slot.Host!;
+            Log.VersionLoaded(_logger, name, version, loaded.ExecutionProvider, loaded.InstanceCount, loaded.Signature.MaxBatchSize, digest);
+        }
+
+        return slot;
+    }
+
+    private ModelSnapshot Publish(ModelEntry entry, ModelSnapshot old, ModelSnapshot next)
     {
         entry.Snapshot = next;
         foreach (var version in old.Ready)
         {
             if (Array.IndexOf(next.Ready, version) < 0)
             {
-                version.Retire();
+                _residency.Retire(version);
             }
         }
 

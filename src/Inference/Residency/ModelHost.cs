@@ -113,9 +113,6 @@ internal sealed class ModelHost
     /// <summary>Triton's statistics of this version.</summary>
     public ModelStatistics Statistics { get; }
 
-    /// <summary>The text of the model's config.json when this version was loaded; a change reloads the version.</summary>
-    public string ConfigText { get; set; } = "";
-
     /// <summary>
     /// Queues <paramref name="request"/> in the version's batcher and returns its outputs (the caller's to dispose).
     /// </summary>
@@ -160,16 +157,56 @@ internal sealed class ModelHost
     /// <summary>Gives back a reference taken by <see cref="TryAcquire"/>.</summary>
     public void Release()
     {
-        if (Interlocked.Decrement(ref _references) == 0)
+        var left = Interlocked.Decrement(ref _references);
+        if (left == 0)
         {
-            // Nothing is queued or running: stopping the batcher completes at once.
-            _ = _batcher.DisposeAsync().AsTask();
-            _metrics.RemoveVersion(ModelName, VersionText);
-            foreach (var instance in _instances)
-            {
-                instance.Dispose();
-            }
+            DisposeResources();
         }
+        else if (left == 1)
+        {
+            Idle?.Invoke(); // only the repository's reference is left: the version may be evicted now
+        }
+    }
+
+    /// <summary>Called when the last request's reference goes and the version becomes idle (multiplexing waits on it).</summary>
+    public Action? Idle { get; set; }
+
+    // Runs once, when the reference count reaches 0 (the last release, or an eviction).
+    private void DisposeResources()
+    {
+        // Nothing is queued or running: stopping the batcher completes at once.
+        _ = _batcher.DisposeAsync().AsTask();
+        _metrics.RemoveVersion(ModelName, VersionText);
+        foreach (var instance in _instances)
+        {
+            instance.Dispose();
+        }
+    }
+
+    /// <summary>True until the version is retired or evicted and its last reference is gone.</summary>
+    public bool IsResident => Volatile.Read(ref _references) > 0;
+
+    /// <summary>
+    /// Evicts an idle version at once: succeeds only when the repository's is the one reference left (no
+    /// request in flight or queued: each holds a reference from acquire to reply) and the batcher's queue is
+    /// empty; the executors are disposed before it returns. Afterwards <see cref="TryAcquire"/> fails.
+    /// </summary>
+    public bool TryEvict()
+    {
+        if (Volatile.Read(ref _retired) != 0 || _batcher.QueuedRows > 0)
+        {
+            return false;
+        }
+
+        // 1 -> 0 in one step: a request that takes a reference first makes this fail; one that comes after fails.
+        if (Interlocked.CompareExchange(ref _references, 0, 1) != 1)
+        {
+            return false;
+        }
+
+        Volatile.Write(ref _retired, 1);
+        DisposeResources();
+        return true;
     }
 
     /// <summary>The repository's release: the sessions are disposed once the requests in flight finish.</summary>

@@ -37,6 +37,27 @@ internal sealed partial class ModelHostFactory
     /// <summary>Native objects held by the hosts this factory built.</summary>
     public RuntimeCounters Counters { get; } = new();
 
+    /// <summary>
+    /// What one ONNX Runtime session is counted to hold per byte of its model file, for Inference:MaxResidentMb:
+    /// the weights once as initializers and about once more in the arena and the memory plans of the shapes it
+    /// runs (an estimate, not a measurement: see docs/CONFIGURATION.md).
+    /// </summary>
+    public const int MemoryFactor = 2;
+
+    /// <summary>
+    /// The bytes a version is counted to hold while resident: its model file's size x its instances x
+    /// <see cref="MemoryFactor"/> (each instance is a session with its own copy of the weights).
+    /// </summary>
+    /// <exception cref="IOException">The model file cannot be read.</exception>
+    public static long EstimateBytes(string versionDirectory, ModelConfig config)
+    {
+        var modelPath = Path.Combine(versionDirectory, ModelFileName);
+        // A symbolic link counts the size of the file it points to, not its own.
+        var file = new FileInfo(modelPath);
+        var size = !file.Exists ? 0 : file.LinkTarget is null ? file.Length : (file.ResolveLinkTarget(true) as FileInfo)?.Length ?? 0;
+        return size * Math.Max(1, config.Instances) * MemoryFactor;
+    }
+
     /// <summary>Loads <paramref name="versionDirectory"/>; the caller owns the result and retires it.</summary>
     /// <exception cref="InvalidDataException">The version cannot be served; the message says why.</exception>
     public ModelHost Create(string modelName, long version, string versionDirectory, string digest, ModelConfig config)

@@ -29,6 +29,9 @@ internal sealed partial class InferencePipeline
     /// <summary>The request and response header of the binary tensor data extension.</summary>
     public const string HeaderLengthHeader = "Inference-Header-Content-Length";
 
+    /// <summary>The response header with the milliseconds a request waited for its version to be loaded (multiplexing).</summary>
+    public const string ModelLoadHeader = "X-Model-Load-Ms";
+
     private readonly ConcurrentDictionary<UInt128, Task<CachedPrediction>> _inFlight = new();
     private readonly ModelRepository _repository;
     private readonly PredictionCache _cache;
@@ -65,7 +68,20 @@ internal sealed partial class InferencePipeline
         ModelHost? model = null;
         try
         {
-            model = await _repository.AcquireAsync(name, versionText, cancellationToken).ConfigureAwait(false);
+            var acquiring = _repository.AcquireAsync(name, versionText, cancellationToken);
+            if (acquiring.IsCompletedSuccessfully)
+            {
+                model = acquiring.Result;
+            }
+            else
+            {
+                // Not resident: the request waited for its version to load (Inference:MaxResidentModels).
+                var waitStarted = _time.GetTimestamp();
+                model = await acquiring.ConfigureAwait(false);
+                request.HttpContext.Response.Headers[ModelLoadHeader] =
+                    ((long)_time.GetElapsedTime(waitStarted).TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
+            }
+
             var headerLength = ReadHeaderLength(request);
             using var body = await PooledBody.ReadAsync(request, _options.MaxRequestBodyBytes, _budget, cancellationToken).ConfigureAwait(false);
             UInt128? exactKey = null;

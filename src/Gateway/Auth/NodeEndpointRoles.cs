@@ -26,6 +26,8 @@ internal static class NodeEndpointRoles
         new("all-stats", "GET", "/v2/models/stats", GatewayRoles.Infer),
         new("model-stats", "GET", "/v2/models/{model}/stats", GatewayRoles.Infer),
         new("version-stats", "GET", "/v2/models/{model}/versions/{version}/stats", GatewayRoles.Infer),
+        new("model-drift", "GET", "/v2/models/{model}/drift", GatewayRoles.Infer),
+        new("version-drift", "GET", "/v2/models/{model}/versions/{version}/drift", GatewayRoles.Infer),
         new("repository-index", "POST", "/v2/repository/index", GatewayRoles.Deploy),
         new("repository-load", "POST", "/v2/repository/models/{model}/load", GatewayRoles.Deploy),
         new("repository-unload", "POST", "/v2/repository/models/{model}/unload", GatewayRoles.Deploy),

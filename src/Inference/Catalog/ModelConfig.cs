@@ -1,5 +1,6 @@
 using ServingGateway.Batching;
 using ServingGateway.Inference.Caching;
+using ServingGateway.Inference.Drift;
 
 namespace ServingGateway.Inference.Catalog;
 
@@ -78,6 +79,9 @@ internal sealed record ModelConfig
 
     /// <summary>Whether and how predictions are cached ("cache": {"enable", "ttl_seconds", "admission"}). Default off.</summary>
     public CachePolicy Cache { get; init; } = CachePolicy.Disabled;
+
+    /// <summary>Whether and how the inputs are watched for drift ("drift": {"enable", "sample_ratio", "window", "threshold"}). Default off.</summary>
+    public DriftSettings Drift { get; init; } = DriftSettings.Disabled;
 
     /// <summary>
     /// Triton's default_queue_policy: the timeout a request gets when it sends none (or always, without

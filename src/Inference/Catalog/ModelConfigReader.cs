@@ -1,6 +1,7 @@
 using System.Text.Json;
 using ServingGateway.Batching;
 using ServingGateway.Inference.Caching;
+using ServingGateway.Inference.Drift;
 
 namespace ServingGateway.Inference.Catalog;
 
@@ -17,7 +18,9 @@ namespace ServingGateway.Inference.Catalog;
 /// (0..10000), preferred_batch_sizes ([1..1024, ...]), max_queue_rows (1..1048576), max_queue_mb (1..1048576), priority_levels (1..16),
 /// default_priority_level (1..priority_levels); cache: {"enable": bool, "ttl_seconds" (1..604800, default 300),
 /// "admission": "auto" | "always" | "second-hit"}; overload: {"policy": "queue" | "deadline" | "codel",
-/// "slo_factor" (1..100, default 2), "codel_target_ms" and "codel_interval_ms" (1..60000, default 25 and 100)}.
+/// "slo_factor" (1..100, default 2), "codel_target_ms" and "codel_interval_ms" (1..60000, default 25 and 100)};
+/// drift: {"enable": bool, "sample_ratio" (0 &lt; x &lt;= 1, default 0.1), "window" (100..1000000, default 1000),
+/// "threshold" (0 &lt; x &lt;= 10, default 0.1)}.
 /// </remarks>
 internal static class ModelConfigReader
 {
@@ -114,6 +117,7 @@ internal static class ModelConfigReader
             int? defaultPriority = null;
             var cache = baseline.Cache;
             var overload = baseline.Overload;
+            var drift = baseline.Drift;
             foreach (var property in root.EnumerateObject())
             {
                 switch (property.Name)
@@ -173,6 +177,9 @@ internal static class ModelConfigReader
                     case "overload":
                         overload = ReadOverload(property.Value, overload, errors) ?? overload;
                         break;
+                    case "drift":
+                        drift = ReadDrift(property.Value, drift, errors) ?? drift;
+                        break;
                     default:
                         errors.Add($"unknown key \"{property.Name}\"");
                         break;
@@ -222,6 +229,7 @@ internal static class ModelConfigReader
                 DefaultPriorityLevel = defaultLevel,
                 Cache = cache,
                 Overload = overload,
+                Drift = drift,
             };
         }
     }
@@ -333,6 +341,53 @@ internal static class ModelConfigReader
                     break;
                 default:
                     errors.Add($"\"overload\": unknown key \"{property.Name}\"");
+                    break;
+            }
+        }
+
+        return errors.Count == count ? settings : null;
+    }
+
+    private static DriftSettings? ReadDrift(JsonElement value, DriftSettings baseline, List<string> errors)
+    {
+        if (value.ValueKind != JsonValueKind.Object)
+        {
+            errors.Add("\"drift\" must be an object: {\"enable\": true, \"sample_ratio\": 0.1, \"window\": 1000, \"threshold\": 0.1}");
+            return null;
+        }
+
+        var settings = baseline;
+        var count = errors.Count;
+        foreach (var property in value.EnumerateObject())
+        {
+            switch (property.Name)
+            {
+                case "enable" when property.Value.ValueKind is JsonValueKind.True or JsonValueKind.False:
+                    settings = settings with { Enabled = property.Value.GetBoolean() };
+                    break;
+                case "enable":
+                    errors.Add("\"drift\": \"enable\" must be true or false");
+                    break;
+                case "sample_ratio" when property.Value.ValueKind == JsonValueKind.Number && property.Value.TryGetDouble(out var ratio) && ratio is > 0 and <= 1:
+                    settings = settings with { SampleRatio = ratio };
+                    break;
+                case "sample_ratio":
+                    errors.Add("\"drift\": \"sample_ratio\" must be a number above 0, at most 1");
+                    break;
+                case "window" when property.Value.ValueKind == JsonValueKind.Number && property.Value.TryGetInt32(out var window) && window is >= DriftSettings.MinWindow and <= DriftSettings.MaxWindow:
+                    settings = settings with { Window = window };
+                    break;
+                case "window":
+                    errors.Add($"\"drift\": \"window\" must be an integer from {DriftSettings.MinWindow} to {DriftSettings.MaxWindow}");
+                    break;
+                case "threshold" when property.Value.ValueKind == JsonValueKind.Number && property.Value.TryGetDouble(out var threshold) && threshold is > 0 and <= 10:
+                    settings = settings with { Threshold = threshold };
+                    break;
+                case "threshold":
+                    errors.Add("\"drift\": \"threshold\" must be a number above 0, at most 10");
+                    break;
+                default:
+                    errors.Add($"\"drift\": unknown key \"{property.Name}\"");
                     break;
             }
         }

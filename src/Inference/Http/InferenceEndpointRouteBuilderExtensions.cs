@@ -20,6 +20,7 @@ public static class InferenceEndpointRouteBuilderExtensions
         ActivatorUtilities.CreateInstance<ModelConfigEndpoints>(services).Map(endpoints);
         ActivatorUtilities.CreateInstance<InferEndpoints>(services).Map(endpoints);
         ActivatorUtilities.CreateInstance<StatisticsEndpoints>(services).Map(endpoints);
+        ActivatorUtilities.CreateInstance<DriftEndpoints>(services).Map(endpoints);
         ActivatorUtilities.CreateInstance<RepositoryEndpoints>(services).Map(endpoints);
         return endpoints;
     }

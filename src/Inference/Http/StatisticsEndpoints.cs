@@ -28,17 +28,15 @@ internal sealed class StatisticsEndpoints(ModelRepository repository)
             {
                 foreach (var row in repository.GetIndex().Where(r => r.State == "READY").DistinctBy(r => r.Name))
                 {
-                    AcquireAll(row.Name, versions);
+                    repository.AcquireReady(row.Name, versions);
                 }
             }
             else if (versionText is null)
             {
-                if (repository.GetReady(name) is null)
+                if (!repository.AcquireReady(name, versions))
                 {
                     throw InferenceException.NotFound($"unknown model '{name}'");
                 }
-
-                AcquireAll(name, versions);
             }
             else
             {
@@ -52,17 +50,6 @@ internal sealed class StatisticsEndpoints(ModelRepository repository)
             foreach (var version in versions)
             {
                 version.Release();
-            }
-        }
-    }
-
-    private void AcquireAll(string name, List<ModelHost> into)
-    {
-        foreach (var version in repository.GetReady(name) ?? [])
-        {
-            if (version.TryAcquire())
-            {
-                into.Add(version);
             }
         }
     }

@@ -32,6 +32,7 @@ public sealed class NodeMetrics
     private readonly Histogram _loadTime;
     private readonly Gauge _residentModels;
     private readonly Gauge _residentBytes;
+    private readonly Gauge _inputDrift;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Model, string Version, string Outcome), (Counter.Child Count, Histogram.Child Duration)> _inference = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Model, string Tier, bool Hit), Counter.Child> _lookups = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Model, string Version), string[]> _gpuDevices = new();
@@ -128,6 +129,10 @@ public sealed class NodeMetrics
         _residentBytes = Factory.CreateGauge(
             "sg_resident_bytes",
             "Estimated bytes of the resident model versions, as counted against Inference:MaxResidentMb (docs/CONFIGURATION.md).");
+        _inputDrift = Factory.CreateGauge(
+            "sg_input_drift_psi",
+            "Population stability index of an input's last complete drift window against its reference, the largest over the input's features (NaN until a window completes), by model, version and input; only for models with config.json drift enabled.",
+            ["model", "version", "input"]);
         foreach (var reason in (string[])[RejectedMac, RejectedParse, RejectedMismatch])
         {
             _cacheRejected.WithLabels(reason); // exported as 0 from the start, so a rise is visible
@@ -213,6 +218,12 @@ public sealed class NodeMetrics
             _gpuMemory.WithLabels(model, version, device.ToString(System.Globalization.CultureInfo.InvariantCulture)).Set(bytes);
         }
     }
+
+    /// <summary>Sets an input's drift PSI (sg_input_drift_psi).</summary>
+    internal void SetInputDrift(string model, string version, string input, double psi) => _inputDrift.WithLabels(model, version, input).Set(psi);
+
+    /// <summary>Forgets an unloaded version's input drift gauge.</summary>
+    internal void RemoveInputDrift(string model, string version, string input) => _inputDrift.RemoveLabelled(model, version, input);
 
     /// <summary>Counts one lookup in one cache tier.</summary>
     internal void RecordCacheLookup(string model, string tier, bool hit) =>

@@ -230,6 +230,25 @@ internal sealed partial class ModelRepository : IDisposable
             ? [.. entry.Snapshot.Ready.Select(v => v.Host).Where(h => h is { IsResident: true })!]
             : null;
 
+    /// <summary>Takes a reference on each resident version of <paramref name="name"/> into <paramref name="into"/> (the caller releases them); false for an unknown model.</summary>
+    public bool AcquireReady(string name, List<ModelHost> into)
+    {
+        if (GetReady(name) is not { } versions)
+        {
+            return false;
+        }
+
+        foreach (var version in versions)
+        {
+            if (version.TryAcquire())
+            {
+                into.Add(version);
+            }
+        }
+
+        return true;
+    }
+
     /// <summary>Every ready version of <paramref name="name"/>, resident or not, highest first; null for an unknown model.</summary>
     public ResidentSlot[]? GetCataloged(string name) =>
         _models.TryGetValue(name, out var entry) ? entry.Snapshot.Ready : null;

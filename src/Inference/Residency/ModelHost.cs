@@ -2,6 +2,7 @@ using System.Globalization;
 using ServingGateway.Batching;
 using ServingGateway.Inference.Caching;
 using ServingGateway.Inference.Catalog;
+using ServingGateway.Inference.Drift;
 using ServingGateway.Inference.Metrics;
 using ServingGateway.Inference.Protocol;
 using ServingGateway.Inference.Runtime;
@@ -28,10 +29,11 @@ internal sealed class ModelHost
     private int _references = 1;
     private int _retired;
 
-    /// <summary>Takes ownership of <paramref name="instances"/>.</summary>
+    /// <summary>Takes ownership of <paramref name="instances"/> and <paramref name="drift"/>.</summary>
     public ModelHost(string modelName, long version, string digest, ModelSignature signature, IModelExecutor[] instances,
-        string executionProvider, ModelConfig config, NodeMetrics metrics, TimeProvider time)
+        string executionProvider, ModelConfig config, NodeMetrics metrics, TimeProvider time, DriftMonitor? drift = null)
     {
+        Drift = drift;
         ModelName = modelName;
         Version = version;
         VersionText = version.ToString(CultureInfo.InvariantCulture);
@@ -110,6 +112,9 @@ internal sealed class ModelHost
     /// <summary>Whether this version's caches are worth looking in now (Cache:PauseUnprofitable).</summary>
     public CacheLookupGate LookupGate { get; }
 
+    /// <summary>The version's input drift monitor; null when config.json leaves drift off (the request path then does nothing).</summary>
+    public DriftMonitor? Drift { get; }
+
     /// <summary>Triton's statistics of this version.</summary>
     public ModelStatistics Statistics { get; }
 
@@ -177,6 +182,7 @@ internal sealed class ModelHost
         // Nothing is queued or running: stopping the batcher completes at once.
         _ = _batcher.DisposeAsync().AsTask();
         _metrics.RemoveVersion(ModelName, VersionText);
+        Drift?.Dispose();
         foreach (var instance in _instances)
         {
             instance.Dispose();

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ServingGateway.Inference.Catalog;
+using ServingGateway.Inference.Drift;
 using ServingGateway.Inference.Metrics;
 using ServingGateway.Inference.Protocol;
 using ServingGateway.Inference.Runtime;
@@ -111,7 +112,11 @@ internal sealed partial class ModelHostFactory
                 WarmUp(executor, signature, modelName, version);
             }
 
-            return new ModelHost(modelName, version, digest, signature, created.Executors, created.Provider, config, _metrics, _time);
+            var drift = config.Drift.Enabled
+                ? new DriftMonitor(modelName, version.ToString(System.Globalization.CultureInfo.InvariantCulture), signature, config.Drift,
+                    Path.Combine(Path.GetDirectoryName(modelPath)!, DriftMonitor.ReferenceFileName), _metrics, _logger)
+                : null;
+            return new ModelHost(modelName, version, digest, signature, created.Executors, created.Provider, config, _metrics, _time, drift);
         }
         catch
         {

@@ -148,6 +148,7 @@ internal sealed partial class InferencePipeline
     // The prediction path once the gate decided whether this request looks in the cache (lookUp) or not.
     private async ValueTask<(PooledTensor[] Outputs, CacheOutcome Outcome)> PredictAsync(ModelHost model, InferRequest request, bool lookUp, CancellationToken cancellationToken)
     {
+        model.Drift?.Observe(request); // null unless config.json enables drift: then a random draw and, when sampled, a bounded copy
         var policy = model.CachePolicy;
         if (!lookUp)
         {

@@ -1,5 +1,6 @@
 using System.Text;
 using ServingGateway.Inference.Catalog;
+using ServingGateway.Inference.Drift;
 
 namespace ServingGateway.Inference.Tests.Catalog;
 
@@ -82,6 +83,33 @@ public class ModelConfigReaderTests
         Assert.Contains("\"execution_provider\" must be", ex.Message, StringComparison.Ordinal);
         Assert.Contains("unknown key \"max_batch\"", ex.Message, StringComparison.Ordinal);
         Assert.Contains("\"num_versions\"", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_Drift_OffByDefaultAndEveryKeyRead()
+    {
+        Assert.Equal(DriftSettings.Disabled, Parse("{}").Drift);
+        Assert.False(Parse("{}").Drift.Enabled);
+
+        var drift = Parse("""{"drift": {"enable": true, "sample_ratio": 0.25, "window": 500, "threshold": 0.2}}""").Drift;
+
+        Assert.Equal(new DriftSettings(true, 0.25, 500, 0.2), drift);
+        Assert.Equal(new DriftSettings(true, 0.1, 1000, 0.1), Parse("""{"drift": {"enable": true}}""").Drift);
+    }
+
+    [Fact]
+    public void Parse_DriftInvalid_ListsEveryError()
+    {
+        var ex = Assert.Throws<InvalidDataException>(() => Parse("""
+            {"drift": {"enable": "yes", "sample_ratio": 0, "window": 10, "threshold": -1, "windw": 3}}
+            """));
+
+        Assert.Contains("\"drift\": \"enable\" must be true or false", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("\"drift\": \"sample_ratio\" must be a number above 0, at most 1", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("\"drift\": \"window\" must be an integer from 100 to 1000000", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("\"drift\": \"threshold\" must be a number above 0, at most 10", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("\"drift\": unknown key \"windw\"", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("\"drift\" must be an object", Assert.Throws<InvalidDataException>(() => Parse("""{"drift": true}""")).Message, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -228,7 +228,8 @@ def files():
     yield "versioned/notaversion/README.txt", NOTAVERSION_README.encode("utf-8")
     yield "broken/1/model.onnx", broken_bytes()
     yield "lookup/1/model.onnx", lookup_model()
-    yield "lookup/config.json", config_bytes({"max_batch_size": 8, "instances": 1})
+    # Drift on (defaults otherwise), so a server on this repository exports sg_input_drift_psi (MonitoringTests).
+    yield "lookup/config.json", config_bytes({"max_batch_size": 8, "instances": 1, "drift": {"enable": True}})
     yield "slow/1/model.onnx", slow_model()
     yield "slow/config.json", config_bytes(
         {"max_batch_size": 1, "instances": 1, "max_queue_rows": 2, "priority_levels": 2}

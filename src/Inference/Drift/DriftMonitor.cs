@@ -67,6 +67,7 @@ internal sealed partial class DriftMonitor : IDisposable
             ReferenceSource = "file";
         }
 
+        metrics.SetDriftThreshold(model, version, settings.Threshold);
         foreach (var input in _inputs)
         {
             metrics.SetInputDrift(model, version, input.Name, double.NaN); // exported from load: NaN until a window completes
@@ -233,10 +234,7 @@ internal sealed partial class DriftMonitor : IDisposable
     public void Dispose()
     {
         _channel.Writer.TryComplete();
-        foreach (var input in _inputs)
-        {
-            _metrics.RemoveInputDrift(_model, _version, input.Name);
-        }
+        _metrics.RemoveDrift(_model, _version, _inputs.Select(i => i.Name));
     }
 
     /// <summary>Completes when the loop has processed every sample written before <see cref="Dispose"/>.</summary>

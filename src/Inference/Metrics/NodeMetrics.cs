@@ -33,6 +33,7 @@ public sealed class NodeMetrics
     private readonly Gauge _residentModels;
     private readonly Gauge _residentBytes;
     private readonly Gauge _inputDrift;
+    private readonly Gauge _driftThreshold;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Model, string Version, string Outcome), (Counter.Child Count, Histogram.Child Duration)> _inference = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Model, string Tier, bool Hit), Counter.Child> _lookups = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Model, string Version), string[]> _gpuDevices = new();
@@ -133,6 +134,10 @@ public sealed class NodeMetrics
             "sg_input_drift_psi",
             "Population stability index of an input's last complete drift window against its reference, the largest over the input's features (NaN until a window completes), by model, version and input; only for models with config.json drift enabled.",
             ["model", "version", "input"]);
+        _driftThreshold = Factory.CreateGauge(
+            "sg_input_drift_threshold",
+            "The drift threshold of a version's config.json (drift.threshold): an input whose sg_input_drift_psi is above it is drifting, by model and version.",
+            ["model", "version"]);
         foreach (var reason in (string[])[RejectedMac, RejectedParse, RejectedMismatch])
         {
             _cacheRejected.WithLabels(reason); // exported as 0 from the start, so a rise is visible
@@ -222,8 +227,18 @@ public sealed class NodeMetrics
     /// <summary>Sets an input's drift PSI (sg_input_drift_psi).</summary>
     internal void SetInputDrift(string model, string version, string input, double psi) => _inputDrift.WithLabels(model, version, input).Set(psi);
 
-    /// <summary>Forgets an unloaded version's input drift gauge.</summary>
-    internal void RemoveInputDrift(string model, string version, string input) => _inputDrift.RemoveLabelled(model, version, input);
+    /// <summary>Sets a version's drift threshold (sg_input_drift_threshold).</summary>
+    internal void SetDriftThreshold(string model, string version, double threshold) => _driftThreshold.WithLabels(model, version).Set(threshold);
+
+    /// <summary>Forgets an unloaded version's drift gauges.</summary>
+    internal void RemoveDrift(string model, string version, IEnumerable<string> inputs)
+    {
+        _driftThreshold.RemoveLabelled(model, version);
+        foreach (var input in inputs)
+        {
+            _inputDrift.RemoveLabelled(model, version, input);
+        }
+    }
 
     /// <summary>Counts one lookup in one cache tier.</summary>
     internal void RecordCacheLookup(string model, string tier, bool hit) =>

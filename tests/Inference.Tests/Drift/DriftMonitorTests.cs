@@ -92,6 +92,7 @@ public class DriftMonitorTests
         Assert.All(json.RootElement.GetProperty("inputs").EnumerateArray(), i => Assert.Equal(JsonValueKind.Null, i.GetProperty("psi").ValueKind));
         Assert.False(json.RootElement.GetProperty("reference").GetProperty("complete").GetBoolean());
         Assert.Contains("sg_input_drift_psi{model=\"m\",version=\"1\",input=\"ids\"} NaN", Export(metrics), StringComparison.Ordinal);
+        Assert.Contains("sg_input_drift_threshold{model=\"m\",version=\"1\"} 0.1", Export(metrics), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -103,6 +104,7 @@ public class DriftMonitorTests
         monitor.Dispose();
 
         Assert.DoesNotContain("sg_input_drift_psi{", Export(metrics), StringComparison.Ordinal);
+        Assert.DoesNotContain("sg_input_drift_threshold{", Export(metrics), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -18,7 +18,7 @@ public sealed partial class LayeringTests
         ["Repository"],
         ["Residency"],
         ["Runtime", "Catalog"],
-        ["Caching"],
+        ["Caching", "Drift"],
         ["Protocol"],
         ["Metrics", "Tensors", "Buffers", "Common"],
     ];

@@ -47,13 +47,24 @@ internal static class Poll
         UntilAsync(() => Task.FromResult(condition()), what, deadline);
 
     /// <summary>Returns once <paramref name="condition"/> holds; fails with <paramref name="what"/> after the deadline.</summary>
-    public static async Task UntilAsync(Func<Task<bool>> condition, string what, TimeSpan? deadline = null)
+    public static Task UntilAsync(Func<Task<bool>> condition, string what, TimeSpan? deadline = null) =>
+        UntilAsync(condition, () => what, deadline);
+
+    /// <summary>
+    /// Returns once <paramref name="condition"/> holds; fails after the deadline with what <paramref name="what"/>
+    /// says then (the state the condition saw last, for a failure that only a loaded CI machine shows).
+    /// </summary>
+    public static async Task UntilAsync(Func<Task<bool>> condition, Func<string> what, TimeSpan? deadline = null)
     {
         var clock = Stopwatch.StartNew();
         var limit = deadline ?? DefaultDeadline;
         while (!await condition())
         {
-            Assert.True(clock.Elapsed < limit, $"not reached within {limit.TotalSeconds:0.#} s: {what}");
+            if (clock.Elapsed >= limit)
+            {
+                Assert.Fail($"not reached within {limit.TotalSeconds:0.#} s: {what()}");
+            }
+
             await Task.Delay(Interval);
         }
     }

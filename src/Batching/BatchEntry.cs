@@ -41,6 +41,9 @@ internal sealed class BatchEntry<TRequest, TResult>
     /// <summary>Timestamp after which it is dropped if still queued; <see cref="long.MaxValue"/> for none.</summary>
     public long Deadline { get; }
 
+    /// <summary>Timestamp by which its answer counts as in time (its SLO or timeout); <see cref="long.MaxValue"/> for none.</summary>
+    public long Target { get; init; } = long.MaxValue;
+
     /// <summary>The caller's cancellation: a queued request whose caller went away is dropped uncomputed.</summary>
     public CancellationToken CancellationToken { get; }
 

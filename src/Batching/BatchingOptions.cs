@@ -63,6 +63,17 @@ internal sealed class BatchingOptions
         return wait is { } w ? now + (long)(w.TotalSeconds * frequency) : long.MaxValue;
     }
 
+    /// <summary>
+    /// The time by which a request queued at <paramref name="now"/> with <paramref name="timeout"/> should be answered to
+    /// count as in time (goodput): its timeout, else (deadline policy, <see cref="HasLatencySlo"/>) the SLO itself, not
+    /// times the factor; <see cref="long.MaxValue"/> for none. What <see cref="AdmissionShare"/> learns from.
+    /// </summary>
+    public long TargetOf(long now, TimeSpan? timeout, long frequency)
+    {
+        var wait = timeout ?? (Overload == OverloadPolicy.Deadline && HasLatencySlo ? LatencySlo : (TimeSpan?)null);
+        return wait is { } w ? now + (long)(w.TotalSeconds * frequency) : long.MaxValue;
+    }
+
     /// <summary>Lists every invalid setting.</summary>
     public IEnumerable<string> Validate()
     {

@@ -39,6 +39,7 @@ internal sealed class DynamicBatcher<TRequest, TResult> : IAsyncDisposable
     private readonly long[] _rejected = new long[Enum.GetValues<RejectionReason>().Length];
     private long _answeredInTime;
     private long _answeredLate;
+    private readonly AdmissionShare _admission = new();
 
     /// <param name="options">The batcher's settings; must be valid.</param>
     /// <param name="execute">
@@ -98,9 +99,13 @@ internal sealed class DynamicBatcher<TRequest, TResult> : IAsyncDisposable
             var rows = QueuedRows;
             var rate = DrainRowsPerSecond;
             var wait = rate > 0 && rows > 0 ? TimeSpan.FromSeconds(rows / rate) : TimeSpan.Zero;
-            return new QueueCounters(rows, wait, rejected, Interlocked.Read(ref _answeredInTime), Interlocked.Read(ref _answeredLate));
+            return new QueueCounters(rows, wait, rejected, Interlocked.Read(ref _answeredInTime), Interlocked.Read(ref _answeredLate), _admission.Value);
         }
     }
+
+    /// <summary>Queues a request that arrived now: <see cref="EnqueueAsync(TRequest, int, long, object, int, TimeSpan?, long, CancellationToken)"/>.</summary>
+    public Task<TResult> EnqueueAsync(TRequest request, int rows, long bytes, object groupKey, int priority, TimeSpan? timeout, CancellationToken cancellationToken) =>
+        EnqueueAsync(request, rows, bytes, groupKey, priority, timeout, _time.GetTimestamp(), cancellationToken);
 
     /// <summary>
     /// Queues <paramref name="request"/> and completes with its result once its batch has run.
@@ -111,11 +116,15 @@ internal sealed class DynamicBatcher<TRequest, TResult> : IAsyncDisposable
     /// <param name="groupKey">Requests batch together only when their keys are equal.</param>
     /// <param name="priority">Priority level, 0 first; clamped to the configured levels.</param>
     /// <param name="timeout">How long it may wait in the queue; null for no limit.</param>
+    /// <param name="arrivedAt">
+    /// When the request reached the server (a timestamp of this batcher's clock, at or before now): its deadline and its
+    /// target run from then, so the time it took to read and decode counts against them.
+    /// </param>
     /// <param name="cancellationToken">The caller's; cancelling drops the request if it has not been dispatched yet.</param>
     /// <exception cref="BatchRejectedException">
     /// The queue is full, or (deadline policy) the work queued ahead cannot finish before the request's deadline (thrown at once).
     /// </exception>
-    public Task<TResult> EnqueueAsync(TRequest request, int rows, long bytes, object groupKey, int priority, TimeSpan? timeout, CancellationToken cancellationToken)
+    public Task<TResult> EnqueueAsync(TRequest request, int rows, long bytes, object groupKey, int priority, TimeSpan? timeout, long arrivedAt, CancellationToken cancellationToken)
     {
         if (rows < 1 || rows > _options.MaxBatchRows)
         {
@@ -148,21 +157,24 @@ internal sealed class DynamicBatcher<TRequest, TResult> : IAsyncDisposable
         }
 
         var now = _time.GetTimestamp();
+        var since = Math.Min(arrivedAt, now);
         var level = Math.Clamp(priority, 0, _options.PriorityLevels - 1);
-        var deadline = _options.DeadlineOf(now, timeout, _time.TimestampFrequency);
-        if (_options.Overload == OverloadPolicy.Deadline && deadline != long.MaxValue && ExpectedWait(level) is { } expected && now + expected > deadline)
+        var deadline = _options.DeadlineOf(since, timeout, _time.TimestampFrequency);
+        if (_options.Overload == OverloadPolicy.Deadline && deadline != long.MaxValue && ExpectedWait(level) is { } expected
+            && !_admission.Admits(now - since + expected, deadline - since))
         {
             Interlocked.Add(ref _admittedBytes, -bytes);
             Interlocked.Add(ref _admittedRows, -rows);
-            var ms = 1000.0 / _time.TimestampFrequency;
-            throw Rejected(
-                $"overloaded: the work queued ahead would take about {expected * ms:0.#} ms, past this request's deadline of {(deadline - now) * ms:0.#} ms "
-                + (timeout is null ? $"(latency_slo_ms {_options.LatencySlo.TotalMilliseconds:0.###} x slo_factor {_options.SloFactor:0.##})" : "(its timeout parameter)"),
-                EstimateDrainTime(queued - rows), RejectionReason.Deadline);
+            _admission.Refused();
+            throw Rejected(DeadlineRefusal(now - since, expected, deadline - since, timeout), EstimateDrainTime(queued - rows), RejectionReason.Deadline);
         }
 
         Interlocked.Add(ref _admittedByPriority[level], rows);
-        var entry = new BatchEntry<TRequest, TResult>(request, rows, groupKey, priority, now, deadline, cancellationToken) { Bytes = bytes };
+        var entry = new BatchEntry<TRequest, TResult>(request, rows, groupKey, priority, now, deadline, cancellationToken)
+        {
+            Bytes = bytes,
+            Target = _options.TargetOf(since, timeout, _time.TimestampFrequency),
+        };
         if (cancellationToken.CanBeCanceled)
         {
             // Wake the loop so a cancelled request leaves the queue now, not at the next event; the loop
@@ -180,6 +192,25 @@ internal sealed class DynamicBatcher<TRequest, TResult> : IAsyncDisposable
         }
 
         return entry.Completion;
+    }
+
+    // Why a request was refused by deadline: the work ahead against its deadline, or against the share of it that
+    // admission allows now (AdmissionShare: answers were finishing past their target).
+    // Why a request was refused by deadline: the time it has spent here (since it arrived) and the work queued ahead,
+    // against its deadline, or against the share of it that admission allows now (AdmissionShare: answers were
+    // finishing past their target).
+    private string DeadlineRefusal(long spent, double expected, long budget, TimeSpan? timeout)
+    {
+        var ms = 1000.0 / _time.TimestampFrequency;
+        var share = _admission.Value;
+        var work = spent * ms >= 1
+            ? $"{spent * ms:0.#} ms since it arrived and about {expected * ms:0.#} ms for the work queued ahead make {(spent + expected) * ms:0.#} ms"
+            : $"the work queued ahead would take about {(spent + expected) * ms:0.#} ms";
+        var source = timeout is null ? $"(latency_slo_ms {_options.LatencySlo.TotalMilliseconds:0.###} x slo_factor {_options.SloFactor:0.##})" : "(its timeout parameter)";
+        return share >= 1
+            ? $"overloaded: {work}, past this request's deadline of {budget * ms:0.#} ms {source}"
+            : $"overloaded: {work}, past the {budget * share * ms:0.#} ms admitted now: "
+                + $"{share:0.##} of this request's deadline of {budget * ms:0.#} ms {source}, since more than 1% of recent answers finished past their SLO";
     }
 
     /// <summary>
@@ -356,17 +387,29 @@ internal sealed class DynamicBatcher<TRequest, TResult> : IAsyncDisposable
         }
 
         var finished = _time.GetTimestamp();
+        int inTime = 0, late = 0;
         foreach (var entry in batch)
         {
             if (!entry.Completion.IsCompleted)
             {
                 entry.Fail(failure ?? new InvalidOperationException("the batch ran but left this request without a result"));
             }
-            else if (entry.Deadline != long.MaxValue && entry.Completion.IsCompletedSuccessfully)
+            else if (entry.Target != long.MaxValue && entry.Completion.IsCompletedSuccessfully)
             {
-                Interlocked.Increment(ref finished <= entry.Deadline ? ref _answeredInTime : ref _answeredLate);
+                if (finished <= entry.Target)
+                {
+                    inTime++;
+                }
+                else
+                {
+                    late++;
+                }
             }
         }
+
+        Interlocked.Add(ref _answeredInTime, inTime);
+        Interlocked.Add(ref _answeredLate, late);
+        _admission.Answered(inTime, late);
 
         _events.Writer.TryWrite(Event.Done(instance, RowsOf(batch), finished - started));
     }

@@ -2,7 +2,7 @@ namespace ServingGateway.Batching;
 
 /// <summary>
 /// What a batcher has counted since it started, read at once for metrics (sg_queue_rejected_total,
-/// sg_queue_wait_estimate_seconds, sg_deadline_answers_total; docs/CONFIGURATION.md).
+/// sg_queue_wait_estimate_seconds, sg_deadline_answers_total, sg_queue_admission_share; docs/CONFIGURATION.md).
 /// </summary>
 /// <param name="QueuedRows">Rows admitted and not yet dispatched or dropped.</param>
 /// <param name="EstimatedWait">
@@ -10,9 +10,10 @@ namespace ServingGateway.Batching;
 /// zero before any batch ran (nothing is known) or when nothing waits.
 /// </param>
 /// <param name="Rejected">Requests refused or dropped uncomputed, indexed by <see cref="RejectionReason"/>.</param>
-/// <param name="AnsweredInTime">Requests with a deadline whose batch finished by it (goodput).</param>
-/// <param name="AnsweredLate">Requests with a deadline whose batch finished after it.</param>
-internal readonly record struct QueueCounters(int QueuedRows, TimeSpan EstimatedWait, long[] Rejected, long AnsweredInTime, long AnsweredLate)
+/// <param name="AnsweredInTime">Requests with a target (their timeout, or the SLO) whose batch finished by it (goodput).</param>
+/// <param name="AnsweredLate">Requests with a target whose batch finished after it.</param>
+/// <param name="AdmissionShare">Deadline policy: the share of a request's deadline the work ahead may take now (<see cref="Batching.AdmissionShare"/>).</param>
+internal readonly record struct QueueCounters(int QueuedRows, TimeSpan EstimatedWait, long[] Rejected, long AnsweredInTime, long AnsweredLate, double AdmissionShare = 1)
 {
     /// <summary>Requests refused or dropped for <paramref name="reason"/>.</summary>
     public long RejectedFor(RejectionReason reason) => Rejected[(int)reason];

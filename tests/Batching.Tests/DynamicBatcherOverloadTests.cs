@@ -21,16 +21,22 @@ public sealed partial class DynamicBatcherTests
     // stays busy with a second request afterwards, so what is enqueued next waits.
     private async Task<Task<string>> TeachTenMsARowAndOccupyAsync(DynamicBatcher<string, string> batcher)
     {
-        _gate.Reset();
-        var first = batcher.EnqueueAsync("teach", 1, 0, "k", 0, null, CancellationToken.None);
-        Assert.True(await _started.WaitAsync(Patience));
-        _time.Advance(TimeSpan.FromMilliseconds(10));
-        _gate.Set();
-        Assert.Equal("teach@0/1", await first.WaitAsync(Patience));
+        Assert.Equal("teach@0/1", await RunAloneAsync(batcher, "teach", TimeSpan.FromMilliseconds(10)));
         await Poll.UntilAsync(() => batcher.DrainRowsPerSecond > 0, "the batcher to learn its drain rate", Patience);
         Assert.Equal(100, batcher.DrainRowsPerSecond, 6);
 
         return await OccupyAsync(batcher);
+    }
+
+    // Runs one request alone on the only instance, which the clock then says took <took>; returns its result.
+    private async Task<string> RunAloneAsync(DynamicBatcher<string, string> batcher, string request, TimeSpan took, TimeSpan? timeout = null)
+    {
+        _gate.Reset();
+        var result = batcher.EnqueueAsync(request, 1, 0, "k", 0, timeout, CancellationToken.None);
+        Assert.True(await _started.WaitAsync(Patience));
+        _time.Advance(took);
+        _gate.Set();
+        return await result.WaitAsync(Patience);
     }
 
     [Fact]
@@ -51,6 +57,58 @@ public sealed partial class DynamicBatcherTests
 
         // A caller that gives itself more time (its timeout parameter) is admitted behind the same queue.
         admitted.Add(batcher.EnqueueAsync("patient", 1, 0, "k", 0, TimeSpan.FromSeconds(1), CancellationToken.None));
+        _gate.Set();
+        await Task.WhenAll([busy, .. admitted]).WaitAsync(Patience);
+    }
+
+    [Fact]
+    public async Task Overload_Deadline_TimeSinceArrivalCounts_RefusedWhereANewArrivalIsAdmitted()
+    {
+        var batcher = Create(OverloadPolicy.Deadline);
+        var busy = await TeachTenMsARowAndOccupyAsync(batcher);
+        var ahead = Enumerable.Range(0, 5).Select(i => batcher.EnqueueAsync($"q{i}", 1, 0, "k", 0, null, CancellationToken.None)).ToList();
+        var sixtyMsAgo = _time.GetTimestamp() - (long)(0.060 * _time.TimestampFrequency);
+
+        // 5 rows ahead: 60 ms of work (with its own run). Arrived now: admitted (60 <= 100 ms). Arrived 60 ms ago (the
+        // server took that long to read and decode it): 120 ms, past its deadline, which runs from its arrival.
+        var ex = Assert.Throws<BatchRejectedException>(() => { _ = batcher.EnqueueAsync("slow-to-read", 1, 0, "k", 0, null, sixtyMsAgo, CancellationToken.None); });
+        ahead.Add(batcher.EnqueueAsync("fresh", 1, 0, "k", 0, null, CancellationToken.None));
+
+        Assert.Equal(RejectionReason.Deadline, ex.Reason);
+        Assert.Equal(
+            "overloaded: 60 ms since it arrived and about 60 ms for the work queued ahead make 120 ms, past this request's deadline of 100 ms (latency_slo_ms 50 x slo_factor 2)",
+            ex.Message);
+        _gate.Set();
+        await Task.WhenAll([busy, .. ahead]).WaitAsync(Patience);
+    }
+
+    [Fact]
+    public async Task Overload_Deadline_AnswersPastTheirSlo_AdmitsOnlyAShareOfTheDeadline()
+    {
+        var batcher = Create(OverloadPolicy.Deadline);
+        await RunAloneAsync(batcher, "teach", TimeSpan.FromMilliseconds(10)); // 10 ms a row, in time (SLO 50 ms)
+
+        // 99 answers past their target: requests alone in the queue (always admitted) whose timeout of 5 ms is shorter
+        // than their 10 ms run. With the teaching answer, a window of 100 with 99 late: the share shrinks to 0.75.
+        for (var i = 0; i < 99; i++)
+        {
+            await RunAloneAsync(batcher, $"late{i}", TimeSpan.FromMilliseconds(10), timeout: TimeSpan.FromMilliseconds(5));
+        }
+
+        await Poll.UntilAsync(() => batcher.Counters.AnsweredLate == 99, "the late answers counted", Patience);
+        Assert.Equal(0.75, batcher.Counters.AdmissionShare);
+        var busy = await OccupyAsync(batcher);
+
+        // The n-th request has n-1 rows ahead: n x 10 ms, admitted up to 75 ms (0.75 x the 100 ms deadline): 7 of them,
+        // where the deadline alone admits 10 (Overload_Deadline_WorkAheadPastTheDeadline_RefusedAtOnceWithTheReason).
+        var admitted = Enumerable.Range(0, 7).Select(i => batcher.EnqueueAsync($"q{i}", 1, 0, "k", 0, null, CancellationToken.None)).ToList();
+        var ex = Assert.Throws<BatchRejectedException>(() => { _ = batcher.EnqueueAsync("eighth", 1, 0, "k", 0, null, CancellationToken.None); });
+
+        Assert.Equal(RejectionReason.Deadline, ex.Reason);
+        Assert.Equal(
+            "overloaded: the work queued ahead would take about 80 ms, past the 75 ms admitted now: 0.75 of this request's deadline of 100 ms "
+            + "(latency_slo_ms 50 x slo_factor 2), since more than 1% of recent answers finished past their SLO",
+            ex.Message);
         _gate.Set();
         await Task.WhenAll([busy, .. admitted]).WaitAsync(Patience);
     }
@@ -109,12 +167,7 @@ public sealed partial class DynamicBatcherTests
         var batcher = Create(OverloadPolicy.Deadline);
 
         // A stall: the first row took 250 ms, past the 100 ms deadline (SLO 50 x 2).
-        _gate.Reset();
-        var slow = batcher.EnqueueAsync("stalled", 1, 0, "k", 0, null, CancellationToken.None);
-        Assert.True(await _started.WaitAsync(Patience));
-        _time.Advance(TimeSpan.FromMilliseconds(250));
-        _gate.Set();
-        await slow.WaitAsync(Patience);
+        await RunAloneAsync(batcher, "stalled", TimeSpan.FromMilliseconds(250));
         await Poll.UntilAsync(() => batcher.DrainRowsPerSecond > 0, "the batcher to learn its drain rate", Patience);
 
         // Nothing waits ahead: refusing would free nothing and stop the measurements that correct the estimate.

@@ -21,6 +21,7 @@ public sealed class NodeMetrics
     private readonly Histogram _computeTime;
     private readonly Gauge _queueRows;
     private readonly Gauge _queueWait;
+    private readonly Gauge _admissionShare;
     private readonly Counter _queueRejected;
     private readonly Counter _deadlineAnswers;
     private readonly Gauge _gpuMemory;
@@ -88,13 +89,17 @@ public sealed class NodeMetrics
             "sg_queue_wait_estimate_seconds",
             "The batcher's estimate of how long a request queued now would wait: rows queued over the best drain rate measured (0 before any batch ran), by model and version.",
             ["model", "version"]);
+        _admissionShare = Factory.CreateGauge(
+            "sg_queue_admission_share",
+            "Deadline policy: the share of a request's deadline that the work queued ahead may take for it to be admitted, learned from the answers (1: the deadline itself; lower while more than 1% of answers finish past their SLO), by model and version.",
+            ["model", "version"]);
         _queueRejected = Factory.CreateCounter(
             "sg_queue_rejected_total",
             "Requests the batcher refused (503) or dropped uncomputed, by model, version and reason: queue_rows, queue_bytes (the queue limits), deadline (could not finish by its deadline), expired (its deadline passed in the queue), codel (shed from a standing queue).",
             ["model", "version", "reason"]);
         _deadlineAnswers = Factory.CreateCounter(
             "sg_deadline_answers_total",
-            "Requests with a deadline (a timeout, or latency_slo_ms x slo_factor) whose batch finished, by model, version and outcome: in_time (goodput) or late.",
+            "Requests with a target (a timeout, or latency_slo_ms under the deadline policy) whose batch finished, by model, version and outcome: in_time (finished by the target: goodput) or late.",
             ["model", "version", "outcome"]);
         _gpuMemory = Factory.CreateGauge(
             "sg_model_gpu_memory_bytes",
@@ -155,6 +160,7 @@ public sealed class NodeMetrics
                 // The batcher counts; a scrape copies its totals (counters only rise within one batcher's life).
                 _queueRows.WithLabels(model, version).Set(counters.QueuedRows);
                 _queueWait.WithLabels(model, version).Set(counters.EstimatedWait.TotalSeconds);
+                _admissionShare.WithLabels(model, version).Set(counters.AdmissionShare);
                 foreach (var (reason, label) in RejectionLabels)
                 {
                     _queueRejected.WithLabels(model, version, label).IncTo(counters.RejectedFor(reason));
@@ -195,6 +201,7 @@ public sealed class NodeMetrics
         {
             _queueRows.RemoveLabelled(model, version);
             _queueWait.RemoveLabelled(model, version);
+            _admissionShare.RemoveLabelled(model, version);
             foreach (var (_, label) in RejectionLabels)
             {
                 _queueRejected.RemoveLabelled(model, version, label);

@@ -34,6 +34,12 @@ internal sealed class InferRequest : IDisposable
     /// <summary>The request's "priority" parameter; 0 when none was sent.</summary>
     public long Priority { get; init; }
 
+    /// <summary>
+    /// When the server began reading it (a timestamp of the server's <see cref="TimeProvider"/>); null when it did not
+    /// come over HTTP. Its deadline runs from then (the batcher), so reading and decoding count against it.
+    /// </summary>
+    public long? ReceivedAt { get; set; }
+
     /// <inheritdoc />
     public void Dispose()
     {

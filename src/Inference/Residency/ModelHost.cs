@@ -130,7 +130,10 @@ internal sealed class ModelHost
         var timeout = _config.QueuePolicy.Timeout(request.TimeoutMicroseconds ?? 0);
         try
         {
-            return await _batcher.EnqueueAsync(request, rows, QueuedBytesOf(request), key, PriorityLevel(request.Priority), timeout, cancellationToken).ConfigureAwait(false);
+            var queuing = request.ReceivedAt is { } receivedAt
+                ? _batcher.EnqueueAsync(request, rows, QueuedBytesOf(request), key, PriorityLevel(request.Priority), timeout, receivedAt, cancellationToken)
+                : _batcher.EnqueueAsync(request, rows, QueuedBytesOf(request), key, PriorityLevel(request.Priority), timeout, cancellationToken);
+            return await queuing.ConfigureAwait(false);
         }
         catch (BatchRejectedException ex)
         {

@@ -105,6 +105,7 @@ internal sealed partial class InferencePipeline
 
             var computeStarted = _time.GetTimestamp();
             var decoded = InferRequestReader.Read(body.Span, headerLength, model.Signature, _options.MaxRank);
+            decoded.ReceivedAt = started;
             try
             {
                 var (outputs, outcome) = await PredictAsync(model, decoded, lookUp, cancellationToken).ConfigureAwait(false);

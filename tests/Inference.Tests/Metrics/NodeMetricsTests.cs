@@ -29,7 +29,7 @@ public sealed class NodeMetricsTests
     public async Task Scrape_BatcherCounters_EachReasonUnderItsOwnLabel()
     {
         var metrics = new NodeMetrics();
-        var counters = new QueueCounters(3, TimeSpan.FromMilliseconds(250), Rejected(queueRows: 1, queueBytes: 2, deadline: 3, expired: 4, codel: 5), 40, 7);
+        var counters = new QueueCounters(3, TimeSpan.FromMilliseconds(250), Rejected(queueRows: 1, queueBytes: 2, deadline: 3, expired: 4, codel: 5), 40, 7, 0.5625);
         metrics.ForVersion("m", "1", () => counters);
 
         var text = await ScrapeAsync(metrics);
@@ -43,6 +43,7 @@ public sealed class NodeMetricsTests
         Assert.Contains("""sg_deadline_answers_total{model="m",version="1",outcome="in_time"} 40""", text, StringComparison.Ordinal);
         Assert.Contains("""sg_deadline_answers_total{model="m",version="1",outcome="late"} 7""", text, StringComparison.Ordinal);
         Assert.Contains("""sg_queue_rows{model="m",version="1"} 3""", text, StringComparison.Ordinal);
+        Assert.Contains("""sg_queue_admission_share{model="m",version="1"} 0.5625""", text, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -74,5 +75,6 @@ public sealed class NodeMetricsTests
         Assert.DoesNotContain("sg_queue_wait_estimate_seconds{model=\"m\"", text, StringComparison.Ordinal);
         Assert.DoesNotContain("sg_deadline_answers_total{model=\"m\"", text, StringComparison.Ordinal);
         Assert.DoesNotContain("sg_queue_rows{model=\"m\"", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("sg_queue_admission_share{model=\"m\"", text, StringComparison.Ordinal);
     }
 }

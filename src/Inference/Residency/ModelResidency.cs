@@ -10,7 +10,9 @@ namespace ServingGateway.Inference.Residency;
 /// The residency policy: which cataloged versions hold executors in memory. Unlimited (the default) keeps every
 /// version resident from its load to its unload, as before multiplexing. With <c>Inference:MaxResidentModels</c>
 /// or <c>Inference:MaxResidentMb</c>, a request for a version that is not resident loads it (single flight: every
-/// request for it waits on one load), and the least recently used idle version is evicted to make room.
+/// request for it waits on one load), and the least recently used idle version is evicted to make room; when the
+/// least recently used one is busy, the load waits up to <see cref="LruWait"/> for it before it evicts a more
+/// recently used idle one.
 /// </summary>
 /// <remarks>
 /// Idle means that the repository's reference is the only one left (<see cref="ModelHost.TryEvict"/>): a request
@@ -33,6 +35,14 @@ internal sealed partial class ModelResidency
     /// progress holding the rest) before it is refused: a request in flight or a load usually ends well within it.
     /// </summary>
     internal static readonly TimeSpan RoomWait = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// How long a load waits for the least recently used version to become idle before it evicts a more recently
+    /// used idle one instead. Without it, a hot model was evicted whenever the colder one before it was still
+    /// answering (benchmarks/multiplex/run.sh: the hot model reloaded 97 times for 300 requests); its cost is at
+    /// most this much on a cold request, whose load takes longer anyway.
+    /// </summary>
+    internal static readonly TimeSpan LruWait = TimeSpan.FromMilliseconds(200);
 
     private readonly object _gate = new();
     private readonly List<ResidentSlot> _resident = [];
@@ -199,12 +209,14 @@ internal sealed partial class ModelResidency
                 Interlocked.Increment(ref _roomWaiters);
                 try
                 {
-                    if (TryReserve(slot, evict: true))
+                    var elapsed = _time.GetElapsedTime(started);
+                    var inLruOrder = elapsed < LruWait;
+                    if (TryReserve(slot, evict: true, inLruOrder))
                     {
                         break;
                     }
 
-                    var left = RoomWait - _time.GetElapsedTime(started);
+                    var left = (inLruOrder ? LruWait : RoomWait) - elapsed;
                     if (left <= TimeSpan.Zero)
                     {
                         throw NoRoom(slot);
@@ -341,8 +353,9 @@ internal sealed partial class ModelResidency
     }
 
     // Counts slot's room as taken (a load in progress counts as resident), evicting the least recently used
-    // idle versions first when evict is set; false when it does not fit.
-    private bool TryReserve(ResidentSlot slot, bool evict)
+    // idle versions first when evict is set; with inLruOrder, only in order of recency: a busy version stops
+    // the search rather than one used after it being evicted. False when it does not fit.
+    private bool TryReserve(ResidentSlot slot, bool evict, bool inLruOrder = false)
     {
         lock (_gate)
         {
@@ -367,6 +380,10 @@ internal sealed partial class ModelResidency
                         _metrics.RecordEviction(victim.ModelName);
                         Log.Evicted(_logger, victim.ModelName, victim.Version, slot.ModelName, slot.Version);
                         evicted = true;
+                    }
+                    else if (inLruOrder)
+                    {
+                        break;
                     }
                 }
 

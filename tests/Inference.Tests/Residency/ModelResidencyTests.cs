@@ -68,7 +68,7 @@ public sealed class ModelResidencyTests
     }
 
     [Fact]
-    public async Task LoadAndAcquireAsync_LeastRecentlyUsedHasARequestInFlight_EvictsAnIdleOneInstead()
+    public async Task LoadAndAcquireAsync_LeastRecentlyUsedBusyPastLruWait_EvictsAnIdleOneInstead()
     {
         var residency = Create(new InferenceOptions { MaxResidentModels = 2 });
         var (a, b, c) = (Slot("a"), Slot("b"), Slot("c"));
@@ -77,7 +77,13 @@ public sealed class ModelResidencyTests
         Assert.True(residency.TryAcquire(a, out var inFlight)); // a request on a, not answered yet
         Use(residency, b); // a is the least recently used, but busy
 
-        var host = await residency.LoadAndAcquireAsync(c, CancellationToken.None);
+        var loading = residency.LoadAndAcquireAsync(c, CancellationToken.None).AsTask();
+        await Poll.UntilAsync(() => residency.RoomWaiters == 1, "the load waits for the least recently used version");
+        _time.Advance(ModelResidency.LruWait - TimeSpan.FromMilliseconds(1));
+        Assert.False(loading.IsCompleted); // still waiting for a
+        Assert.True(b.IsResident);
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        var host = await Poll.DoneAsync(loading, "the load after the LRU wait");
         host!.Release();
 
         Assert.True(a.IsResident);
@@ -85,6 +91,29 @@ public sealed class ModelResidencyTests
         Assert.False(b.IsResident);
         Assert.True(c.IsResident);
         inFlight.Release();
+    }
+
+    [Fact]
+    public async Task LoadAndAcquireAsync_LeastRecentlyUsedBusyThenIdle_EvictedRatherThanAMoreRecentOne()
+    {
+        var residency = Create(new InferenceOptions { MaxResidentModels = 2 });
+        var (cold, hot, next) = (Slot("cold"), Slot("hot"), Slot("next"));
+        residency.TryLoadNow(cold);
+        residency.TryLoadNow(hot);
+        Assert.True(residency.TryAcquire(cold, out var coldRequest)); // the cold model still answers its request
+        Use(residency, hot); // then the hot one is used: cold is the least recently used
+
+        var loading = residency.LoadAndAcquireAsync(next, CancellationToken.None).AsTask();
+        await Poll.UntilAsync(() => residency.RoomWaiters == 1, "the load waits for the least recently used version");
+        Assert.True(hot.IsResident); // idle, but used after cold: not evicted for next
+        coldRequest.Release(); // within LruWait (the fake clock did not move)
+
+        var host = await Poll.DoneAsync(loading, "the load once cold is idle");
+        host!.Release();
+        Assert.False(cold.IsResident);
+        Assert.True(hot.IsResident);
+        Assert.Equal(1, hot.Loads); // loaded once, at the start
+        Assert.True(next.IsResident);
     }
 
     [Fact]

@@ -5,7 +5,7 @@
 #     (the behaviour before issue 16). find-max-rate --criterion goodput --slo SLO_MS on `minilm` finds the
 #     highest rate R whose goodput stays >= 99% of the offered rate; then each copy takes an open loop at
 #     2 x R for DURATION (30 s): goodput (2xx within SLO_MS of the intended send) vs R, p99 of the 2xx answers,
-#     p99 of the refusals (503), and how many refusals carried Retry-After;
+#     p99 of the refusals (503) from their actual send (judged) and from their intended send, and how many carried Retry-After;
 #  b. recovery: a probe at PROBE_RATE runs through 5 s unloaded, OVERLOAD (10 s) at 2 x R from a second load
 #     tool, and 10 s after; the time from the end of the overload until the probe's per-second p99 of its 2xx
 #     answers is back at or below its unloaded value (the highest per-second p99 of the 5 unloaded seconds)
@@ -179,7 +179,7 @@ check() { # check DESCRIPTION PYTHON-CONDITION
 s() { json "$WORK/$1/summary.json" "$2"; }
 row() { # one policy's row: goodput, its ratio to MAX_RATE, throughput, 2xx p50/p99, refusals, refusal p99, Retry-After
     local r="$1"
-    echo "| $2 | $(s "$r" '"%.0f" % v["goodput"]') | $(s "$r" '"%.2f" % (v["goodput"] / '"$MAX_RATE"')') | $(s "$r" '"%.0f" % v["throughput"]') | $(s "$r" '"%.1f" % v["success_latency_ms"]["p50"]') | $(s "$r" '"%.1f" % v["success_latency_ms"]["p99"]') | $(s "$r" 'v["refusals"]') | $(s "$r" '"%.2f" % v["refusal_latency_ms"]["p99"]') | $(s "$r" 'v["refusals_with_retry_after"]') |"
+    echo "| $2 | $(s "$r" '"%.0f" % v["goodput"]') | $(s "$r" '"%.2f" % (v["goodput"] / '"$MAX_RATE"')') | $(s "$r" '"%.0f" % v["throughput"]') | $(s "$r" '"%.1f" % v["success_latency_ms"]["p50"]') | $(s "$r" '"%.1f" % v["success_latency_ms"]["p99"]') | $(s "$r" 'v["refusals"]') | $(s "$r" '"%.2f" % v["refusal_latency_ms"]["p99"]') | $(s "$r" '"%.2f" % v["refusal_service_time_ms"]["p99"]') | $(s "$r" 'v["refusals_with_retry_after"]') | $(s "$r" 'v["open_loop"]["late_sends"]') |"
 }
 # recovery PROBE BURST: seconds from the burst's end (its last send) until the probe's per-second p99 of its 2xx answers is back
 # at or below the highest of its 5 unloaded seconds, and stays there ("never" if it does not within the run).
@@ -215,8 +215,8 @@ awk -F, 'NR > 1 { printf "| %s | %.0f | %.0f | %.0f | %.1f | %.1f | %.1f%% | %s 
 echo
 echo "Open loop at 2 x R = $OVER_RATE req/s for $DURATION, each policy:"
 echo
-echo '| policy | goodput (req/s) | goodput / R | throughput | 2xx p50 (ms) | 2xx p99 (ms) | refusals (503) | refusal p99 (ms) | with Retry-After |'
-echo '|---|---:|---:|---:|---:|---:|---:|---:|---:|'
+echo '| policy | goodput (req/s) | goodput / R | throughput | 2xx p50 (ms) | 2xx p99 (ms) | refusals (503) | refusal p99 (ms) | from the send (ms) | with Retry-After | sent > 1 ms late |'
+echo '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
 row over-minilm deadline
 row over-minilm_queue queue
 echo
@@ -243,7 +243,9 @@ echo
 echo "Targets (issue 16):"
 check "deadline at 2 x R: goodput $(s over-minilm '"%.0f" % v["goodput"]') req/s >= 0.9 x R ($MAX_RATE)" "$(s over-minilm 'v["goodput"]') >= 0.9 * $MAX_RATE"
 check "deadline at 2 x R: 2xx p99 $(s over-minilm '"%.1f" % v["success_latency_ms"]["p99"]') ms <= 2 x SLO ($((2 * SLO_MS)) ms)" "$(s over-minilm 'v["success_latency_ms"]["p99"]') <= 2 * $SLO_MS"
-check "deadline at 2 x R: refusals answered in $(s over-minilm '"%.2f" % v["refusal_latency_ms"]["p99"]') ms p99 < 5 ms" "$(s over-minilm 'v["refusals"]') > 0 and $(s over-minilm 'v["refusal_latency_ms"]["p99"]') < 5"
+# How fast the server says no: from each refusal's actual send. From the intended send (the column beside it) it
+# also counts the time the load tool, on the same two cores, was late sending it.
+check "deadline at 2 x R: refusals answered in $(s over-minilm '"%.2f" % v["refusal_service_time_ms"]["p99"]') ms p99 from the send (from the intended send $(s over-minilm '"%.2f" % v["refusal_latency_ms"]["p99"]') ms) < 5 ms" "$(s over-minilm 'v["refusals"]') > 0 and $(s over-minilm 'v["refusal_service_time_ms"]["p99"]') < 5"
 check "deadline at 2 x R: every refusal carried Retry-After ($(s over-minilm 'v["refusals_with_retry_after"]') of $(s over-minilm 'v["refusals"]'))" "$(s over-minilm 'v["refusals"]') == $(s over-minilm 'v["refusals_with_retry_after"]')"
 check "deadline: the probe's p99 back at its unloaded value within 2 s of the overload's end ($RECOVERED_D s)" "'$RECOVERED_D' != 'never' and float('${RECOVERED_D/never/0}') <= 2"
 check "edge at 1.5 x R1 with one node slowed: goodput $(s edge '"%.0f" % v["goodput"]') req/s >= 0.9 x offered ($EDGE_RATE)" "$(s edge 'v["goodput"]') >= 0.9 * $EDGE_RATE"

@@ -72,7 +72,10 @@ internal static class ReportTables
 
         if (s.RefusalLatency is { Count: > 0 } refused)
         {
-            rows.Add(["refusals (503, 429)", $"{Formatting.Count(s.Refusals)}, {Formatting.Count(s.RefusalsWithRetryAfter)} with Retry-After; latency p50 {Formatting.Ms(refused.PercentileMs(50))} ms, p99 {Formatting.Ms(refused.PercentileMs(99))} ms"]);
+            var service = s.RefusalServiceTime is { Count: > 0 } fromSend
+                ? $"; from the actual send p50 {Formatting.Ms(fromSend.PercentileMs(50))} ms, p99 {Formatting.Ms(fromSend.PercentileMs(99))} ms"
+                : "";
+            rows.Add(["refusals (503, 429)", $"{Formatting.Count(s.Refusals)}, {Formatting.Count(s.RefusalsWithRetryAfter)} with Retry-After; latency p50 {Formatting.Ms(refused.PercentileMs(50))} ms, p99 {Formatting.Ms(refused.PercentileMs(99))} ms{service}"]);
         }
 
         if (s.OpenLoop is { } open)

@@ -111,6 +111,7 @@ internal static class ReportWriter
             ServiceTimeMs = Percentiles(s.ServiceTime),
             SuccessLatencyMs = s.SuccessLatency is { } ok ? Percentiles(ok) : null,
             RefusalLatencyMs = s.RefusalLatency is { } refused ? Percentiles(refused) : null,
+            RefusalServiceTimeMs = s.RefusalServiceTime is { Count: > 0 } refusedService ? Percentiles(refusedService) : null,
             s.Refusals,
             s.RefusalsWithRetryAfter,
             s.ServedBy,

@@ -31,6 +31,7 @@ internal sealed class LatencyRecorder
     private readonly LongHistogram _secondSuccess = LatencyDistribution.CreateHistogram();
     private readonly LongHistogram _success = LatencyDistribution.CreateHistogram();
     private readonly LongHistogram _refusal = LatencyDistribution.CreateHistogram();
+    private readonly LongHistogram _refusalService = LatencyDistribution.CreateHistogram();
     private readonly LongHistogram[] _targetLatency;
     private readonly long[] _targetFinished;
     private readonly long[] _targetErrors;
@@ -121,6 +122,7 @@ internal sealed class LatencyRecorder
                 else if (outcome.IsRefusal)
                 {
                     LatencyDistribution.Record(_refusal, latency);
+                    LatencyDistribution.Record(_refusalService, ToMicros(completed - sent));
                     _refusals++;
                     _refusalsWithRetryAfter += outcome.RetryAfter ? 1 : 0;
                 }
@@ -215,6 +217,7 @@ internal sealed class LatencyRecorder
                 WithinSlo = _slo is null ? null : _withinSlo,
                 SuccessLatency = new LatencyDistribution(_success.Copy()),
                 RefusalLatency = new LatencyDistribution(_refusal.Copy()),
+                RefusalServiceTime = new LatencyDistribution(_refusalService.Copy()),
                 Refusals = _refusals,
                 RefusalsWithRetryAfter = _refusalsWithRetryAfter,
             };

@@ -58,6 +58,12 @@ internal sealed record RunSummary
     /// <summary>Latency of the refusals (503, 429) alone: how fast a server says no; null when not recorded.</summary>
     public LatencyDistribution? RefusalLatency { get; init; }
 
+    /// <summary>
+    /// The refusals' service time: from each one's actual send, not its intended send. How long the server took to
+    /// say no, without the time the tool itself was late sending (an open loop on a busy machine); null when not recorded.
+    /// </summary>
+    public LatencyDistribution? RefusalServiceTime { get; init; }
+
     /// <summary>Responses 503 or 429.</summary>
     public long Refusals { get; init; }
 

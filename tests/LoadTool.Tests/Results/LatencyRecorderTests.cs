@@ -155,7 +155,7 @@ public sealed class LatencyRecorderTests
             for (var j = 0; j < 10; j++)
             {
                 // Ten times as many fast refusals (0.01..1 ms), all with Retry-After but the first ten.
-                recorder.Record(start, start, start + Ticks(i / 100.0), new RequestOutcome(0, 503, "overloaded", null, null, RetryAfter: i > 1));
+                recorder.Record(start, start + Ticks(i / 200.0), start + Ticks(i / 100.0), new RequestOutcome(0, 503, "overloaded", null, null, RetryAfter: i > 1)); // sent late by half
             }
         }
 
@@ -170,6 +170,9 @@ public sealed class LatencyRecorderTests
         Assert.Equal(1001, summary.RefusalLatency!.Count);
         Assert.Equal(1, summary.RefusalLatency.PercentileMs(99), 1);   // the refusals' own p99, not the answers'
         Assert.Equal(900, summary.RefusalLatency.MaxMs, 0);
+        Assert.Equal(1001, summary.RefusalServiceTime!.Count);
+        Assert.Equal(0.5, summary.RefusalServiceTime.PercentileMs(99), 1); // from the actual send: the tool's lateness left out
+        Assert.Equal(900, summary.RefusalServiceTime.MaxMs, 0);
         Assert.Equal(1001, summary.Refusals);
         Assert.Equal(991, summary.RefusalsWithRetryAfter);               // all but the first ten 503s
         Assert.Equal(199, summary.Timeline[0].P99SuccessMs, 0);          // the 2xx of second 0 alone

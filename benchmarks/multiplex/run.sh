@@ -3,8 +3,10 @@
 # four names in a temporary repository, prediction cache off so every request runs its model), requests
 # cycling over all four with the load tool, open loop at RATE (20) req/s for DURATION (30s), no warm-up
 # (every request is counted), m1 weighted HOT_WEIGHT (3) to 1 for each of m2..m4, interleaved evenly:
-# m1 m2 m1 m3 m1 m4 ... With Inference:MaxResidentModels 2, m1 stays resident (the most recently used)
-# and every other request finds its model evicted, loads it and evicts the previous one: the worst case
+# the load tool's smooth weighted round robin gives m1 m2 m1 m3 m4 m1, again and again (m3 and m4 one after the
+# other, which plain LRU answered by evicting m1). With Inference:MaxResidentModels 2, m1 stays resident (LRU-2:
+# used twice in each cycle) and every other request finds its model evicted, loads it and evicts the previous one:
+# the worst case
 # for the other slot. Two runs, one after the other, on fresh servers:
 #  1. no limit (every version resident, as by default);
 #  2. --Inference:MaxResidentModels 2, while a sampler reads POST /v2/repository/index and /metrics every

@@ -10,9 +10,11 @@ namespace ServingGateway.Inference.Residency;
 /// The residency policy: which cataloged versions hold executors in memory. Unlimited (the default) keeps every
 /// version resident from its load to its unload, as before multiplexing. With <c>Inference:MaxResidentModels</c>
 /// or <c>Inference:MaxResidentMb</c>, a request for a version that is not resident loads it (single flight: every
-/// request for it waits on one load), and the least recently used idle version is evicted to make room; when the
-/// least recently used one is busy, the load waits up to <see cref="LruWait"/> for it before it evicts a more
-/// recently used idle one.
+/// request for it waits on one load), and an idle version is evicted to make room, least recently used first by
+/// LRU-2: the version whose second-to-last request is the oldest (one used only once goes before any used twice,
+/// so a model used every other request outlasts two cold ones used one after the other, which plain LRU evicted
+/// it for). When the first in that order is busy, the load waits up to <see cref="LruWait"/> for it before it
+/// evicts the next idle one.
 /// </summary>
 /// <remarks>
 /// Idle means that the repository's reference is the only one left (<see cref="ModelHost.TryEvict"/>): a request
@@ -352,8 +354,8 @@ internal sealed partial class ModelResidency
         SignalRoom();
     }
 
-    // Counts slot's room as taken (a load in progress counts as resident), evicting the least recently used
-    // idle versions first when evict is set; with inLruOrder, only in order of recency: a busy version stops
+    // Counts slot's room as taken (a load in progress counts as resident), evicting idle versions in LRU-2 order
+    // (second-to-last use, then last use) when evict is set; with inLruOrder, only in order of recency: a busy version stops
     // the search rather than one used after it being evicted. False when it does not fit.
     private bool TryReserve(ResidentSlot slot, bool evict, bool inLruOrder = false)
     {
@@ -368,7 +370,7 @@ internal sealed partial class ModelResidency
                     return false;
                 }
 
-                candidates ??= [.. _resident.OrderBy(s => Volatile.Read(ref s.LastUsed))];
+                candidates ??= [.. _resident.OrderBy(s => Volatile.Read(ref s.PreviousUsed)).ThenBy(s => Volatile.Read(ref s.LastUsed))];
                 var evicted = false;
                 while (next < candidates.Count && !evicted)
                 {
@@ -416,7 +418,7 @@ internal sealed partial class ModelResidency
         SignalRoom();
     }
 
-    // Recency for the LRU: a use counter, not a clock (order is all it needs); not kept when unlimited.
+    // Recency for LRU-2: a use counter, not a clock (order is all it needs), its last two values; not kept when unlimited.
     private void Touch(ResidentSlot slot) => Touch(slot, NextStamp());
 
     private void Touch(ResidentSlot slot, long stamp)
@@ -432,6 +434,7 @@ internal sealed partial class ModelResidency
             var found = Interlocked.CompareExchange(ref slot.LastUsed, stamp, seen);
             if (found == seen)
             {
+                Volatile.Write(ref slot.PreviousUsed, seen);
                 return;
             }
 
@@ -445,7 +448,7 @@ internal sealed partial class ModelResidency
 
     private static partial class Log
     {
-        [LoggerMessage(90, LogLevel.Information, "Evicted model {Model} version {Version} (least recently used, idle) to load {ForModel} version {ForVersion}")]
+        [LoggerMessage(90, LogLevel.Information, "Evicted model {Model} version {Version} (idle, least recently used by its last two requests) to load {ForModel} version {ForVersion}")]
         public static partial void Evicted(ILogger logger, string model, long version, string forModel, long forVersion);
 
         [LoggerMessage(91, LogLevel.Information, "Made model {Model} version {Version} resident in {Milliseconds} ms")]

@@ -66,8 +66,14 @@ internal sealed class ResidentSlot
     /// <summary>The load in progress that every request for this version waits on (single flight), or null.</summary>
     internal Task<ModelHost>? Loading { get; set; }
 
-    /// <summary>The residency's use clock when a request last took this version (least recently used goes first).</summary>
+    /// <summary>The residency's use clock when a request last took this version.</summary>
     internal long LastUsed;
+
+    /// <summary>
+    /// The use clock of the request before the last one (0 when there was none): the version whose second-to-last
+    /// use is the oldest goes first (LRU-2). Kept across evictions, as the slot is.
+    /// </summary>
+    internal long PreviousUsed;
 
     /// <summary>Creates the host.</summary>
     internal ModelHost Load() => _load();

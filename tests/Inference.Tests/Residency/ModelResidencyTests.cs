@@ -68,6 +68,26 @@ public sealed class ModelResidencyTests
     }
 
     [Fact]
+    public async Task LoadAndAcquireAsync_TwoColdModelsInARow_TheHotOneUsedTwiceStaysResident()
+    {
+        // hot x hot y z: plain LRU evicts hot for z (its last use is older than y's); LRU-2 evicts y, used once.
+        var residency = Create(new InferenceOptions { MaxResidentModels = 2 });
+        var (hot, x, y, z) = (Slot("hot"), Slot("x"), Slot("y"), Slot("z"));
+        residency.TryLoadNow(hot);
+        residency.TryLoadNow(x);
+        Use(residency, hot);
+
+        (await residency.LoadAndAcquireAsync(y, CancellationToken.None))!.Release(); // evicts x (used once, before hot)
+        (await residency.LoadAndAcquireAsync(z, CancellationToken.None))!.Release();
+
+        Assert.True(hot.IsResident);
+        Assert.Equal(1, hot.Loads);
+        Assert.False(x.IsResident);
+        Assert.False(y.IsResident);
+        Assert.True(z.IsResident);
+    }
+
+    [Fact]
     public async Task LoadAndAcquireAsync_LeastRecentlyUsedBusyPastLruWait_EvictsAnIdleOneInstead()
     {
         var residency = Create(new InferenceOptions { MaxResidentModels = 2 });

@@ -194,8 +194,6 @@ internal sealed class DynamicBatcher<TRequest, TResult> : IAsyncDisposable
         return entry.Completion;
     }
 
-    // Why a request was refused by deadline: the work ahead against its deadline, or against the share of it that
-    // admission allows now (AdmissionShare: answers were finishing past their target).
     // Why a request was refused by deadline: the time it has spent here (since it arrived) and the work queued ahead,
     // against its deadline, or against the share of it that admission allows now (AdmissionShare: answers were
     // finishing past their target).

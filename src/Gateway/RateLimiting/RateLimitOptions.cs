@@ -17,9 +17,20 @@ public sealed class RateLimitOptions
     /// <summary>Per-model limits, by model name.</summary>
     public Dictionary<string, RateLimitRule> Models { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// With <c>--redis</c>: how long a decision may wait for Redis before this edge decides it in its local buckets
+    /// (and counts a failure toward the circuit breaker). Default 250 ms; 1 to 60000. Read at start.
+    /// </summary>
+    public double RedisDecisionBudgetMs { get; set; } = 250;
+
     /// <summary>Lists every invalid setting.</summary>
     public IEnumerable<string> Validate()
     {
+        if (RedisDecisionBudgetMs is < 1 or > 60_000 || double.IsNaN(RedisDecisionBudgetMs))
+        {
+            yield return $"RateLimits:RedisDecisionBudgetMs must be from 1 to 60000; it is {RedisDecisionBudgetMs}.";
+        }
+
         if (Default is { } rule)
         {
             foreach (var error in rule.Validate("RateLimits:Default"))

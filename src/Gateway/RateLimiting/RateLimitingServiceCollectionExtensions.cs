@@ -22,7 +22,8 @@ internal static class RateLimitingServiceCollectionExtensions
                 var time = sp.GetRequiredService<TimeProvider>();
                 var breaker = new CircuitBreaker(
                     "Redis rate limits " + RedisConnections.Describe(redis), 3, TimeSpan.FromSeconds(2), time, sp.GetRequiredService<ILogger<RateLimitMiddleware>>());
-                return new RateLimitMiddleware.SharedBuckets(new RedisTokenBuckets(connection, TimeSpan.FromMilliseconds(250), time), breaker, redis);
+                var budget = TimeSpan.FromMilliseconds(sp.GetRequiredService<Microsoft.Extensions.Options.IOptionsMonitor<RateLimitOptions>>().CurrentValue.RedisDecisionBudgetMs);
+                return new RateLimitMiddleware.SharedBuckets(new RedisTokenBuckets(connection, budget, time), breaker, redis);
             });
         }
 

@@ -67,16 +67,16 @@ internal sealed class AdmissionShare
 
             // A batch may straddle windows: the window's tolerance scales with the answers it counted.
             var share = _share;
+            var refused = Interlocked.Exchange(ref _refused, 0);
             if (_late * Window > LateTolerance * (_inTime + _late))
             {
                 share = Math.Max(Minimum, share * Decrease);
             }
-            else if (Interlocked.Exchange(ref _refused, 0) > 0)
+            else if (refused > 0)
             {
                 share = Math.Min(1, share + Increase);
             }
 
-            Interlocked.Exchange(ref _refused, 0);
             Volatile.Write(ref _share, share);
             _inTime = 0;
             _late = 0;

@@ -117,8 +117,9 @@ internal sealed class DynamicBatcher<TRequest, TResult> : IAsyncDisposable
     /// <param name="priority">Priority level, 0 first; clamped to the configured levels.</param>
     /// <param name="timeout">How long it may wait in the queue; null for no limit.</param>
     /// <param name="arrivedAt">
-    /// When the request reached the server (a timestamp of this batcher's clock, at or before now): its deadline and its
-    /// target run from then, so the time it took to read and decode counts against them.
+    /// When the request reached the server (a timestamp of this batcher's clock; a later one, <see cref="long.MaxValue"/>
+    /// included, means now): its deadline and its target run from then, so the time it took to read and decode counts
+    /// against them.
     /// </param>
     /// <param name="cancellationToken">The caller's; cancelling drops the request if it has not been dispatched yet.</param>
     /// <exception cref="BatchRejectedException">

@@ -130,10 +130,9 @@ internal sealed class ModelHost
         var timeout = _config.QueuePolicy.Timeout(request.TimeoutMicroseconds ?? 0);
         try
         {
-            var queuing = request.ReceivedAt is { } receivedAt
-                ? _batcher.EnqueueAsync(request, rows, QueuedBytesOf(request), key, PriorityLevel(request.Priority), timeout, receivedAt, cancellationToken)
-                : _batcher.EnqueueAsync(request, rows, QueuedBytesOf(request), key, PriorityLevel(request.Priority), timeout, cancellationToken);
-            return await queuing.ConfigureAwait(false);
+            // A request that did not come over HTTP has no arrival time: it arrived now (the batcher takes the earlier of the two).
+            var arrivedAt = request.ReceivedAt ?? long.MaxValue;
+            return await _batcher.EnqueueAsync(request, rows, QueuedBytesOf(request), key, PriorityLevel(request.Priority), timeout, arrivedAt, cancellationToken).ConfigureAwait(false);
         }
         catch (BatchRejectedException ex)
         {

@@ -22,6 +22,7 @@ internal sealed class StallingServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly int _stallAt;
     private int _count;
+    private int _held;
     private Task? _stall;
 
     private StallingServer(WebApplication app, int stallAt)
@@ -34,6 +35,9 @@ internal sealed class StallingServer : IAsyncDisposable
 
     /// <summary>Infer requests answered so far.</summary>
     public int Count => Volatile.Read(ref _count);
+
+    /// <summary>Infer requests that waited for the stall (the one that began it included).</summary>
+    public int Held => Volatile.Read(ref _held);
 
     public static async Task<StallingServer> StartAsync(int stallAt)
     {
@@ -61,6 +65,7 @@ internal sealed class StallingServer : IAsyncDisposable
 
         if (Volatile.Read(ref _stall) is { IsCompleted: false } stall)
         {
+            Interlocked.Increment(ref _held);
             await stall;
         }
 

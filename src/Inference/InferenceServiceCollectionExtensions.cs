@@ -41,6 +41,7 @@ public static class InferenceServiceCollectionExtensions
         services.AddSingleton<ModelHostFactory>();
         services.AddSingleton<ModelResidency>();
         services.AddSingleton<ModelRepository>();
+        services.AddSingleton(sp => new NodeReadings(sp.GetRequiredService<ModelRepository>()));
         services.AddHostedService<RepositoryLoader>();
         services.AddSingleton<RequestPathWarmUp>();
         services.AddHostedService(sp => sp.GetRequiredService<RequestPathWarmUp>());

@@ -54,6 +54,21 @@ public sealed class AuthorizationTests : IDisposable
         return await server.Client.SendAsync(request);
     }
 
+    // The status page and everything it loads: each is decided as /metrics is.
+    private static readonly string[] StatusPaths = ["status", "status/status.js", "status/status.css", "status/data"];
+
+    private static async Task<HttpStatusCode[]> SendEachAsync(GatewayServer server, string[] paths, string? key = null)
+    {
+        var codes = new List<HttpStatusCode>();
+        foreach (var path in paths)
+        {
+            using var response = await SendAsync(server, HttpMethod.Get, path, key);
+            codes.Add(response.StatusCode);
+        }
+
+        return [.. codes];
+    }
+
     private static async Task<(int Code, string Err)> RunAsync(params string[] args)
     {
         using var stdout = new StringWriter();
@@ -154,7 +169,21 @@ public sealed class AuthorizationTests : IDisposable
     }
 
     [Fact]
-    public async Task BeyondLoopback_AnonymousRefused_MetricsNeedAdmin()
+    public async Task Loopback_AnonymousRefused_MetricsAndStatusStillPublic()
+    {
+        await using var server = await GatewayServer.StartAsync(_models.Path, "--config", _config, "--Auth:AllowAnonymous", "false");
+
+        using var model = await SendAsync(server, HttpMethod.Get, "v2/models/mlp");
+        using var metrics = await SendAsync(server, HttpMethod.Get, "metrics");
+        var status = await SendEachAsync(server, StatusPaths);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, model.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, metrics.StatusCode);
+        Assert.All(status, s => Assert.Equal(HttpStatusCode.OK, s));
+    }
+
+    [Fact]
+    public async Task BeyondLoopback_AnonymousRefused_MetricsAndStatusNeedAdmin()
     {
         await using var server = await GatewayServer.StartAsync(_models.Path, "--config", _config, "--urls", "http://0.0.0.0:0");
 
@@ -162,11 +191,17 @@ public sealed class AuthorizationTests : IDisposable
         using var metricsNoKey = await SendAsync(server, HttpMethod.Get, "metrics");
         using var metricsInfer = await SendAsync(server, HttpMethod.Get, "metrics", InferKey);
         using var metricsAdmin = await SendAsync(server, HttpMethod.Get, "metrics", AdminKey);
+        var statusNoKey = await SendEachAsync(server, StatusPaths);
+        var statusInfer = await SendEachAsync(server, StatusPaths, InferKey);
+        var statusAdmin = await SendEachAsync(server, StatusPaths, AdminKey);
 
         Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, metricsNoKey.StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, metricsInfer.StatusCode);
         Assert.Equal(HttpStatusCode.OK, metricsAdmin.StatusCode);
+        Assert.All(statusNoKey, s => Assert.Equal(HttpStatusCode.Unauthorized, s));
+        Assert.All(statusInfer, s => Assert.Equal(HttpStatusCode.Forbidden, s));
+        Assert.All(statusAdmin, s => Assert.Equal(HttpStatusCode.OK, s));
     }
 
     [Fact]
@@ -176,9 +211,13 @@ public sealed class AuthorizationTests : IDisposable
 
         using var noKey = await SendAsync(server, HttpMethod.Get, "metrics");
         using var infer = await SendAsync(server, HttpMethod.Get, "metrics", InferKey);
+        var statusNoKey = await SendEachAsync(server, StatusPaths);
+        var statusInfer = await SendEachAsync(server, StatusPaths, InferKey);
 
         Assert.Equal(HttpStatusCode.Unauthorized, noKey.StatusCode);
         Assert.Equal(HttpStatusCode.OK, infer.StatusCode);
+        Assert.All(statusNoKey, s => Assert.Equal(HttpStatusCode.Unauthorized, s));
+        Assert.All(statusInfer, s => Assert.Equal(HttpStatusCode.OK, s));
     }
 
     [Theory]
@@ -215,6 +254,7 @@ public sealed class AuthorizationTests : IDisposable
         using var health = await SendAsync(node, HttpMethod.Get, "v2/health/ready");
         using var noKey = await SendAsync(node, HttpMethod.Get, "v2/models/mlp");
         using var metrics = await SendAsync(node, HttpMethod.Get, "metrics");
+        var status = await SendEachAsync(node, StatusPaths);
         using var direct = await SendAsync(node, HttpMethod.Get, "v2/models/mlp", NodeKey);
         using var viaEdge = await SendAsync(edgeWithKey, HttpMethod.Post, "v2/models/mlp/infer", InferKey, MlpRequest);
         using var viaEdgeWithoutKey = await SendAsync(edgeWithoutKey, HttpMethod.Post, "v2/models/mlp/infer", InferKey, MlpRequest);
@@ -223,6 +263,7 @@ public sealed class AuthorizationTests : IDisposable
         Assert.Equal(HttpStatusCode.Unauthorized, noKey.StatusCode);
         Assert.Contains("requires a node key", await Oip.ReadErrorAsync(noKey), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.Unauthorized, metrics.StatusCode);
+        Assert.All(status, s => Assert.Equal(HttpStatusCode.Unauthorized, s));
         Assert.Equal(HttpStatusCode.OK, direct.StatusCode);
         Assert.Equal(HttpStatusCode.OK, viaEdge.StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, viaEdgeWithoutKey.StatusCode);

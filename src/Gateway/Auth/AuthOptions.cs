@@ -24,7 +24,7 @@ public sealed class AuthOptions
     public List<string>? AnonymousRoles { get; set; }
 
     /// <summary>
-    /// The role <c>/metrics</c> needs: <c>public</c>, <c>infer</c>, <c>deploy</c> or <c>admin</c>. Default:
+    /// The role <c>/metrics</c> and the status page (<c>/status</c>) need: <c>public</c>, <c>infer</c>, <c>deploy</c> or <c>admin</c>. Default:
     /// public when the server listens on loopback addresses only, <c>admin</c> otherwise.
     /// </summary>
     public string? MetricsRole { get; set; }

@@ -30,7 +30,7 @@ internal sealed record RequiredRole(GatewayRoles Role)
     };
 }
 
-/// <summary>Endpoint metadata of <c>/metrics</c>: its role is <c>Auth:MetricsRole</c>, decided per request (it reloads).</summary>
+/// <summary>Endpoint metadata of <c>/metrics</c> and the status page (<c>/status</c>, <c>/status/...</c>): their role is <c>Auth:MetricsRole</c>, decided per request (it reloads).</summary>
 internal sealed class MetricsEndpointMetadata
 {
     public static MetricsEndpointMetadata Instance { get; } = new();

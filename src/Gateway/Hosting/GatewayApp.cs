@@ -5,6 +5,7 @@ using ServingGateway.Auth;
 using ServingGateway.Edge;
 using ServingGateway.Inference;
 using ServingGateway.Inference.Metrics;
+using ServingGateway.Observability;
 using ServingGateway.RateLimiting;
 using ServingGateway.Routing;
 
@@ -101,6 +102,7 @@ internal static partial class GatewayApp
             builder.Services.AddNodeForwarding(settings.Edge);
         }
 
+        builder.Services.AddStatusPage(role);
         var app = builder.Build();
         reloads.Attach(
             app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ServingGateway.Configuration"),

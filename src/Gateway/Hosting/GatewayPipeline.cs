@@ -4,6 +4,7 @@ using ServingGateway.Edge;
 using ServingGateway.Inference;
 using ServingGateway.Inference.Http;
 using ServingGateway.Inference.Metrics;
+using ServingGateway.Observability;
 using ServingGateway.RateLimiting;
 using ServingGateway.Routing;
 
@@ -39,7 +40,7 @@ internal static class GatewayPipeline
         return app;
     }
 
-    /// <summary>The endpoints: forwarding and the edge's own on an edge, the node's in process otherwise; /metrics on every role.</summary>
+    /// <summary>The endpoints: forwarding and the edge's own on an edge, the node's in process otherwise; /metrics and /status on every role.</summary>
     /// <exception cref="StartupException">An endpoint has no role to require.</exception>
     public static WebApplication MapGatewayEndpoints(this WebApplication app, GatewayRole role)
     {
@@ -58,6 +59,7 @@ internal static class GatewayPipeline
             app.MapMetrics("/metrics", app.Services.GetRequiredService<NodeMetrics>().Registry).WithMetadata(MetricsEndpointMetadata.Instance);
         }
 
+        app.MapStatusPage(role);
         if (NodeEndpointRoles.MissingRoles(((IEndpointRouteBuilder)app).DataSources).ToList() is { Count: > 0 } missing)
         {
             throw new StartupException("ServingGateway: " + string.Join(Environment.NewLine + "ServingGateway: ", missing));

@@ -11,6 +11,7 @@ namespace ServingGateway.Inference.Metrics;
 internal sealed class ModelStatistics
 {
     private readonly BatchSizeStatistics[] _bySize;
+    private readonly long[] _latency = new long[LatencyBuckets.Count];
     private long _inferenceCount;
     private long _executionCount;
     private long _lastInferenceMs;
@@ -55,6 +56,21 @@ internal sealed class ModelStatistics
 
     /// <summary>Per batch size (index = rows), the batches run at that size.</summary>
     public IReadOnlyList<BatchSizeStatistics> BySize => _bySize;
+
+    /// <summary>Counts one answered request's duration in its <see cref="LatencyBuckets"/> bucket (the status page's p50 and p99).</summary>
+    public void RecordLatency(long nanoseconds) => Interlocked.Increment(ref _latency[LatencyBuckets.IndexOf(nanoseconds)]);
+
+    /// <summary>The answered requests counted per <see cref="LatencyBuckets"/> bucket since the version loaded.</summary>
+    public long[] CopyLatency()
+    {
+        var copy = new long[LatencyBuckets.Count];
+        for (var i = 0; i < copy.Length; i++)
+        {
+            copy[i] = Interlocked.Read(ref _latency[i]);
+        }
+
+        return copy;
+    }
 
     /// <summary>Records one batch of <paramref name="rows"/> rows and <paramref name="requests"/> requests.</summary>
     public void RecordBatch(int rows, int requests, long inputNs, long inferNs, long outputNs, long finishedUnixMs)

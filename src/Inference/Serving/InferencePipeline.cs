@@ -225,8 +225,16 @@ internal sealed partial class InferencePipeline
         var elapsed = _time.GetElapsedTime(started);
         if (model is not null)
         {
-            var outcome = status < 400 ? model.Statistics.Success : model.Statistics.Fail;
-            outcome.Add(1, (long)(elapsed.TotalMilliseconds * 1_000_000));
+            var nanoseconds = (long)(elapsed.TotalMilliseconds * 1_000_000);
+            if (status < 400)
+            {
+                model.Statistics.Success.Add(1, nanoseconds);
+                model.Statistics.RecordLatency(nanoseconds);
+            }
+            else
+            {
+                model.Statistics.Fail.Add(1, nanoseconds);
+            }
             model.Release();
         }
 

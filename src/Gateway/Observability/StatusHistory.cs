@@ -1,0 +1,122 @@
+using ServingGateway.Inference;
+using ServingGateway.Inference.Metrics;
+
+namespace ServingGateway.Observability;
+
+/// <summary>
+/// The status page's memory: per model version, a ring of the last <see cref="Length"/> samples, one taken every
+/// <see cref="SamplePeriod"/> by <see cref="StatusSampler"/> (10 minutes in all), so a page opened late still shows
+/// the last minutes. Each sample is the difference of two readings of the node's own counters
+/// (<see cref="NodeReadings"/>: statistics, latency buckets, batcher queue, cache, drift); nothing is measured
+/// twice. Memory is bounded: <see cref="Length"/> samples per version in the repository index, and a version that
+/// leaves the index is forgotten. Thread-safe.
+/// </summary>
+internal sealed class StatusHistory
+{
+    /// <summary>How often a sample is taken.</summary>
+    public static readonly TimeSpan SamplePeriod = TimeSpan.FromSeconds(5);
+
+    /// <summary>Samples kept per model version.</summary>
+    public const int Length = 120;
+
+    private readonly Func<IReadOnlyList<VersionReading>> _read;
+    private readonly TimeProvider _time;
+    private readonly Lock _gate = new();
+    private Dictionary<(string Model, string? Version), Series> _series = [];
+    private List<(string Model, string? Version)> _order = [];
+
+    public StatusHistory(Func<IReadOnlyList<VersionReading>> read, TimeProvider time)
+    {
+        _read = read;
+        _time = time;
+    }
+
+    /// <summary>Reads the node's counters and adds one sample per resident version: what changed since the last reading.</summary>
+    public void Sample()
+    {
+        var readings = _read();
+        var timestamp = _time.GetTimestamp();
+        var unixMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        lock (_gate)
+        {
+            var series = new Dictionary<(string, string?), Series>(readings.Count);
+            var order = new List<(string, string?)>(readings.Count);
+            foreach (var reading in readings)
+            {
+                var key = (reading.Model, reading.Version);
+                if (!series.TryAdd(key, _series.TryGetValue(key, out var known) ? known : new Series()))
+                {
+                    continue;
+                }
+
+                order.Add(key);
+                series[key].Observe(reading, timestamp, unixMs, _time.TimestampFrequency);
+            }
+
+            _series = series;
+            _order = order;
+        }
+    }
+
+    /// <summary>Every version of the last reading, in the index's order, with its samples oldest first.</summary>
+    public IReadOnlyList<StatusSeries> Snapshot()
+    {
+        lock (_gate)
+        {
+            return [.. _order.Select(key => _series[key]).Select(s => new StatusSeries(s.Latest, s.Ring.ToArray()))];
+        }
+    }
+
+    // One version's ring and its last reading (the baseline of the next sample).
+    private sealed class Series
+    {
+        private long _timestamp;
+        private bool _observed;
+
+        public StatusRing Ring { get; } = new(Length);
+
+        public VersionReading Latest { get; private set; }
+
+        public void Observe(VersionReading reading, long timestamp, long unixMs, long frequency)
+        {
+            var previous = Latest;
+            var hadBaseline = _observed && previous.Resident;
+            var elapsedSeconds = (timestamp - _timestamp) / (double)frequency;
+            Latest = reading;
+            _timestamp = timestamp;
+            _observed = true;
+            if (!reading.Resident)
+            {
+                return; // nothing counts while it is not resident; it starts again from a new baseline when it is
+            }
+
+            if (!hadBaseline || elapsedSeconds <= 0)
+            {
+                return; // the first reading is the baseline: what it counted happened before this history began
+            }
+
+            // Counters start again from zero when a version loads again: a drop means everything now counted is new.
+            var reset = reading.Successes < previous.Successes || reading.Failures < previous.Failures
+                || reading.CacheHits < previous.CacheHits || reading.CacheMisses < previous.CacheMisses
+                || reading.LatencyCounts.Count != previous.LatencyCounts.Count;
+            var before = reset ? default : previous;
+            var finished = reading.Successes + reading.Failures - before.Successes - before.Failures;
+            var hits = reading.CacheHits - before.CacheHits;
+            var lookups = hits + reading.CacheMisses - before.CacheMisses;
+            Span<long> latency = stackalloc long[LatencyBuckets.Count];
+            for (var i = 0; i < latency.Length && i < reading.LatencyCounts.Count; i++)
+            {
+                latency[i] = reading.LatencyCounts[i] - (reset || i >= previous.LatencyCounts.Count ? 0 : previous.LatencyCounts[i]);
+            }
+
+            Ring.Add(new StatusSample(
+                unixMs,
+                finished / elapsedSeconds,
+                LatencyBuckets.QuantileMs(latency, 0.5),
+                LatencyBuckets.QuantileMs(latency, 0.99),
+                reading.QueuedRows,
+                lookups > 0 ? hits / (double)lookups : null,
+                reading.DriftPsi));
+        }
+    }
+}

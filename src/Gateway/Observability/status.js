@@ -24,17 +24,19 @@
   }
 
   // A small line chart of one or two series (nulls break the line), with an optional dashed limit.
-  function chart(title, series, unit, digits, limit, fixedMax) {
+  function chart(key, title, series, unit, digits, limit, fixedMax) {
     const w = 170, h = 48, pad = 3;
-    const box = el("div", { class: "chart" });
+    const values = series.flat().filter(v => v !== null);
+    // data-max: the largest value drawn (the browser test reads it: traffic must show in the rps chart).
+    const box = el("div", { class: "chart", "data-series": key, "data-max": String(values.length ? Math.max(...values) : 0) });
     const label = el("div", { class: "label" });
-    label.append(el("span", {}, title), el("span", { class: "value" }, fmt(last(series[0]), digits) + (unit ? " " + unit : "")));
+    const now = series.map(s => fmt(last(s), digits)).join(" / ");
+    label.append(el("span", {}, title), el("span", { class: "value" }, now + (unit ? " " + unit : "")));
     box.append(label);
     const svg = document.createElementNS(svgNs, "svg");
     svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
     svg.setAttribute("role", "img");
     svg.setAttribute("aria-label", title);
-    const values = series.flat().filter(v => v !== null);
     if (limit !== null && limit !== undefined) values.push(limit);
     const max = fixedMax || Math.max(1e-9, ...values) * 1.1;
     const n = Math.max(2, series[0].length);
@@ -107,11 +109,11 @@
       card.append(el("h3", {}, `${m.name} v${m.version}`));
       const grid = el("div", { class: "charts" });
       grid.append(
-        chart("requests/s", [s.rps], "", 1),
-        chart("p50 / p99", [s.p50_ms, s.p99_ms], "ms", 2),
-        chart("queue rows", [s.queued_rows], "", 0),
-        chart("cache hit ratio", [s.cache_hit_ratio], "", 2, null, 1),
-        chart("drift PSI", [s.drift_psi], "", 3, m.drift_threshold));
+        chart("rps", "requests/s", [s.rps], "", 1),
+        chart("latency", "p50 / p99", [s.p50_ms, s.p99_ms], "ms", 2),
+        chart("queue", "queue rows", [s.queued_rows], "", 0),
+        chart("cache", "cache hit ratio", [s.cache_hit_ratio], "", 2, null, 1),
+        chart("drift", "drift PSI", [s.drift_psi], "", 3, m.drift_threshold));
       card.append(grid);
       charts.append(card);
     }

@@ -73,10 +73,11 @@ public sealed class TritonConfigBehaviourTests : IAsyncLifetime
         var asksLonger = InferAsync("reject_fixed", Row(timeoutMicros: 60_000_000));
         await PollAsync(() => Version("reject_fixed").QueuedRows == 1);
 
-        _time.Advance(TimeSpan.FromMilliseconds(11));
+        var waited = await AdvanceUntilAsync(() => asksLonger.IsCompleted, "the request asking 60 s to end, past the fixed 10 ms timeout");
 
-        var ex = await Assert.ThrowsAsync<InferenceException>(() => Poll.DoneAsync(asksLonger, "the request asking 60 s, past the fixed 10 ms timeout"));
+        var ex = await Assert.ThrowsAsync<InferenceException>(() => asksLonger);
         Assert.Equal(503, ex.StatusCode);
+        Assert.InRange(waited, TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(99)); // at its timeout, before the batch delay
     }
 
     [Fact]
@@ -86,13 +87,15 @@ public sealed class TritonConfigBehaviourTests : IAsyncLifetime
         var sendsNone = InferAsync("reject_override", Row(timeoutMicros: null));
         await PollAsync(() => Version("reject_override").QueuedRows == 2);
 
-        _time.Advance(TimeSpan.FromMilliseconds(11));
+        var waited = await AdvanceUntilAsync(() => sendsNone.IsCompleted, "the request with no timeout to end, past the default 10 ms");
 
-        var ex = await Assert.ThrowsAsync<InferenceException>(() => Poll.DoneAsync(sendsNone, "the request with no timeout, past the default 10 ms"));
+        var ex = await Assert.ThrowsAsync<InferenceException>(() => sendsNone);
         Assert.Equal(503, ex.StatusCode);
+        Assert.InRange(waited, TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(99));
         Assert.False(asksLonger.IsCompleted);
-        _time.Advance(TimeSpan.FromMilliseconds(100));
-        Assert.Equal(new[] { 2f }, await Poll.DoneAsync(asksLonger, "the request asking 60 s, after the 100 ms delay"));
+        waited += await AdvanceUntilAsync(() => asksLonger.IsCompleted, "the request asking 60 s to be answered, after the 100 ms delay");
+        Assert.Equal(new[] { 2f }, await asksLonger);
+        Assert.True(waited >= TimeSpan.FromMilliseconds(100), $"answered after {waited.TotalMilliseconds} ms, before the batch delay");
     }
 
     [Fact]
@@ -101,12 +104,10 @@ public sealed class TritonConfigBehaviourTests : IAsyncLifetime
         var shortTimeout = InferAsync("delay", Row(timeoutMicros: 1000));
         await PollAsync(() => Version("delay").QueuedRows == 1);
 
-        _time.Advance(TimeSpan.FromMilliseconds(11));
-        Assert.False(shortTimeout.IsCompleted);
-        Assert.Equal(1, Version("delay").QueuedRows);
-        _time.Advance(TimeSpan.FromMilliseconds(100));
+        var waited = await AdvanceUntilAsync(() => shortTimeout.IsCompleted, "the short-timeout request to be answered");
 
-        Assert.Equal(new[] { 2f }, await Poll.DoneAsync(shortTimeout, "the short-timeout request"));
+        Assert.Equal(new[] { 2f }, await shortTimeout); // kept past its 1 ms timeout ...
+        Assert.True(waited >= TimeSpan.FromMilliseconds(100), $"answered after {waited.TotalMilliseconds} ms, before the batch delay"); // ... until its batch ran
     }
 
     [Fact]
@@ -181,4 +182,24 @@ public sealed class TritonConfigBehaviourTests : IAsyncLifetime
     private Task<float[]> InferAsync(string model, string json) => RepositoryInference.InferAsync(_repository, model, json);
 
     private static Task PollAsync(Func<bool> condition) => Poll.UntilAsync(condition, "the request to be queued");
+
+    // Advances the fake clock a millisecond at a time until done; returns how far. One large step can race the batcher's
+    // loop: it arms its timer from its own reading of the clock, and a step taken between that reading and the arming
+    // leaves the timer past the test's time, so the request waits for a step that never comes (seen in CI).
+    private async Task<TimeSpan> AdvanceUntilAsync(Func<bool> done, string what)
+    {
+        var start = _time.GetTimestamp();
+        await Poll.UntilAsync(
+            () =>
+            {
+                if (!done())
+                {
+                    _time.Advance(TimeSpan.FromMilliseconds(1));
+                }
+
+                return done();
+            },
+            what);
+        return _time.GetElapsedTime(start);
+    }
 }

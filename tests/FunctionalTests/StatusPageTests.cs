@@ -35,6 +35,19 @@ public sealed class StatusPageTests(ITestOutputHelper output) : IAsyncLifetime
         return path;
     }
 
+    // Waits (60 s at most) until the page's script makes the expression true; fails saying what it waited for and what it saw.
+    private static async Task UntilAsync(IPage page, string expression, object? argument, Func<Task<string>> what)
+    {
+        try
+        {
+            await page.WaitForFunctionAsync(expression, argument, new() { Timeout = 60_000, PollingInterval = 200 });
+        }
+        catch (TimeoutException)
+        {
+            Assert.Fail("not reached within 60 s: " + await what());
+        }
+    }
+
     [Fact]
     public async Task StatusPage_InBrowserWithTraffic_ListsMlpAndItsNumbersMove()
     {
@@ -65,15 +78,17 @@ public sealed class StatusPageTests(ITestOutputHelper output) : IAsyncLifetime
 
         // The page reads /status/data every sample period (5 s); the sample after the traffic holds it.
         var expected = Requests.ToString(CultureInfo.InvariantCulture);
-        await page.WaitForFunctionAsync(
+        await UntilAsync(
+            page,
             "n => { const c = document.querySelector(\"#models tr[data-model='mlp'] td.requests\"); return c && c.textContent === n; }",
             expected,
-            new() { Timeout = 60_000, PollingInterval = 200 });
+            async () => $"mlp's requests cell to read {expected}; it reads '{await row.Locator("td.requests").TextContentAsync()}'");
         var rpsChart = page.Locator(".card[data-model='mlp'] .chart[data-series='rps']");
-        await page.WaitForFunctionAsync(
+        await UntilAsync(
+            page,
             "() => { const c = document.querySelector(\".card[data-model='mlp'] .chart[data-series='rps']\"); return c && Number(c.dataset.max) > 0; }",
             null,
-            new() { Timeout = 60_000, PollingInterval = 200 });
+            async () => $"a positive point in mlp's requests/s chart; its largest is {await rpsChart.GetAttributeAsync("data-max")}");
         var peak = double.Parse(await rpsChart.GetAttributeAsync("data-max") ?? "0", CultureInfo.InvariantCulture);
         var traffic = await page.Locator("#traffic").TextContentAsync();
         var nodes = await page.Locator("#nodes-note").TextContentAsync();

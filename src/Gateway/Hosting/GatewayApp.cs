@@ -5,6 +5,7 @@ using ServingGateway.Auth;
 using ServingGateway.Edge;
 using ServingGateway.Inference;
 using ServingGateway.Inference.Metrics;
+using ServingGateway.Observability;
 using ServingGateway.RateLimiting;
 using ServingGateway.Routing;
 
@@ -84,6 +85,7 @@ internal static partial class GatewayApp
         var role = settings.Role;
         settings.SettleAuditPath();
         builder.UseGatewayKestrel(settings);
+        builder.Services.AddGatewayTracing(settings.Telemetry, role);
         builder.Services.AddGatewayAuth(builder.Configuration, role, settings.Audit, apiKeys: role != GatewayRole.Node);
         if (role != GatewayRole.Edge)
         {

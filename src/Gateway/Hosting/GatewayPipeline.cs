@@ -4,6 +4,7 @@ using ServingGateway.Edge;
 using ServingGateway.Inference;
 using ServingGateway.Inference.Http;
 using ServingGateway.Inference.Metrics;
+using ServingGateway.Observability;
 using ServingGateway.RateLimiting;
 using ServingGateway.Routing;
 
@@ -18,6 +19,7 @@ internal static class GatewayPipeline
     /// <summary>The middleware in front of the endpoints, in order.</summary>
     public static WebApplication UseGatewayPipeline(this WebApplication app, GatewayRole role)
     {
+        app.UseTraceIdHeader();
         app.UseJsonErrors();
         if (role != GatewayRole.Edge)
         {
@@ -58,6 +60,7 @@ internal static class GatewayPipeline
             app.MapMetrics("/metrics", app.Services.GetRequiredService<NodeMetrics>().Registry).WithMetadata(MetricsEndpointMetadata.Instance);
         }
 
+        app.MapTraceEndpoints();
         if (NodeEndpointRoles.MissingRoles(((IEndpointRouteBuilder)app).DataSources).ToList() is { Count: > 0 } missing)
         {
             throw new StartupException("ServingGateway: " + string.Join(Environment.NewLine + "ServingGateway: ", missing));

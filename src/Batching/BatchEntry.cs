@@ -44,6 +44,9 @@ internal sealed class BatchEntry<TRequest, TResult>
     /// <summary>Timestamp by which its answer counts as in time (its SLO or timeout); <see cref="long.MaxValue"/> for none.</summary>
     public long Target { get; init; } = long.MaxValue;
 
+    /// <summary>The caller's span when it was sampled, else default: the batch run's spans link to it (<see cref="BatchingTelemetry"/>).</summary>
+    public System.Diagnostics.ActivityContext Trace { get; init; }
+
     /// <summary>The caller's cancellation: a queued request whose caller went away is dropped uncomputed.</summary>
     public CancellationToken CancellationToken { get; }
 

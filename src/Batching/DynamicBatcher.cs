@@ -175,6 +175,7 @@ internal sealed class DynamicBatcher<TRequest, TResult> : IAsyncDisposable
         {
             Bytes = bytes,
             Target = _options.TargetOf(since, timeout, _time.TimestampFrequency),
+            Trace = BatchingTelemetry.CallerContext(),
         };
         if (cancellationToken.CanBeCanceled)
         {
@@ -376,6 +377,7 @@ internal sealed class DynamicBatcher<TRequest, TResult> : IAsyncDisposable
     {
         var started = _time.GetTimestamp();
         Exception? failure = null;
+        var span = BatchingTelemetry.StartBatch(batch, instance, started, _time);
         try
         {
             _execute(instance, batch);
@@ -383,6 +385,11 @@ internal sealed class DynamicBatcher<TRequest, TResult> : IAsyncDisposable
         catch (Exception ex)
         {
             failure = ex;
+            span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, ex.Message);
+        }
+        finally
+        {
+            span?.Dispose();
         }
 
         var finished = _time.GetTimestamp();

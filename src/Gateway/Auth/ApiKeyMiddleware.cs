@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
 using ServingGateway.Inference.Common;
+using ServingGateway.Observability;
 
 namespace ServingGateway.Auth;
 
@@ -36,10 +37,33 @@ internal sealed class ApiKeyMiddleware
 
     public Task InvokeAsync(HttpContext context)
     {
+        Task? answered;
+        GatewayRoles? audited;
+        using (var span = GatewayTelemetry.Source.StartActivity("auth"))
+        {
+            answered = Authorize(context, out audited);
+            if (span is not null)
+            {
+                span.SetTag("auth.caller", context.Items[CallerItem] as string);
+                if (answered is not null)
+                {
+                    span.SetTag("http.response.status_code", context.Response.StatusCode);
+                }
+            }
+        }
+
+        return answered ?? (audited is { } role ? _audit.ServeAsync(context, _next, (string)context.Items[CallerItem]!, role) : _next(context));
+    }
+
+    // The decision for the endpoint the router chose: null to go on (audited: the role an audited call needs), or the
+    // refusal being written.
+    private Task? Authorize(HttpContext context, out GatewayRoles? audited)
+    {
+        audited = null;
         var endpoint = context.GetEndpoint();
         if (endpoint is null)
         {
-            return _next(context);
+            return null;
         }
 
         var snapshot = Current();
@@ -50,7 +74,7 @@ internal sealed class ApiKeyMiddleware
             : endpoint.Metadata.GetMetadata<RequiredRole>()?.Role;
         if (needed == GatewayRoles.None)
         {
-            return _next(context);
+            return null;
         }
 
         var key = Presented(context.Request);
@@ -91,7 +115,8 @@ internal sealed class ApiKeyMiddleware
         }
 
         context.Items[CallerItem] = caller;
-        return IsAudited(needed) ? _audit.ServeAsync(context, _next, caller, needed!.Value) : _next(context);
+        audited = IsAudited(needed) ? needed : null;
+        return null;
     }
 
     /// <summary>Repository and admin calls are audited, whatever their outcome.</summary>

@@ -85,6 +85,7 @@ internal static partial class GatewayApp
         var role = settings.Role;
         settings.SettleAuditPath();
         builder.UseGatewayKestrel(settings);
+        builder.Services.AddGatewayTracing(settings.Telemetry, role);
         builder.Services.AddGatewayAuth(builder.Configuration, role, settings.Audit, apiKeys: role != GatewayRole.Node);
         if (role != GatewayRole.Edge)
         {

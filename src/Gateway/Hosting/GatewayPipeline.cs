@@ -19,6 +19,7 @@ internal static class GatewayPipeline
     /// <summary>The middleware in front of the endpoints, in order.</summary>
     public static WebApplication UseGatewayPipeline(this WebApplication app, GatewayRole role)
     {
+        app.UseTraceIdHeader();
         app.UseJsonErrors();
         if (role != GatewayRole.Edge)
         {
@@ -59,6 +60,7 @@ internal static class GatewayPipeline
             app.MapMetrics("/metrics", app.Services.GetRequiredService<NodeMetrics>().Registry).WithMetadata(MetricsEndpointMetadata.Instance);
         }
 
+        app.MapTraceEndpoints();
         app.MapStatusPage(role);
         if (NodeEndpointRoles.MissingRoles(((IEndpointRouteBuilder)app).DataSources).ToList() is { Count: > 0 } missing)
         {

@@ -3,6 +3,7 @@ using ServingGateway.Edge;
 using ServingGateway.Inference;
 using ServingGateway.Inference.Caching;
 using ServingGateway.Inference.Common;
+using ServingGateway.Observability;
 using ServingGateway.RateLimiting;
 
 namespace ServingGateway.Hosting;
@@ -14,8 +15,9 @@ namespace ServingGateway.Hosting;
 /// </summary>
 internal sealed class GatewaySettings
 {
-    private GatewaySettings(GatewayRole role, InferenceOptions inference, CacheOptions cache, EdgeOptions edge, AuditOptions audit)
+    private GatewaySettings(GatewayRole role, InferenceOptions inference, CacheOptions cache, EdgeOptions edge, AuditOptions audit, TelemetryOptions telemetry)
     {
+        Telemetry = telemetry;
         Role = role;
         Inference = inference;
         Cache = cache;
@@ -37,6 +39,9 @@ internal sealed class GatewaySettings
 
     /// <summary>The Audit section.</summary>
     public AuditOptions Audit { get; }
+
+    /// <summary>Section Telemetry: tracing.</summary>
+    public TelemetryOptions Telemetry { get; }
 
     /// <summary>Settles the audit log's path when none is configured; only once the settings are known to be valid.</summary>
     public void SettleAuditPath()
@@ -60,6 +65,8 @@ internal sealed class GatewaySettings
         var node = Bind<NodeOptions>(configuration, NodeOptions.SectionName, errors);
         var audit = Bind<AuditOptions>(configuration, AuditOptions.SectionName, errors);
         errors.AddRange(audit.Validate());
+        var telemetry = Bind<TelemetryOptions>(configuration, TelemetryOptions.SectionName, errors);
+        errors.AddRange(telemetry.Validate());
         if (role != GatewayRole.Edge)
         {
             errors.AddRange(inference.Validate());
@@ -83,7 +90,7 @@ internal sealed class GatewaySettings
             errors.AddRange(limits.Validate());
         }
 
-        return new GatewaySettings(role, inference, cache, edge, audit);
+        return new GatewaySettings(role, inference, cache, edge, audit, telemetry);
     }
 
     private static GatewayRole ParseRole(string text, List<string> errors)

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using ServingGateway.Auth;
 using ServingGateway.Edge;
 using ServingGateway.Inference.Common;
+using ServingGateway.Observability;
 using ServingGateway.Routing;
 using StackExchange.Redis;
 
@@ -57,7 +58,14 @@ internal sealed class RateLimitMiddleware
             caller = "ip:" + context.Connection.RemoteIpAddress;
         }
 
-        var decision = await TakeAsync($"{limit}\n{caller}", rule, context.RequestAborted);
+        RateLimitDecision decision;
+        using (var span = GatewayTelemetry.Source.StartActivity("rate limit"))
+        {
+            decision = await TakeAsync($"{limit}\n{caller}", rule, context.RequestAborted);
+            span?.SetTag("ratelimit.limit", limit);
+            span?.SetTag("ratelimit.allowed", decision.Allowed);
+        }
+
         var headers = context.Response.Headers;
         headers["RateLimit-Limit"] = decision.Limit.ToString(CultureInfo.InvariantCulture);
         headers["RateLimit-Remaining"] = Math.Max(0, decision.Remaining).ToString(CultureInfo.InvariantCulture);

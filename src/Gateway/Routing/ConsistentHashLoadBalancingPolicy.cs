@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using ServingGateway.Edge;
+using ServingGateway.Observability;
 using Yarp.ReverseProxy.LoadBalancing;
 using Yarp.ReverseProxy.Model;
 
@@ -38,10 +39,13 @@ internal sealed class ConsistentHashLoadBalancingPolicy : ILoadBalancingPolicy
             return null;
         }
 
+        using var span = GatewayTelemetry.Source.StartActivity("route");
         var options = _options.CurrentValue;
         var ring = Ring(cluster, options.VirtualNodes);
         var key = RoutingKey.Of(context.Request);
-        return Pick(ring, key, availableDestinations, options.LoadFactor, d => _saturation.IsSaturated(d.DestinationId));
+        var picked = Pick(ring, key, availableDestinations, options.LoadFactor, d => _saturation.IsSaturated(d.DestinationId));
+        span?.SetTag("route.destination", picked.DestinationId);
+        return picked;
     }
 
     /// <summary>

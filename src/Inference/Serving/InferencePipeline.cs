@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -66,6 +67,8 @@ internal sealed partial class InferencePipeline
     {
         var started = _time.GetTimestamp();
         ModelHost? model = null;
+        using var span = InferenceTelemetry.Source.StartActivity("infer");
+        span?.SetTag("model", name);
         try
         {
             var acquiring = _repository.AcquireAsync(name, versionText, cancellationToken);
@@ -82,6 +85,7 @@ internal sealed partial class InferencePipeline
                     ((long)_time.GetElapsedTime(waitStarted).TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
             }
 
+            span?.SetTag("model.version", model.VersionText);
             var headerLength = ReadHeaderLength(request);
             using var body = await PooledBody.ReadAsync(request, _options.MaxRequestBodyBytes, _budget, cancellationToken).ConfigureAwait(false);
             UInt128? exactKey = null;
@@ -89,8 +93,15 @@ internal sealed partial class InferencePipeline
             if (lookUp)
             {
                 var lookupStarted = _time.GetTimestamp();
-                exactKey = CacheKey.ComputeExact(model.CacheKeyPrefix, headerLength, body.Span);
-                var repeated = _cache.GetResponse(exactKey.Value);
+                CachedResponse? repeated;
+                using (var lookup = InferenceTelemetry.Source.StartActivity("cache lookup"))
+                {
+                    exactKey = CacheKey.ComputeExact(model.CacheKeyPrefix, headerLength, body.Span);
+                    repeated = _cache.GetResponse(exactKey.Value);
+                    lookup?.SetTag("cache.kind", "response");
+                    lookup?.SetTag("cache.hit", repeated is not null);
+                }
+
                 var elapsed = Nanoseconds(lookupStarted);
                 model.ResponseCosts.RecordLookup(elapsed);
                 if (repeated is not null)
@@ -114,6 +125,7 @@ internal sealed partial class InferencePipeline
                     RecordLookedUp(model, responseHit: false, outcome);
                 }
 
+                using var encode = InferenceTelemetry.Source.StartActivity("encode");
                 return Encode(model, started, decoded, outputs, outcome, exactKey, computeStarted);
             }
             catch
@@ -124,7 +136,14 @@ internal sealed partial class InferencePipeline
         }
         catch (Exception ex)
         {
-            Finish(model, started, StatusOf(ex));
+            var status = StatusOf(ex);
+            if (span is not null && status >= 400)
+            {
+                span.SetTag("http.response.status_code", status);
+                span.SetStatus(ActivityStatusCode.Error, ex.Message);
+            }
+
+            Finish(model, started, status);
             throw;
         }
     }
@@ -160,7 +179,15 @@ internal sealed partial class InferencePipeline
         var key = CacheKey.Compute(model.CacheKeyPrefix, request, model.Signature);
         for (var attempt = 1; ; attempt++)
         {
-            var (stored, found) = await _cache.GetAsync(key, request, model.Signature, policy.TimeToLive, cancellationToken).ConfigureAwait(false);
+            CachedPrediction? stored;
+            CacheOutcome found;
+            using (var lookup = InferenceTelemetry.Source.StartActivity("cache lookup"))
+            {
+                (stored, found) = await _cache.GetAsync(key, request, model.Signature, policy.TimeToLive, cancellationToken).ConfigureAwait(false);
+                lookup?.SetTag("cache.kind", "prediction");
+                lookup?.SetTag("cache.outcome", found.ToString());
+            }
+
             RecordLookups(model.ModelName, found);
             var lookedUp = Nanoseconds(started);
             model.PredictionCosts.RecordLookup(lookedUp);

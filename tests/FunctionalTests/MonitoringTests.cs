@@ -54,7 +54,7 @@ public sealed partial class MonitoringTests
             .ToDictionary(g => g.Key, g => g.SelectMany(m => LabelName().Matches(m.Groups[2].Value).Select(l => l.Groups[1].Value)).ToHashSet(StringComparer.Ordinal), StringComparer.Ordinal);
         Assert.Contains("outcome", labels["sg_inference_requests_total"]);
         Assert.All(
-            (string[])["sg_inference_request_duration_seconds", "sg_batch_size", "sg_queue_duration_seconds", "sg_edge_forwarded_total", "sg_rate_limited_total", "sg_rate_limit_decisions_total"],
+            (string[])["sg_inference_request_duration_seconds", "sg_batch_size", "sg_queue_duration_seconds", "sg_edge_forwarded_total", "sg_rate_limited_total", "sg_rate_limit_decisions_total", "sg_edge_node_in_flight", "sg_edge_node_available"],
             family => Assert.True(labels.ContainsKey(family), $"no samples of {family}"));
         var wrong = new List<string>();
         foreach (var (where, expr) in Queries())

@@ -1,5 +1,7 @@
 using Prometheus;
 using ServingGateway.Inference.Metrics;
+using ServingGateway.Routing;
+using Yarp.ReverseProxy;
 
 namespace ServingGateway.Edge;
 
@@ -16,9 +18,14 @@ internal sealed class EdgeMetrics
     private readonly Counter _forwarded;
     private readonly Counter _retries;
     private readonly Counter _saturated;
+    private readonly Gauge _inFlight;
+    private readonly Gauge _available;
+    private readonly IServiceProvider _services;
+    private readonly HashSet<string> _nodesShown = [];
 
     public EdgeMetrics(IServiceProvider services)
     {
+        _services = services;
         if (services.GetService(typeof(NodeMetrics)) is NodeMetrics node)
         {
             Registry = node.Registry;
@@ -37,6 +44,9 @@ internal sealed class EdgeMetrics
         _forwarded = factory.CreateCounter("sg_edge_forwarded_total", "Requests the edge forwarded, by node and outcome (success, client_error, server_error, proxy_error).", ["node", "outcome"]);
         _retries = factory.CreateCounter("sg_edge_retries_total", "Requests sent again to the next node because their node refused the connection, by that node.", ["node"]);
         _saturated = factory.CreateCounter("sg_edge_node_saturated_total", "503 answers with Retry-After from a node (overload or full queue); each passes the node over for that long, by node.", ["node"]);
+        _inFlight = factory.CreateGauge("sg_edge_node_in_flight", "Requests this edge is forwarding to each node now (YARP's count, the one the bounded-load ring reads), by node.", ["node"]);
+        _available = factory.CreateGauge("sg_edge_node_available", "1 while the edge routes to the node (its health checks pass), 0 while it passes it over, by node.", ["node"]);
+        Registry.AddBeforeCollectCallback(ShowNodes);
     }
 
     /// <summary>The registry /metrics exports.</summary>
@@ -52,4 +62,35 @@ internal sealed class EdgeMetrics
     public void Retried(string node) => _retries.WithLabels(node).Inc();
 
     public void Saturated(string node) => _saturated.WithLabels(node).Inc();
+
+    // At each scrape: the nodes of the edge's cluster as YARP holds them (nothing in the standalone role, which has no
+    // cluster); a node that left the cluster loses its series.
+    private void ShowNodes()
+    {
+        if (_services.GetService(typeof(IProxyStateLookup)) is not IProxyStateLookup proxy || !proxy.TryGetCluster(NodeDiscovery.ClusterId, out var cluster))
+        {
+            return;
+        }
+
+        lock (_nodesShown)
+        {
+            var available = cluster.DestinationsState.AvailableDestinations;
+            var now = new HashSet<string>();
+            foreach (var destination in cluster.Destinations.Values)
+            {
+                now.Add(destination.DestinationId);
+                _inFlight.WithLabels(destination.DestinationId).Set(destination.ConcurrentRequestCount);
+                _available.WithLabels(destination.DestinationId).Set(available.Contains(destination) ? 1 : 0);
+            }
+
+            foreach (var gone in _nodesShown.Where(n => !now.Contains(n)).ToList())
+            {
+                _inFlight.RemoveLabelled(gone);
+                _available.RemoveLabelled(gone);
+                _nodesShown.Remove(gone);
+            }
+
+            _nodesShown.UnionWith(now);
+        }
+    }
 }

@@ -35,6 +35,7 @@ public sealed class NodeMetrics
     private readonly Gauge _residentBytes;
     private readonly Gauge _inputDrift;
     private readonly Gauge _driftThreshold;
+    private readonly Gauge _latencySlo;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Model, string Version, string Outcome), (Counter.Child Count, Histogram.Child Duration)> _inference = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Model, string Tier, bool Hit), Counter.Child> _lookups = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Model, string Version), string[]> _gpuDevices = new();
@@ -143,6 +144,10 @@ public sealed class NodeMetrics
             "sg_input_drift_threshold",
             "The drift threshold of a version's config.json (drift.threshold): an input whose sg_input_drift_psi is above it is drifting, by model and version.",
             ["model", "version"]);
+        _latencySlo = Factory.CreateGauge(
+            "sg_model_latency_slo_seconds",
+            "A version's latency objective, config.json latency_slo_ms (or Triton's config.pbtxt equivalent), by model and version; only for versions whose configuration names one. The p99 alert compares each model's p99 with it.",
+            ["model", "version"]);
         foreach (var reason in (string[])[RejectedMac, RejectedParse, RejectedMismatch])
         {
             _cacheRejected.WithLabels(reason); // exported as 0 from the start, so a rise is visible
@@ -188,15 +193,24 @@ public sealed class NodeMetrics
     internal IMetricFactory Factory { get; }
 
     /// <summary>The batching metrics of one loaded version; <paramref name="queue"/> (its batcher's counters, null until it exists) is read at each scrape.</summary>
-    internal VersionMetrics ForVersion(string model, string version, Func<QueueCounters?> queue)
+    internal VersionMetrics ForVersion(string model, string version, Func<QueueCounters?> queue, TimeSpan? latencySlo = null)
     {
         _queues[(model, version)] = queue;
+        if (latencySlo is { } slo)
+        {
+            _latencySlo.WithLabels(model, version).Set(slo.TotalSeconds);
+        }
+
         return new VersionMetrics(_batchSize.WithLabels(model, version), _queueTime.WithLabels(model, version), _computeTime.WithLabels(model, version));
     }
 
-    /// <summary>Forgets an unloaded version's queue gauge and GPU memory.</summary>
+    /// <summary>Forgets an unloaded version's batching series (queue gauges, batch and phase histograms, objective) and GPU memory.</summary>
     internal void RemoveVersion(string model, string version)
     {
+        _latencySlo.RemoveLabelled(model, version);
+        _batchSize.RemoveLabelled(model, version);
+        _queueTime.RemoveLabelled(model, version);
+        _computeTime.RemoveLabelled(model, version);
         if (_queues.TryRemove((model, version), out _))
         {
             _queueRows.RemoveLabelled(model, version);

@@ -65,7 +65,7 @@ internal sealed class ModelHost
             CoDelInterval = TimeSpan.FromMilliseconds(config.Overload.CoDelIntervalMs),
         };
         DynamicBatcher<InferRequest, PooledTensor[]>? batcher = null;
-        var versionMetrics = metrics.ForVersion(modelName, VersionText, () => batcher?.Counters);
+        var versionMetrics = metrics.ForVersion(modelName, VersionText, () => batcher?.Counters, config.LatencySloSet ? Batching.LatencySlo : null);
         var runner = new BatchRunner(instances, signature, Statistics, versionMetrics, time);
         _batcher = batcher = new DynamicBatcher<InferRequest, PooledTensor[]>(Batching, runner.Execute, time);
     }

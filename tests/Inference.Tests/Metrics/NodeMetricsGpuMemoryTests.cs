@@ -22,7 +22,8 @@ public sealed class NodeMetricsGpuMemoryTests
         Assert.Contains("sg_model_gpu_memory_bytes{model=\"minilm\",version=\"3\",device=\"0\"} 7", unloaded, StringComparison.Ordinal);
     }
 
-    private static async Task<string> ExportAsync(NodeMetrics metrics)
+    /// <summary>The registry's Prometheus text, as /metrics serves it.</summary>
+    internal static async Task<string> ExportAsync(NodeMetrics metrics)
     {
         using var stream = new MemoryStream();
         await metrics.Registry.CollectAndExportAsTextAsync(stream, CancellationToken.None);

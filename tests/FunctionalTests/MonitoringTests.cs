@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -143,12 +142,8 @@ public sealed partial class MonitoringTests
 
     private static async Task<(int ExitCode, string Output)> RunAsync(string program, string directory, params string[] args)
     {
-        var start = new ProcessStartInfo(program, args) { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await Poll.DoneAsync(process.WaitForExitAsync(), $"promtool {string.Join(' ', args)}", TimeSpan.FromSeconds(60));
-        return (process.ExitCode, await output + await error);
+        var (exitCode, output, error) = await ToolProcess.RunAsync(program, args, directory);
+        return (exitCode, output + error);
     }
 
     [GeneratedRegex(@"^# TYPE (sg_[a-z0-9_]+) (\w+)$", RegexOptions.Multiline)]

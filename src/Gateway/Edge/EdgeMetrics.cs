@@ -1,7 +1,6 @@
 using Prometheus;
 using ServingGateway.Inference.Metrics;
-using ServingGateway.Routing;
-using Yarp.ReverseProxy;
+using ServingGateway.Observability;
 
 namespace ServingGateway.Edge;
 
@@ -63,34 +62,32 @@ internal sealed class EdgeMetrics
 
     public void Saturated(string node) => _saturated.WithLabels(node).Inc();
 
-    // At each scrape: the nodes of the edge's cluster as YARP holds them (nothing in the standalone role, which has no
-    // cluster); a node that left the cluster loses its series.
+    // At each scrape: the nodes of the edge's cluster as routing sees them (EdgeNodesReader, the status page's reader
+    // too; registered on an edge only); a node that left the cluster loses its series.
     private void ShowNodes()
     {
-        if (_services.GetService(typeof(IProxyStateLookup)) is not IProxyStateLookup proxy || !proxy.TryGetCluster(NodeDiscovery.ClusterId, out var cluster))
+        if (_services.GetService(typeof(EdgeNodesReader)) is not EdgeNodesReader reader)
         {
             return;
         }
 
         lock (_nodesShown)
         {
-            var available = cluster.DestinationsState.AvailableDestinations;
-            var now = new HashSet<string>();
-            foreach (var destination in cluster.Destinations.Values)
+            var nodes = reader.Read();
+            foreach (var node in nodes)
             {
-                now.Add(destination.DestinationId);
-                _inFlight.WithLabels(destination.DestinationId).Set(destination.ConcurrentRequestCount);
-                _available.WithLabels(destination.DestinationId).Set(available.Contains(destination) ? 1 : 0);
+                _inFlight.WithLabels(node.Id).Set(node.InFlight);
+                _available.WithLabels(node.Id).Set(node.Available ? 1 : 0);
             }
 
-            foreach (var gone in _nodesShown.Where(n => !now.Contains(n)).ToList())
+            foreach (var gone in _nodesShown.Where(n => !nodes.Any(node => node.Id == n)).ToList())
             {
                 _inFlight.RemoveLabelled(gone);
                 _available.RemoveLabelled(gone);
                 _nodesShown.Remove(gone);
             }
 
-            _nodesShown.UnionWith(now);
+            _nodesShown.UnionWith(nodes.Select(node => node.Id));
         }
     }
 }

@@ -80,7 +80,10 @@ internal static class TracingServiceCollectionExtensions
         return next(context);
     });
 
-    // Health probes and metric scrapes: a span each every few seconds would bury the requests worth tracing.
+    // Health probes, metric scrapes and the status page's polls: a span each every few seconds would bury the requests
+    // worth tracing.
     private static bool IsScrape(PathString path) =>
-        path.StartsWithSegments("/metrics", StringComparison.OrdinalIgnoreCase) || path.StartsWithSegments("/v2/health", StringComparison.OrdinalIgnoreCase);
+        path.StartsWithSegments("/metrics", StringComparison.OrdinalIgnoreCase)
+        || path.StartsWithSegments("/v2/health", StringComparison.OrdinalIgnoreCase)
+        || path.StartsWithSegments("/status", StringComparison.OrdinalIgnoreCase);
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 using ServingGateway.Auth;
 using ServingGateway.Hosting;
@@ -394,13 +393,9 @@ public sealed partial class DeploymentManifestTests
 
     private static async Task<string> KustomizeAsync(string overlay)
     {
-        var start = new ProcessStartInfo("kubectl", ["kustomize", overlay]) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await Poll.DoneAsync(process.WaitForExitAsync(), $"kubectl kustomize {overlay}", TimeSpan.FromSeconds(60));
-        Assert.True(process.ExitCode == 0, $"kubectl kustomize {overlay}: {await error}");
-        return await output;
+        var (exitCode, output, error) = await ToolProcess.RunAsync("kubectl", ["kustomize", overlay]);
+        Assert.True(exitCode == 0, $"kubectl kustomize {overlay}: {error}");
+        return output;
     }
 
     private static string? FindOnPath(string name) =>

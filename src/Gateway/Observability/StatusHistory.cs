@@ -24,6 +24,7 @@ internal sealed class StatusHistory
     private readonly Lock _gate = new();
     private Dictionary<(string Model, string? Version), Series> _series = [];
     private List<(string Model, string? Version)> _order = [];
+    private long? _lastSample;
 
     public StatusHistory(Func<IReadOnlyList<VersionReading>> read, TimeProvider time)
     {
@@ -39,6 +40,8 @@ internal sealed class StatusHistory
         var unixMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
         lock (_gate)
         {
+            var since = _lastSample;
+            _lastSample = timestamp;
             var series = new Dictionary<(string, string?), Series>(readings.Count);
             var order = new List<(string, string?)>(readings.Count);
             foreach (var reading in readings)
@@ -50,7 +53,7 @@ internal sealed class StatusHistory
                 }
 
                 order.Add(key);
-                series[key].Observe(reading, timestamp, unixMs, _time.TimestampFrequency);
+                series[key].Observe(reading, timestamp, since, unixMs, _time.TimestampFrequency);
             }
 
             _series = series;
@@ -77,7 +80,7 @@ internal sealed class StatusHistory
 
         public VersionReading Latest { get; private set; }
 
-        public void Observe(VersionReading reading, long timestamp, long unixMs, long frequency)
+        public void Observe(VersionReading reading, long timestamp, long? lastSample, long unixMs, long frequency)
         {
             var previous = Latest;
             var hadBaseline = _observed && previous.Resident;
@@ -87,16 +90,30 @@ internal sealed class StatusHistory
             _observed = true;
             if (!reading.Resident)
             {
-                return; // nothing counts while it is not resident; it starts again from a new baseline when it is
+                return; // nothing counts while it is not resident; it counts from zero again when it is
             }
 
-            if (!hadBaseline || elapsedSeconds <= 0)
+            var fromZero = !hadBaseline;
+            if (fromZero)
             {
-                return; // the first reading is the baseline: what it counted happened before this history began
+                if (lastSample is not { } since || timestamp <= since)
+                {
+                    return; // the history's first reading is the baseline: what it counted happened before the history began
+                }
+
+                // Loaded (or made resident again) since the last sample: its counters started at zero then, so all they
+                // hold happened within this period.
+                previous = default;
+                elapsedSeconds = (timestamp - since) / (double)frequency;
+            }
+
+            if (elapsedSeconds <= 0)
+            {
+                return;
             }
 
             // Counters start again from zero when a version loads again: a drop means everything now counted is new.
-            var reset = reading.Successes < previous.Successes || reading.Failures < previous.Failures
+            var reset = fromZero || reading.Successes < previous.Successes || reading.Failures < previous.Failures
                 || reading.CacheHits < previous.CacheHits || reading.CacheMisses < previous.CacheMisses
                 || reading.LatencyCounts.Count != previous.LatencyCounts.Count;
             var before = reset ? default : previous;

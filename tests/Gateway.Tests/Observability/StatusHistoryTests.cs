@@ -127,9 +127,21 @@ public sealed class StatusHistoryTests
         SampleAfter(TimeSpan.FromSeconds(5), Ready("mlp", 30));
         SampleAfter(TimeSpan.FromSeconds(5), Ready("mlp", 40));
 
+        // Resident again since the last sample: its counters started at zero then, so its 30 are that period's; then 10.
         var series = Assert.Single(_history.Snapshot());
-        var sample = Assert.Single(series.Samples);
-        Assert.Equal(2, sample.Rps, 9); // 10 since it became resident again, not 30 nor -60
+        Assert.Equal([6.0, 2.0], series.Samples.Select(s => s.Rps));
+    }
+
+    [Fact]
+    public void Sample_VersionLoadedAfterTheHistoryBegan_ItsFirstCountsAreThatPeriodsRate()
+    {
+        SampleAfter(TimeSpan.Zero, Ready("wide", 7));
+        SampleAfter(TimeSpan.FromSeconds(5), Ready("wide", 7), Ready("mlp", 60, latency: Latency((2, 60))));
+
+        var mlp = _history.Snapshot().Single(s => s.Latest.Model == "mlp");
+        var sample = Assert.Single(mlp.Samples);
+        Assert.Equal(12, sample.Rps, 9); // 60 requests since it loaded, within the 5 s since the last sample
+        Assert.NotNull(sample.P50Ms);
     }
 
     [Fact]

@@ -61,14 +61,45 @@ internal sealed class StatusHistory
         }
     }
 
-    /// <summary>Every version of the last reading, in the index's order, with its samples oldest first.</summary>
+    /// <summary>
+    /// Every version as the node reads it now (its state and counters: the table is current, not up to a sample period
+    /// old), in the index's order, with the samples of its history oldest first (none yet for a version the loop has
+    /// not sampled). Falls back to the last sample's readings when reading now fails.
+    /// </summary>
+    public IReadOnlyList<StatusSeries> Current()
+    {
+        IReadOnlyList<VersionReading>? now;
+        try
+        {
+            now = _read();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            now = null; // the sampler logs what a reading failure is; the page keeps the last sample's table
+        }
+
+        lock (_gate)
+        {
+            if (now is null)
+            {
+                return SnapshotLocked();
+            }
+
+            return [.. now.DistinctBy(r => (r.Model, r.Version)).Select(r => new StatusSeries(
+                r, _series.TryGetValue((r.Model, r.Version), out var sampled) ? sampled.Ring.ToArray() : []))];
+        }
+    }
+
+    /// <summary>Every version of the last sample, in the index's order, with its samples oldest first.</summary>
     public IReadOnlyList<StatusSeries> Snapshot()
     {
         lock (_gate)
         {
-            return [.. _order.Select(key => _series[key]).Select(s => new StatusSeries(s.Latest, s.Ring.ToArray()))];
+            return SnapshotLocked();
         }
     }
+
+    private StatusSeries[] SnapshotLocked() => [.. _order.Select(key => _series[key]).Select(s => new StatusSeries(s.Latest, s.Ring.ToArray()))];
 
     // One version's ring and its last reading (the baseline of the next sample).
     private sealed class Series

@@ -44,7 +44,7 @@ internal static class StatusPageExtensions
         endpoints.MapGet("/status/data", context =>
         {
             var services = context.RequestServices;
-            var models = services.GetService<StatusHistory>()?.Snapshot();
+            var models = services.GetService<StatusHistory>()?.Current();
             var nodes = services.GetService<EdgeNodesReader>()?.Read();
             var buffer = new ArrayBufferWriter<byte>(4096);
             using (var writer = new Utf8JsonWriter(buffer))

@@ -153,6 +153,22 @@ public sealed class StatusHistoryTests
     }
 
     [Fact]
+    public void Current_ReadsNowWithTheSampledCharts()
+    {
+        SampleAfter(TimeSpan.Zero, new VersionReading("mlp", "1", "LOADING", "", false, 0, 0, 0, 0, 0, null, null, []));
+        _readings.Clear();
+        _readings.AddRange([Ready("mlp", 60), Ready("wide", 3)]); // loaded and answered since, not sampled yet
+
+        var current = _history.Current();
+
+        Assert.Equal(["mlp", "wide"], current.Select(s => s.Latest.Model));
+        Assert.Equal("READY", current[0].Latest.State);
+        Assert.Equal(60, current[0].Latest.Successes);
+        Assert.All(current, s => Assert.Empty(s.Samples));
+        Assert.Equal("LOADING", Assert.Single(_history.Snapshot()).Latest.State); // the sampled history is unchanged
+    }
+
+    [Fact]
     public async Task Sampler_FakeClock_SamplesAtStartAndEveryPeriod()
     {
         var reads = 0;

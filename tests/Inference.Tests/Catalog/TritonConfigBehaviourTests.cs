@@ -183,23 +183,5 @@ public sealed class TritonConfigBehaviourTests : IAsyncLifetime
 
     private static Task PollAsync(Func<bool> condition) => Poll.UntilAsync(condition, "the request to be queued");
 
-    // Advances the fake clock a millisecond at a time until done; returns how far. One large step can race the batcher's
-    // loop: it arms its timer from its own reading of the clock, and a step taken between that reading and the arming
-    // leaves the timer past the test's time, so the request waits for a step that never comes (seen in CI).
-    private async Task<TimeSpan> AdvanceUntilAsync(Func<bool> done, string what)
-    {
-        var start = _time.GetTimestamp();
-        await Poll.UntilAsync(
-            () =>
-            {
-                if (!done())
-                {
-                    _time.Advance(TimeSpan.FromMilliseconds(1));
-                }
-
-                return done();
-            },
-            what);
-        return _time.GetElapsedTime(start);
-    }
+    private Task<TimeSpan> AdvanceUntilAsync(Func<bool> done, string what) => FakeClockSteps.AdvanceUntilAsync(_time, done, what);
 }

@@ -49,13 +49,15 @@ public sealed class ModelConfigBehaviourTests : IAsyncLifetime
         var at100 = InferAsync("delay_100", OneRow);
         await PollAsync(() => Version("delay_default").QueuedRows == 1 && Version("delay_100").QueuedRows == 1);
 
-        _time.Advance(TimeSpan.FromMilliseconds(10)); // past the default 5 ms
-        Assert.Equal(new[] { 2f }, await Poll.DoneAsync(atDefault, "delay_default after 10 ms (default delay 5 ms)"));
+        var waited = await FakeClockSteps.AdvanceUntilAsync(_time, () => atDefault.IsCompleted, "delay_default to be answered (default delay 5 ms)");
+        Assert.Equal(new[] { 2f }, await atDefault);
+        Assert.InRange(waited, TimeSpan.FromMilliseconds(5), TimeSpan.FromMilliseconds(99)); // its 5 ms, not delay_100's 100
 
         Assert.False(at100.IsCompleted);
         Assert.Equal(1, Version("delay_100").QueuedRows);
-        _time.Advance(TimeSpan.FromMilliseconds(90));
-        Assert.Equal(new[] { 2f }, await Poll.DoneAsync(at100, "delay_100 after 100 ms"));
+        waited += await FakeClockSteps.AdvanceUntilAsync(_time, () => at100.IsCompleted, "delay_100 to be answered after 100 ms");
+        Assert.Equal(new[] { 2f }, await at100);
+        Assert.True(waited >= TimeSpan.FromMilliseconds(100), $"delay_100 answered after {waited.TotalMilliseconds} ms");
     }
 
     [Fact]
@@ -72,8 +74,9 @@ public sealed class ModelConfigBehaviourTests : IAsyncLifetime
         // Without the key the same two requests wait for the 1000 ms delay.
         await PollAsync(() => Version("preferred_none").QueuedRows == 2);
         Assert.DoesNotContain(none, t => t.IsCompleted);
-        _time.Advance(TimeSpan.FromMilliseconds(1000));
-        Assert.All(await Poll.DoneAsync(Task.WhenAll(none), "two rows of preferred_none after its 1000 ms delay"), r => Assert.Equal([2f], r));
+        var waited = await FakeClockSteps.AdvanceUntilAsync(_time, () => none.All(t => t.IsCompleted), "two rows of preferred_none to be answered after its 1000 ms delay");
+        Assert.All(await Task.WhenAll(none), r => Assert.Equal([2f], r));
+        Assert.True(waited >= TimeSpan.FromMilliseconds(1000), $"preferred_none answered after {waited.TotalMilliseconds} ms");
     }
 
     [Theory]
@@ -94,8 +97,9 @@ public sealed class ModelConfigBehaviourTests : IAsyncLifetime
         Assert.Equal(new[] { 2f, 4f }, await Poll.DoneAsync(expectedFirst, $"the '{first}' request of {model} with no time passing (it should go first)"));
         Assert.False(expectedLast.IsCompleted);
         Assert.Equal(2, Version(model).QueuedRows);
-        _time.Advance(TimeSpan.FromMilliseconds(100));
-        Assert.Equal(new[] { 2f, 4f }, await Poll.DoneAsync(expectedLast, $"the other request of {model} after the 100 ms delay"));
+        var waited = await FakeClockSteps.AdvanceUntilAsync(_time, () => expectedLast.IsCompleted, $"the other request of {model} to be answered after the 100 ms delay");
+        Assert.Equal(new[] { 2f, 4f }, await expectedLast);
+        Assert.True(waited >= TimeSpan.FromMilliseconds(99), $"answered {waited.TotalMilliseconds} ms after the first (the delay runs from 1 ms before it)");
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Options;
 using ServingGateway.Auth;
 using ServingGateway.Inference.Common;
+using ServingGateway.Inference.Http;
 
 namespace ServingGateway.Observability;
 
@@ -100,7 +101,7 @@ internal static class TraceEndpoints
     {
         var settings = context.RequestServices.GetRequiredService<TraceSettings>();
         var options = context.RequestServices.GetRequiredService<TelemetryOptions>();
-        await WriteJsonAsync(context, writer =>
+        await JsonResponses.WriteObjectAsync(context, writer =>
         {
             writer.WriteStartArray("trace_level");
             writer.WriteStringValue(settings.On ? "TIMESTAMPS" : "OFF");
@@ -187,7 +188,7 @@ internal static class TraceEndpoints
     {
         var filters = context.RequestServices.GetRequiredService<IOptionsMonitor<LoggerFilterOptions>>();
         var (info, warning, error, verbose) = Flags(LogLevelSwitch.Default(filters.CurrentValue));
-        await WriteJsonAsync(context, writer =>
+        await JsonResponses.WriteObjectAsync(context, writer =>
         {
             writer.WriteString("log_file", "");
             writer.WriteBoolean("log_info", info);
@@ -263,20 +264,5 @@ internal static class TraceEndpoints
 
         await ErrorResponse.WriteAsync(context, StatusCodes.Status400BadRequest, "the body must be a JSON object of settings");
         return null;
-    }
-
-    private static async Task WriteJsonAsync(HttpContext context, Action<Utf8JsonWriter> write)
-    {
-        var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            write(writer);
-            writer.WriteEndObject();
-        }
-
-        context.Response.ContentType = "application/json";
-        context.Response.ContentLength = buffer.Length;
-        await context.Response.Body.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), context.RequestAborted);
     }
 }

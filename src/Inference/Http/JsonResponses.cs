@@ -5,8 +5,8 @@ using ServingGateway.Inference.Buffers;
 
 namespace ServingGateway.Inference.Http;
 
-/// <summary>Writes a successful JSON answer of the node's endpoints, built with a pooled <see cref="Utf8JsonWriter"/>.</summary>
-internal static class JsonResponses
+/// <summary>Writes a successful JSON answer of the server's endpoints (the node's, and the gateway's trace and log settings), built with a pooled <see cref="Utf8JsonWriter"/>.</summary>
+public static class JsonResponses
 {
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 

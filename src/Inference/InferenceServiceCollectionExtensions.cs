@@ -44,6 +44,7 @@ public static class InferenceServiceCollectionExtensions
         services.AddSingleton(sp => new NodeReadings(sp.GetRequiredService<ModelRepository>()));
         services.AddHostedService<RepositoryLoader>();
         services.AddSingleton<RequestPathWarmUp>();
+        services.AddSingleton<Readiness>();
         services.AddHostedService(sp => sp.GetRequiredService<RequestPathWarmUp>());
         services.AddSingleton<ShutdownDrain>();
         services.AddHostedService(sp => sp.GetRequiredService<ShutdownDrain>());

@@ -31,7 +31,33 @@ internal static class NodeEndpointRoles
         new("repository-index", "POST", "/v2/repository/index", GatewayRoles.Deploy),
         new("repository-load", "POST", "/v2/repository/models/{model}/load", GatewayRoles.Deploy),
         new("repository-unload", "POST", "/v2/repository/models/{model}/unload", GatewayRoles.Deploy),
+
+        // The Open Inference Protocol over gRPC (the gRPC port, GrpcUrls): the same roles as the REST endpoints.
+        Grpc("ServerLive", GatewayRoles.None),
+        Grpc("ServerReady", GatewayRoles.None),
+        Grpc("ModelReady", GatewayRoles.Infer),
+        Grpc("ServerMetadata", GatewayRoles.Infer),
+        Grpc("ModelMetadata", GatewayRoles.Infer),
+        Grpc("ModelInfer", GatewayRoles.Infer),
+        Grpc("ModelConfig", GatewayRoles.Infer),
+        Grpc("ModelStatistics", GatewayRoles.Infer),
+        Grpc("RepositoryIndex", GatewayRoles.Deploy),
+        Grpc("RepositoryModelLoad", GatewayRoles.Deploy),
+        Grpc("RepositoryModelUnload", GatewayRoles.Deploy),
+
+        // Grpc.AspNetCore's UNIMPLEMENTED answers to methods and services it does not serve (any HTTP method), and
+        // server reflection (Grpc:Reflection).
+        new("grpc-unimplemented-method", AnyMethod, "inference.GRPCInferenceService/{unimplementedMethod:grpcunimplemented}", GatewayRoles.None, IsGrpc: true),
+        new("grpc-unimplemented-service", AnyMethod, "{unimplementedService}/{unimplementedMethod:grpcunimplemented}", GatewayRoles.None, IsGrpc: true),
+        new("grpc-reflection", "POST", "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", GatewayRoles.Infer, IsGrpc: true),
+        new("grpc-reflection-alpha", "POST", "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", GatewayRoles.Infer, IsGrpc: true),
     ];
+
+    // The method of an endpoint that carries no HttpMethodMetadata (it answers every method).
+    private const string AnyMethod = "*";
+
+    private static NodeEndpoint Grpc(string method, GatewayRoles role) =>
+        new("grpc-" + method, "POST", "/inference.GRPCInferenceService/" + method, role, IsGrpc: true);
 
     /// <summary>A convention for the group the node's endpoints are mapped in: each gets its role from the table.</summary>
     public static void Attach(EndpointBuilder endpoint)
@@ -42,7 +68,7 @@ internal static class NodeEndpointRoles
         }
 
         var methods = endpoint.Metadata.OfType<HttpMethodMetadata>().SelectMany(m => m.HttpMethods).ToArray();
-        var entry = All.FirstOrDefault(e => string.Equals(e.Pattern, route.RoutePattern.RawText, StringComparison.Ordinal) && methods is [var method] && method == e.Method);
+        var entry = All.FirstOrDefault(e => string.Equals(e.Pattern, route.RoutePattern.RawText, StringComparison.Ordinal) && (methods is [var method] ? method == e.Method : methods.Length == 0 && e.Method == AnyMethod));
         if (entry is not null)
         {
             endpoint.Metadata.Add(entry.Role == GatewayRoles.None ? RequiredRole.Public : new RequiredRole(entry.Role));
@@ -57,5 +83,10 @@ internal static class NodeEndpointRoles
         select $"endpoint {endpoint.DisplayName ?? endpoint.RoutePattern.RawText} has no role: add it to NodeEndpointRoles or call RequireRole";
 
     /// <summary>One node endpoint.</summary>
-    internal sealed record NodeEndpoint(string Id, string Method, string Pattern, GatewayRoles Role);
+    /// <param name="Id">The route id (the edge's YARP route is "oip-" + Id).</param>
+    /// <param name="Method">The HTTP method ("*": an endpoint that takes any).</param>
+    /// <param name="Pattern">The route pattern, as mapped.</param>
+    /// <param name="Role">The role a caller needs (None: public).</param>
+    /// <param name="IsGrpc">A gRPC method (HTTP/2, on the gRPC port).</param>
+    internal sealed record NodeEndpoint(string Id, string Method, string Pattern, GatewayRoles Role, bool IsGrpc = false);
 }

@@ -9,10 +9,10 @@ internal sealed class CommandLine
 {
     /// <summary>The usage text printed by --help.</summary>
     public const string Usage = """
-        Usage: ServingGateway [--role standalone|node|edge] [--models DIR] [--urls URLS] [--redis HOST:PORT]
-                              [--node URL ...] [--nodes-dns NAME:PORT] [--config FILE] [--Section:Key VALUE ...]
+        Usage: ServingGateway [--role standalone|node|edge] [--models DIR] [--urls URLS] [--grpc-urls URLS]
+                              [--redis HOST:PORT] [--node URL ...] [--nodes-dns NAME:PORT] [--config FILE] [--Section:Key VALUE ...]
 
-        Serves ONNX models over the Open Inference Protocol (KServe V2) REST API.
+        Serves ONNX models over the Open Inference Protocol (KServe V2), REST and gRPC.
 
           --role ROLE      standalone (default): edge pipeline and inference node in one process
                            node: inference node only; edge: API keys, rate limits and consistent-hash
@@ -21,6 +21,9 @@ internal sealed class CommandLine
           --models DIR     model repository, Triton's layout DIR/<name>/<version>/model.onnx
                            (default ./models); config key: Inference:ModelRepository
           --urls URLS      where to listen, ';'-separated (default http://127.0.0.1:8000); config key: Urls
+          --grpc-urls URLS where the gRPC service listens (HTTP/2; https:// for TLS), ';'-separated, or
+                           none; default http://127.0.0.1:8001, but none when --urls is given without it
+                           (so two servers never race for one port); config key: GrpcUrls
           --redis HOST:PORT  Redis shared by all nodes and edges: the prediction cache's second tier and
                            the edges' rate limits (default none: in process only); config key: Redis
           --node URL       edge: a node to forward to, repeatable; config key: Edge:Nodes
@@ -55,6 +58,7 @@ internal sealed class CommandLine
         ["--role"] = "Role",
         ["--models"] = "Inference:ModelRepository",
         ["--urls"] = "Urls",
+        ["--grpc-urls"] = "GrpcUrls",
         ["--redis"] = "Redis",
         ["--nodes-dns"] = "Edge:NodesDns",
     };

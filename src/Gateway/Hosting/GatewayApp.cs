@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using ServingGateway.Auth;
 using ServingGateway.Edge;
 using ServingGateway.Inference;
+using ServingGateway.Inference.Grpc;
 using ServingGateway.Inference.Metrics;
 using ServingGateway.Observability;
 using ServingGateway.RateLimiting;
@@ -68,15 +69,19 @@ internal static partial class GatewayApp
     public static WebApplication Build(CommandLine commandLine)
     {
         var errors = new List<string>(commandLine.Errors);
+        // The host takes its URLs from its arguments when it is created, before the gRPC listener is known
+        // (GatewayKestrel): Urls joins the configuration as the last source instead, with a switch's precedence.
+        var urls = commandLine.ConfigurationArgs.Where(a => a.StartsWith("--Urls=", StringComparison.OrdinalIgnoreCase)).ToArray();
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
-            Args = commandLine.ConfigurationArgs,
+            Args = [.. commandLine.ConfigurationArgs.Except(urls)],
             ContentRootPath = Directory.GetCurrentDirectory(),
         });
         var reloads = new ConfigReloads();
         builder.AddGatewayConfiguration(commandLine.ConfigFile, reloads, errors);
+        builder.Configuration.AddCommandLine(urls);
         var settings = GatewaySettings.Bind(builder.Configuration, errors);
-        errors.AddRange(GatewayKestrel.Check(builder.Configuration));
+        errors.AddRange(GatewayKestrel.Check(builder.Configuration, settings.Role));
         if (errors.Count > 0)
         {
             throw new StartupException("ServingGateway: " + string.Join(Environment.NewLine + "ServingGateway: ", errors) + Environment.NewLine + "Run with --help for usage.");
@@ -90,6 +95,7 @@ internal static partial class GatewayApp
         if (role != GatewayRole.Edge)
         {
             builder.Services.AddInferenceNode(builder.Configuration);
+            builder.Services.AddInferenceGrpc(builder.Configuration);
         }
 
         if (role != GatewayRole.Node)

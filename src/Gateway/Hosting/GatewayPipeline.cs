@@ -2,6 +2,7 @@ using Prometheus;
 using ServingGateway.Auth;
 using ServingGateway.Edge;
 using ServingGateway.Inference;
+using ServingGateway.Inference.Grpc;
 using ServingGateway.Inference.Http;
 using ServingGateway.Inference.Metrics;
 using ServingGateway.Observability;
@@ -57,6 +58,7 @@ internal static class GatewayPipeline
             var group = app.MapGroup("");
             group.MapInferenceEndpoints();
             ((IEndpointConventionBuilder)group).Add(NodeEndpointRoles.Attach);
+            app.MapInferenceGrpc(NodeEndpointRoles.Attach);
             app.MapMetrics("/metrics", app.Services.GetRequiredService<NodeMetrics>().Registry).WithMetadata(MetricsEndpointMetadata.Instance);
         }
 

@@ -53,7 +53,7 @@ internal sealed partial class NodeDiscovery : BackgroundService
     /// </summary>
     public static IReadOnlyList<RouteConfig> Routes { get; } =
     [
-        .. NodeEndpointRoles.All.Where(e => e.Role != GatewayRoles.None).Select(e => new RouteConfig
+        .. NodeEndpointRoles.All.Where(e => e.Role != GatewayRoles.None && !e.IsGrpc).Select(e => new RouteConfig
         {
             RouteId = "oip-" + e.Id,
             ClusterId = ClusterId,

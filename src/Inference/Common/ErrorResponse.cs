@@ -6,7 +6,8 @@ namespace ServingGateway.Inference.Common;
 
 /// <summary>
 /// Common: what Inference and Gateway both use (JSON error bodies, <see cref="RedisConnections"/>,
-/// <see cref="CircuitBreaker"/>). Writes every error the same way: <c>{"error": "..."}</c> with the status code.
+/// <see cref="CircuitBreaker"/>). Writes every error the same way: <c>{"error": "..."}</c> with the status code;
+/// to a gRPC caller, the same message as the status that code maps to (<see cref="GrpcStatus"/>).
 /// </summary>
 public static class ErrorResponse
 {
@@ -21,11 +22,22 @@ public static class ErrorResponse
             return Task.CompletedTask;
         }
 
+        if (message.Length > MaxMessageLength)
+        {
+            message = string.Concat(message.AsSpan(0, MaxMessageLength), "...");
+        }
+
+        if (GrpcStatus.IsGrpc(context.Request))
+        {
+            GrpcStatus.WriteTrailersOnly(response, statusCode, message, retryAfter);
+            return Task.CompletedTask;
+        }
+
         response.StatusCode = statusCode;
         if (retryAfter is { } wait)
         {
             // Whole seconds, rounded up: never 0, never shorter than the real wait.
-            response.Headers.RetryAfter = Math.Max(1, (long)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            response.Headers.RetryAfter = GrpcStatus.RetryAfterSeconds(wait);
         }
 
         response.ContentType = "application/json";

@@ -1,16 +1,12 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.Hosting;
-using ServingGateway.Inference.Protocol;
-using ServingGateway.Inference.Repository;
-using ServingGateway.Inference.Residency;
 using ServingGateway.Inference.Serving;
 
 namespace ServingGateway.Inference.Http;
 
-/// <summary>OIP health: server liveness and readiness, and the readiness of a model or version.</summary>
-internal sealed class HealthEndpoints(ModelRepository repository, RequestPathWarmUp warmUp, IHostApplicationLifetime lifetime)
+/// <summary>OIP health: server liveness and readiness, and the readiness of a model or version (<see cref="Readiness"/>).</summary>
+internal sealed class HealthEndpoints(Readiness readiness)
 {
     public void Map(IEndpointRouteBuilder endpoints)
     {
@@ -25,19 +21,9 @@ internal sealed class HealthEndpoints(ModelRepository repository, RequestPathWar
 
     private Task ReadyAsync(HttpContext context)
     {
-        if (lifetime.ApplicationStopping.IsCancellationRequested)
+        if (readiness.ServerNotReady() is { } notReady)
         {
-            // Before anything else stops, so the edges take the node out while it still serves (ShutdownDrain).
-            throw new InferenceException(StatusCodes.Status503ServiceUnavailable, "the server is shutting down");
-        }
-
-        if (!repository.IsReady || !warmUp.IsComplete)
-        {
-            throw new InferenceException(StatusCodes.Status503ServiceUnavailable,
-                repository.IsReady ? "the server is warming up" : "the server is still loading its models")
-            {
-                RetryAfter = TimeSpan.FromSeconds(1),
-            };
+            throw notReady;
         }
 
         return JsonResponses.WriteObjectAsync(context, w => w.WriteBoolean("ready"u8, true));
@@ -46,22 +32,7 @@ internal sealed class HealthEndpoints(ModelRepository repository, RequestPathWar
     private Task ModelReadyAsync(HttpContext context)
     {
         var (name, versionText) = RouteModel.Read(context);
-        if (repository.GetReady(name) is null)
-        {
-            throw InferenceException.NotFound($"unknown model '{name}'");
-        }
-
-        // Ready: the version serves, resident or loaded by its next request (multiplexing); never loads it.
-        ResidentSlot model;
-        try
-        {
-            model = repository.FindReady(name, versionText);
-        }
-        catch (InferenceException ex) when (ex.StatusCode == StatusCodes.Status404NotFound)
-        {
-            throw new InferenceException(StatusCodes.Status503ServiceUnavailable, ex.Message);
-        }
-
+        var model = readiness.Model(name, versionText);
         return JsonResponses.WriteObjectAsync(context, w =>
         {
             w.WriteString("name"u8, name);

@@ -45,7 +45,8 @@ internal sealed class InferEndpoints(InferencePipeline pipeline)
         await response.BodyWriter.FlushAsync(context.RequestAborted);
     }
 
-    private static string CacheHeader(CacheOutcome outcome) => outcome switch
+    /// <summary>The X-Cache header of an answer that came from <paramref name="outcome"/>.</summary>
+    internal static string CacheHeader(CacheOutcome outcome) => outcome switch
     {
         CacheOutcome.HitMemory => "hit-memory",
         CacheOutcome.HitRedis => "hit-redis",

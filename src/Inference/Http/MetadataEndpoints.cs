@@ -23,18 +23,20 @@ internal sealed class MetadataEndpoints(ModelRepository repository)
         endpoints.MapGet("/v2/models/{model}/versions/{version}", ModelMetadataAsync);
     }
 
-    private static Task ServerMetadataAsync(HttpContext context) =>
-        JsonResponses.WriteObjectAsync(context, w =>
-        {
-            w.WriteString("name"u8, "servinggateway");
-            w.WriteString("version"u8, ServerVersion);
-            w.WriteStartArray("extensions"u8);
-            w.WriteStringValue("binary_tensor_data"u8);
-            w.WriteStringValue("model_repository"u8);
-            w.WriteStringValue("statistics"u8);
-            w.WriteStringValue("schedule_policy"u8);
-            w.WriteEndArray();
-        });
+    private static Task ServerMetadataAsync(HttpContext context) => JsonResponses.WriteObjectAsync(context, WriteServerMetadata);
+
+    /// <summary>Writes the server metadata's properties: name, version, extensions.</summary>
+    internal static void WriteServerMetadata(Utf8JsonWriter w)
+    {
+        w.WriteString("name"u8, "servinggateway");
+        w.WriteString("version"u8, ServerVersion);
+        w.WriteStartArray("extensions"u8);
+        w.WriteStringValue("binary_tensor_data"u8);
+        w.WriteStringValue("model_repository"u8);
+        w.WriteStringValue("statistics"u8);
+        w.WriteStringValue("schedule_policy"u8);
+        w.WriteEndArray();
+    }
 
     private async Task ModelMetadataAsync(HttpContext context)
     {
@@ -42,9 +44,8 @@ internal sealed class MetadataEndpoints(ModelRepository repository)
         var model = await repository.AcquireAsync(name, versionText, context.RequestAborted);
         try
         {
-            string[] versions = versionText is null ? [.. (repository.GetCataloged(name) ?? []).Select(v => v.VersionText)] : [model.VersionText];
             RouteModel.SetModelHeaders(context.Response, model.VersionText, model.Digest);
-            await JsonResponses.WriteObjectAsync(context, w => WriteModelMetadata(w, model, versions));
+            await JsonResponses.WriteObjectAsync(context, w => WriteModelMetadata(w, model, Versions(repository, model, versionText)));
         }
         finally
         {
@@ -52,7 +53,12 @@ internal sealed class MetadataEndpoints(ModelRepository repository)
         }
     }
 
-    private static void WriteModelMetadata(Utf8JsonWriter w, ModelHost model, string[] versions)
+    /// <summary>The versions a model's metadata lists: every cataloged one when none was named, else the one named.</summary>
+    internal static string[] Versions(ModelRepository repository, ModelHost model, string? versionText) =>
+        versionText is null ? [.. (repository.GetCataloged(model.ModelName) ?? []).Select(v => v.VersionText)] : [model.VersionText];
+
+    /// <summary>Writes a model version's metadata properties: name, versions, platform, inputs, outputs, parameters.</summary>
+    internal static void WriteModelMetadata(Utf8JsonWriter w, ModelHost model, string[] versions)
     {
         w.WriteString("name"u8, model.ModelName);
         w.WriteStartArray("versions"u8);

@@ -25,13 +25,16 @@ internal sealed class ModelConfigEndpoints(ModelRepository repository)
         try
         {
             RouteModel.SetModelHeaders(context.Response, model.VersionText, model.Digest);
-            await JsonResponses.WriteObjectAsync(context, w => TritonConfigWriter.Write(
-                w, model.ModelName, model.Config, model.Signature, model.Batching, model.ExecutionProvider,
-                [new("version", model.VersionText), new("digest", model.Digest)]));
+            await JsonResponses.WriteObjectAsync(context, w => Write(w, model));
         }
         finally
         {
             model.Release();
         }
     }
+
+    /// <summary>Writes the configuration's properties of a resolved version.</summary>
+    internal static void Write(System.Text.Json.Utf8JsonWriter w, Residency.ModelHost model) => TritonConfigWriter.Write(
+        w, model.ModelName, model.Config, model.Signature, model.Batching, model.ExecutionProvider,
+        [new("version", model.VersionText), new("digest", model.Digest)]);
 }

@@ -68,12 +68,20 @@ internal sealed class RepositoryEndpoints(ModelRepository repository, RequestBod
         if (!body.Span.IsEmpty)
         {
             using var document = ParseObject(body.Span);
-            if (document.RootElement.TryGetProperty("parameters", out var parameters)
-                && parameters.ValueKind == JsonValueKind.Object
-                && parameters.EnumerateObject().Any(p => p.Name == "config" || p.Name.StartsWith("file:", StringComparison.Ordinal)))
+            if (document.RootElement.TryGetProperty("parameters", out var parameters) && parameters.ValueKind == JsonValueKind.Object)
             {
-                throw InferenceException.BadRequest("load parameters \"config\" and \"file:\" overrides are not supported; change the files in the model repository");
+                CheckLoadParameters(parameters.EnumerateObject().Select(p => p.Name));
             }
+        }
+    }
+
+    /// <summary>Refuses Triton's load parameters that override a version's files (<c>config</c>, <c>file:...</c>).</summary>
+    /// <exception cref="InferenceException">400 when one is named.</exception>
+    internal static void CheckLoadParameters(IEnumerable<string> names)
+    {
+        if (names.Any(n => n == "config" || n.StartsWith("file:", StringComparison.Ordinal)))
+        {
+            throw InferenceException.BadRequest("load parameters \"config\" and \"file:\" overrides are not supported; change the files in the model repository");
         }
     }
 

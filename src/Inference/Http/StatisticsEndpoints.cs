@@ -19,8 +19,21 @@ internal sealed class StatisticsEndpoints(ModelRepository repository)
 
     private async Task StatisticsAsync(HttpContext context)
     {
-        var name = context.Request.RouteValues["model"] as string;
-        var versionText = context.Request.RouteValues["version"] as string;
+        var versions = await AcquireAsync(repository, context.Request.RouteValues["model"] as string, context.Request.RouteValues["version"] as string, context.RequestAborted);
+        try
+        {
+            await JsonResponses.WriteObjectAsync(context, w => StatisticsWriter.Write(w, versions));
+        }
+        finally
+        {
+            Release(versions);
+        }
+    }
+
+    /// <summary>The versions whose statistics are asked for: every ready one (no name), a model's ready ones, or one version; the caller releases them (<see cref="Release"/>).</summary>
+    /// <exception cref="InferenceException">404 for an unknown model or version.</exception>
+    internal static async Task<List<ModelHost>> AcquireAsync(ModelRepository repository, string? name, string? versionText, CancellationToken cancellationToken)
+    {
         var versions = new List<ModelHost>();
         try
         {
@@ -40,17 +53,24 @@ internal sealed class StatisticsEndpoints(ModelRepository repository)
             }
             else
             {
-                versions.Add(await repository.AcquireAsync(name, versionText, context.RequestAborted));
+                versions.Add(await repository.AcquireAsync(name, versionText, cancellationToken));
             }
 
-            await JsonResponses.WriteObjectAsync(context, w => StatisticsWriter.Write(w, versions));
+            return versions;
         }
-        finally
+        catch
         {
-            foreach (var version in versions)
-            {
-                version.Release();
-            }
+            Release(versions);
+            throw;
+        }
+    }
+
+    /// <summary>Gives back the versions <see cref="AcquireAsync"/> acquired.</summary>
+    internal static void Release(List<ModelHost> versions)
+    {
+        foreach (var version in versions)
+        {
+            version.Release();
         }
     }
 }

@@ -225,8 +225,7 @@ internal static class InferRequestReader
 
         if (input.SpecIndex < 0)
         {
-            throw InferenceException.BadRequest(
-                $"unknown input '{unknownName}'; the model's inputs are {string.Join(", ", signature.Inputs.Select(i => $"'{i.Name}'"))}");
+            throw ShapeCheck.UnknownInput(unknownName, signature);
         }
 
         var spec = signature.Inputs[input.SpecIndex];
@@ -315,8 +314,7 @@ internal static class InferRequestReader
 
             if (index < 0)
             {
-                throw InferenceException.BadRequest(
-                    $"unknown output '{name}'; the model's outputs are {string.Join(", ", signature.Outputs.Select(o => $"'{o.Name}'"))}");
+                throw ShapeCheck.UnknownOutput(name, signature);
             }
 
             if (header.Outputs.Exists(o => o.Index == index))
@@ -342,12 +340,12 @@ internal static class InferRequestReader
 
             if (dim < 0)
             {
-                throw InferenceException.BadRequest($"shape dimensions cannot be negative (got {dim})");
+                throw ShapeCheck.NegativeDimension(dim);
             }
 
             if (rank == maxRank)
             {
-                throw InferenceException.BadRequest($"a shape has more than {maxRank} dimensions (Inference:MaxRank)");
+                throw ShapeCheck.TooManyDimensions(maxRank);
             }
 
             dims[rank++] = dim;
@@ -364,76 +362,20 @@ internal static class InferRequestReader
             throw InferenceException.BadRequest("the request has no \"inputs\"");
         }
 
-        var missing = signature.Inputs.Where((_, i) => header.Inputs[i] is null).Select(s => $"'{s.Name}'").ToArray();
-        if (missing.Length > 0)
+        if (ShapeCheck.Missing(signature, header.Inputs) is { } missing)
         {
-            throw InferenceException.BadRequest($"missing input {string.Join(", ", missing)}");
+            throw missing;
         }
 
-        var batchSize = 1L;
-        Dictionary<string, (long Value, string Input)>? symbols = null;
+        var check = new ShapeCheck(signature);
         var binaryTotal = 0L;
         for (var i = 0; i < signature.Inputs.Length; i++)
         {
             var spec = signature.Inputs[i];
             var input = header.Inputs[i]!;
             var shape = input.Shape!;
-            if (input.DataType != spec.DataType)
-            {
-                throw InferenceException.BadRequest(
-                    $"input '{spec.Name}' is {input.DataType.ToOipName()} but the model expects {spec.DataType.ToOipName()}");
-            }
-
-            if (shape.Length != spec.Shape.Length)
-            {
-                throw InferenceException.BadRequest(
-                    $"input '{spec.Name}' has shape {TensorShape.Format(shape)} but the model expects {TensorShape.Format(spec.Shape)}");
-            }
-
-            for (var d = 0; d < shape.Length; d++)
-            {
-                if (spec.Shape[d] >= 0 && shape[d] != spec.Shape[d])
-                {
-                    throw InferenceException.BadRequest(
-                        $"input '{spec.Name}' has shape {TensorShape.Format(shape)} but the model expects {TensorShape.Format(spec.Shape)}");
-                }
-
-                if (spec.SymbolicDims[d] is { } symbol && !(d == 0 && signature.MaxBatchSize > 0))
-                {
-                    symbols ??= [];
-                    if (symbols.TryGetValue(symbol, out var seen) && seen.Value != shape[d])
-                    {
-                        throw InferenceException.BadRequest(
-                            $"inputs '{seen.Input}' and '{spec.Name}' disagree on dimension '{symbol}' ({seen.Value} and {shape[d]})");
-                    }
-
-                    symbols[symbol] = (shape[d], spec.Name);
-                }
-            }
-
-            if (signature.MaxBatchSize > 0)
-            {
-                if (shape[0] < 1 || shape[0] > signature.MaxBatchSize)
-                {
-                    throw InferenceException.BadRequest(
-                        $"input '{spec.Name}' has batch size {shape[0]}; this model takes 1 to {signature.MaxBatchSize} (max_batch_size)");
-                }
-
-                if (i > 0 && shape[0] != batchSize)
-                {
-                    throw InferenceException.BadRequest(
-                        $"inputs disagree on the batch size ({batchSize} for '{signature.Inputs[0].Name}', {shape[0]} for '{spec.Name}')");
-                }
-
-                batchSize = shape[0];
-            }
-
+            var count = check.Input(i, input.DataType, shape);
             var size = spec.DataType.ElementSize();
-            if (!TensorShape.TryGetElementCount(shape, MaxTensorBytes / Math.Max(size, 4), out var count))
-            {
-                throw InferenceException.BadRequest($"input '{spec.Name}' has shape {TensorShape.Format(shape)}, larger than any request can carry");
-            }
-
             input.ElementCount = count;
             if (input.BinarySize >= 0)
             {
@@ -475,7 +417,7 @@ internal static class InferRequestReader
                 $"the binary_data_size values add up to {binaryTotal} bytes but {binaryLength} bytes follow the JSON header");
         }
 
-        return batchSize;
+        return check.BatchSize;
     }
 
     private static InferRequest Decode(Header header, ModelSignature signature, ReadOnlySpan<byte> json, ReadOnlySpan<byte> binary, long batchSize)
@@ -543,7 +485,7 @@ internal static class InferRequestReader
     }
 
     // Binary data is taken as sent, except where ONNX Runtime would misread it.
-    private static void CheckBinary(PooledTensor tensor)
+    internal static void CheckBinary(PooledTensor tensor)
     {
         var data = tensor.Span;
         if (tensor.DataType == TensorDataType.Bool)

@@ -149,6 +149,57 @@ internal sealed partial class InferencePipeline
     }
 
     /// <summary>
+    /// Answers an infer request that arrived already parsed (gRPC) to <paramref name="name"/> (version
+    /// <paramref name="versionText"/>, or the highest ready): <paramref name="decode"/> reads it against the
+    /// resolved version (given the time the request began, which its deadline runs from); the prediction cache and
+    /// the batcher answer it; <paramref name="encode"/> builds the reply while the outputs are still held (they go
+    /// back to the pool afterwards). Recorded in the statistics and metrics as REST's requests are.
+    /// </summary>
+    /// <exception cref="InferenceException">The request fails with that status (recorded as such).</exception>
+    public async Task<TReply> InferAsync<TReply>(string name, string? versionText, Func<ModelHost, long, InferRequest> decode,
+        Func<ModelHost, InferRequest, PooledTensor[], CacheOutcome, TReply> encode, CancellationToken cancellationToken)
+    {
+        var started = _time.GetTimestamp();
+        ModelHost? model = null;
+        TReply reply;
+        using (var span = InferenceTelemetry.Source.StartActivity("infer"))
+        {
+            span?.SetTag("model", name);
+            try
+            {
+                model = await _repository.AcquireAsync(name, versionText, cancellationToken).ConfigureAwait(false);
+                span?.SetTag("model.version", model.VersionText);
+                using var decoded = decode(model, started);
+                var (outputs, outcome) = await PredictAsync(model, decoded, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    using var encoding = InferenceTelemetry.Source.StartActivity("encode");
+                    reply = encode(model, decoded, outputs, outcome);
+                }
+                finally
+                {
+                    InferReply.DisposeAll(outputs);
+                }
+            }
+            catch (Exception ex)
+            {
+                var status = StatusOf(ex);
+                if (span is not null && status >= 400)
+                {
+                    span.SetTag("http.response.status_code", status);
+                    span.SetStatus(ActivityStatusCode.Error, ex.Message);
+                }
+
+                Finish(model, started, status);
+                throw;
+            }
+        }
+
+        Finish(model, started, StatusCodes.Status200OK);
+        return reply;
+    }
+
+    /// <summary>
     /// The outputs of <paramref name="request"/> to <paramref name="model"/> (the caller's to dispose) and where
     /// they came from: the prediction cache when the model caches, else (or on a miss) the model's batcher.
     /// </summary>

@@ -36,6 +36,12 @@ internal sealed class ModelSignature
     /// <summary>The index of the output whose name the reader's current string token holds, or -1.</summary>
     public int FindOutput(ref Utf8JsonReader reader) => Find(Outputs, ref reader);
 
+    /// <summary>The index of the input named <paramref name="name"/>, or -1.</summary>
+    public int FindInput(string name) => Array.FindIndex(Inputs, s => string.Equals(s.Name, name, StringComparison.Ordinal));
+
+    /// <summary>The index of the output named <paramref name="name"/>, or -1.</summary>
+    public int FindOutput(string name) => Array.FindIndex(Outputs, s => string.Equals(s.Name, name, StringComparison.Ordinal));
+
     private static int Find(TensorSpec[] specs, ref Utf8JsonReader reader)
     {
         for (var i = 0; i < specs.Length; i++)

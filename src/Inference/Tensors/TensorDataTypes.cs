@@ -22,6 +22,13 @@ internal static class TensorDataTypes
     /// <summary>Bytes per element; 0 for <see cref="TensorDataType.Bytes"/>.</summary>
     public static int ElementSize(this TensorDataType type) => Sizes[(int)type];
 
+    /// <summary>Parses an OIP datatype name (case-sensitive, as in Triton).</summary>
+    public static bool TryParse(string name, out TensorDataType type)
+    {
+        type = (TensorDataType)Math.Max(0, Array.IndexOf(Names, name, 1));
+        return type != TensorDataType.Invalid;
+    }
+
     /// <summary>Parses an OIP datatype name as sent on the wire (case-sensitive, as in Triton).</summary>
     public static bool TryParse(ReadOnlySpan<byte> utf8Name, out TensorDataType type)
     {

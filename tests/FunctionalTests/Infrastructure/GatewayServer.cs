@@ -15,16 +15,20 @@ internal sealed class GatewayServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private GatewayServer(WebApplication app, Uri address, string auditPath)
+    private GatewayServer(WebApplication app, Uri address, string auditPath, Uri? grpcAddress)
     {
         _app = app;
         BaseAddress = address;
+        GrpcAddress = grpcAddress;
         AuditPath = auditPath;
         Client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(60) };
     }
 
     /// <summary>The server's address, http://127.0.0.1:PORT/.</summary>
     public Uri BaseAddress { get; }
+
+    /// <summary>The gRPC listener's address (http://127.0.0.1:PORT/) when started with <see cref="StartWithGrpcAsync"/>; else null.</summary>
+    public Uri? GrpcAddress { get; }
 
     /// <summary>The audit log: a temporary file unless the test passed --Audit:Path.</summary>
     public string AuditPath { get; }
@@ -53,12 +57,18 @@ internal sealed class GatewayServer : IAsyncDisposable
             .. extraArgs,
         ]));
         await app.StartAsync();
-        // Listening on every address (0.0.0.0), it is reached on loopback.
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First().Replace("://0.0.0.0:", "://127.0.0.1:", StringComparison.Ordinal);
-        var server = new GatewayServer(app, new Uri(address + "/"), audit);
+        // Listening on every address (0.0.0.0), it is reached on loopback; the gRPC listener is not the REST one.
+        var grpc = extraArgs.Contains("--grpc-urls") ? extraArgs[Array.IndexOf(extraArgs, "--grpc-urls") + 1] : null;
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
+            .First(a => a != grpc).Replace("://0.0.0.0:", "://127.0.0.1:", StringComparison.Ordinal);
+        var server = new GatewayServer(app, new Uri(address + "/"), audit, grpc is null ? null : new Uri(grpc + "/"));
         await server.WaitReadyAsync();
         return server;
     }
+
+    /// <summary>Starts a standalone server as <see cref="StartAsync"/> does, with its gRPC listener on a free loopback port.</summary>
+    public static Task<GatewayServer> StartWithGrpcAsync(string models, params string[] extraArgs) =>
+        StartAsync(models, ["--grpc-urls", $"http://127.0.0.1:{NodeProcess.FreePort()}", .. extraArgs]);
 
     /// <summary>Polls /v2/health/ready until it answers 200 (models load in the background).</summary>
     public async Task WaitReadyAsync()

@@ -63,9 +63,7 @@ internal sealed partial class NodeDiscovery : BackgroundService
     public static IReadOnlyList<RouteConfig> Routes { get; } =
     [
         .. NodeEndpointRoles.All.Where(e => e.Role != GatewayRoles.None && !e.IsGrpc).Select(e => Route(e, ClusterId)),
-
-        // Grpc.AspNetCore's catch-alls for unknown methods need its route constraint, which an edge has not: not forwarded.
-        .. NodeEndpointRoles.All.Where(e => e.IsGrpc && e.Method == "POST").Select(e => Route(e, GrpcClusterId)),
+        .. NodeEndpointRoles.All.Where(e => e.IsGrpc).Select(e => Route(e, GrpcClusterId)),
     ];
 
     private static RouteConfig Route(NodeEndpointRoles.NodeEndpoint endpoint, string cluster)

@@ -1,3 +1,4 @@
+using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;
 using OpenInferenceProtocol;
@@ -151,6 +152,44 @@ public sealed class EdgeGrpcTests(TwoGrpcNodes fixture) : IClassFixture<TwoGrpcN
 
         await PerModelLimitRefusesAsync(new GRPCInferenceService.GRPCInferenceServiceClient(channel), []);
     }
+
+    [Fact]
+    public async Task ModelNamedTwice_PastThePrefix_InvalidArgumentStandaloneAndThroughTheEdge()
+    {
+        await using var server = await GatewayServer.StartWithGrpcAsync(RepoPaths.TestModels, "--Auth:AllowAnonymous", "true");
+        await using var edge = await StartEdgeAsync();
+        using var direct = GrpcChannel.ForAddress(server.GrpcAddress!);
+        using var throughEdge = GrpcChannel.ForAddress(edge.GrpcAddress!);
+
+        foreach (var (channel, headers) in new[] { (direct, new Metadata()), (throughEdge, Bearer(InferKey)) })
+        {
+            // Protobuf's last occurrence wins: the message is "mlp" with a 64-float row, preceded by "fixed" and 8 KiB
+            // of an unknown field, so its first bytes name another model than the server would serve.
+            var mlp = Mlp().ToByteArray();
+            using var request = new MemoryStream();
+            using var output = new CodedOutputStream(request, leaveOpen: true);
+            output.WriteTag(1, WireFormat.WireType.LengthDelimited);
+            output.WriteString("fixed");
+            output.WriteTag(99, WireFormat.WireType.LengthDelimited);
+            output.WriteBytes(ByteString.CopyFrom(new byte[8192]));
+            output.Flush();
+            request.Write(mlp);
+
+            var refused = await Assert.ThrowsAsync<RpcException>(async () => await RawInferAsync(channel, request.ToArray(), headers));
+            Assert.Equal(StatusCode.InvalidArgument, refused.StatusCode);
+            Assert.Contains("names its model more than once ('fixed' in its first 4096 bytes, 'mlp' last)", refused.Status.Detail, StringComparison.Ordinal);
+
+            // The same bytes without the first name are served.
+            Assert.Equal("mlp", (await RawInferAsync(channel, mlp, headers)).ModelName);
+        }
+    }
+
+    private static readonly Method<byte[], ModelInferResponse> RawModelInfer = new(
+        MethodType.Unary, "inference.GRPCInferenceService", "ModelInfer",
+        Marshallers.Create(bytes => bytes, bytes => bytes), Marshallers.Create(m => m.ToByteArray(), ModelInferResponse.Parser.ParseFrom));
+
+    private static async Task<ModelInferResponse> RawInferAsync(GrpcChannel channel, byte[] message, Metadata headers) =>
+        await channel.CreateCallInvoker().AsyncUnaryCall(RawModelInfer, null, new CallOptions(headers), message);
 
     // mlp's bucket holds 2: the third mlp call is refused; another model (the default limit) still passes.
     private static async Task PerModelLimitRefusesAsync(GRPCInferenceService.GRPCInferenceServiceClient client, Metadata headers)

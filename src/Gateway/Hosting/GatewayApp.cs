@@ -96,6 +96,7 @@ internal static partial class GatewayApp
         {
             builder.Services.AddInferenceNode(builder.Configuration);
             builder.Services.AddInferenceGrpc(builder.Configuration);
+            builder.Services.Configure<Grpc.AspNetCore.Server.GrpcServiceOptions>(grpc => grpc.Interceptors.Add<GrpcModelNameCheck>());
         }
 
         if (role != GatewayRole.Node)

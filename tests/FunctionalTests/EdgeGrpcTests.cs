@@ -107,6 +107,28 @@ public sealed class EdgeGrpcTests(TwoGrpcNodes fixture) : IClassFixture<TwoGrpcN
     }
 
     [Fact]
+    public async Task DeadNodeInTheList_GrpcConnectFailuresAreRetriedOnTheNextNode()
+    {
+        // Nothing listens on the third node's address; the health checks (one probe a minute here) have not marked it
+        // when the calls come, so every call it owns is refused at connect, and must be sent to the next node.
+        var dead = $"http://127.0.0.4:{NodeProcess.FreePort("127.0.0.4")}";
+        await using var edge = await StartEdgeAsync("--node", dead, "--Edge:HealthCheckIntervalSeconds", "60");
+        using var channel = GrpcChannel.ForAddress(edge.GrpcAddress!);
+        var client = new GRPCInferenceService.GRPCInferenceServiceClient(channel);
+
+        var servedBy = await Task.WhenAll(Enumerable.Range(0, 40).Select(async i =>
+        {
+            using var call = client.ModelInferAsync(Mlp(), Bearer(InferKey, $"key-{i}"));
+            Assert.Single((await call.ResponseAsync).RawOutputContents);
+            return (await call.ResponseHeadersAsync).GetValue("x-served-by");
+        }));
+
+        Assert.All(servedBy, s => Assert.StartsWith("node-", s, StringComparison.Ordinal));
+        var metrics = await edge.Client.GetStringAsync("metrics");
+        Assert.Matches($"sg_edge_retries_total\\{{node=\"{dead}\"\\}} [1-9]", metrics);
+    }
+
+    [Fact]
     public async Task Keys_ThroughTheEdge_UnauthenticatedPermissionDeniedThenOk()
     {
         await using var edge = await StartEdgeAsync();

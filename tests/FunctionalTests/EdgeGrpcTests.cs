@@ -150,6 +150,11 @@ public sealed class EdgeGrpcTests(TwoGrpcNodes fixture) : IClassFixture<TwoGrpcN
         await client.RepositoryModelLoadAsync(new RepositoryModelLoadRequest { ModelName = "mlp" }, Bearer(DeployKey));
         Assert.True((await client.ModelReadyAsync(new ModelReadyRequest { Name = "mlp" }, Bearer(InferKey))).Ready);
         Assert.True((await client.ServerReadyAsync(new ServerReadyRequest())).Ready); // public, as REST's health
+
+        // A node's NOT_FOUND is the caller's error in the edge's counts, as REST's 404 (a gRPC answer is HTTP 200).
+        var unknownModel = await Assert.ThrowsAsync<RpcException>(async () => await client.ModelInferAsync(GrpcTests.RawRequest("nosuchmodel", "input", [1, 64], new byte[256]), Bearer(InferKey)));
+        Assert.Equal(StatusCode.NotFound, unknownModel.StatusCode);
+        Assert.Matches("sg_edge_forwarded_total\\{node=\"[^\"]+\",outcome=\"client_error\"\\} [1-9]", await edge.Client.GetStringAsync("metrics"));
     }
 
     [Fact]

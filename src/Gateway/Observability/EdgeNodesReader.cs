@@ -5,9 +5,9 @@ using Yarp.ReverseProxy.Model;
 namespace ServingGateway.Observability;
 
 /// <summary>
-/// The nodes behind an edge and their health, read from the state routing decides on (YARP's cluster: its active
-/// and passive health checks, configured in <see cref="NodeDiscovery.Cluster"/>) and <see cref="NodeSaturation"/>;
-/// probes nothing itself.
+/// The nodes behind an edge and their health, read from the state routing decides on (YARP's REST cluster: its active
+/// and passive health checks, configured in <see cref="NodeDiscovery.Cluster"/>) and <see cref="NodeSaturation"/>, with
+/// the requests in flight over REST and gRPC together (<see cref="NodeDiscovery.GrpcClusterId"/>); probes nothing itself.
 /// </summary>
 internal sealed class EdgeNodesReader(IProxyStateLookup proxy, NodeSaturation saturation)
 {
@@ -20,6 +20,9 @@ internal sealed class EdgeNodesReader(IProxyStateLookup proxy, NodeSaturation sa
         }
 
         var available = cluster.DestinationsState.AvailableDestinations.Select(d => d.DestinationId).ToHashSet(StringComparer.Ordinal);
+
+        // The gRPC cluster holds the same nodes under the same ids: its requests in flight are the node's too.
+        var grpc = proxy.TryGetCluster(NodeDiscovery.GrpcClusterId, out var grpcCluster) ? grpcCluster.Destinations : null;
         return [.. cluster.Destinations.Values
             .OrderBy(d => d.DestinationId, StringComparer.Ordinal)
             .Select(d => new NodeHealthReading(
@@ -29,7 +32,7 @@ internal sealed class EdgeNodesReader(IProxyStateLookup proxy, NodeSaturation sa
                 Name(d.Health.Active),
                 Name(d.Health.Passive),
                 saturation.IsSaturated(d.DestinationId),
-                d.ConcurrentRequestCount))];
+                d.ConcurrentRequestCount + (grpc is not null && grpc.TryGetValue(d.DestinationId, out var g) ? g.ConcurrentRequestCount : 0)))];
     }
 
     private static string Name(DestinationHealth health) => health switch

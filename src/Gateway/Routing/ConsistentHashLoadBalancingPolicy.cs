@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using ServingGateway.Edge;
 using ServingGateway.Observability;
+using Yarp.ReverseProxy;
 using Yarp.ReverseProxy.LoadBalancing;
 using Yarp.ReverseProxy.Model;
 
@@ -10,7 +11,8 @@ namespace ServingGateway.Routing;
 /// YARP load balancing by consistent hashing with bounded loads (Mirrokni, Thorup and Zadimoghaddam): a
 /// request goes to the first node on the ring from its routing key whose in-flight requests are below
 /// ceil(load factor x (all in-flight + 1) / nodes); unhealthy nodes (not in YARP's available list) are
-/// passed over. So one model's traffic stays on one node (warm sessions, warm cache) until that node
+/// passed over; a node's in-flight requests count its REST and gRPC ones together. So one model's traffic stays on
+/// one node (warm sessions, warm cache) until that node
 /// carries more than its bounded share, and spills to the next node on the ring. A node that answered 503
 /// with Retry-After (<see cref="NodeSaturation"/>) is passed over for that long, before the bound: a
 /// saturated node gets a request only when every available node is saturated (then the key's owner).
@@ -25,10 +27,18 @@ internal sealed class ConsistentHashLoadBalancingPolicy : ILoadBalancingPolicy
     // One ring per cluster (REST and gRPC: the same nodes and ids, but their own destination objects).
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, RingCache> _rings = new(StringComparer.Ordinal);
 
-    public ConsistentHashLoadBalancingPolicy(IOptionsMonitor<EdgeOptions> options, NodeSaturation saturation)
+    private readonly IServiceProvider? _services;
+    private IProxyStateLookup? _proxy;
+
+    /// <summary>
+    /// The policy; <paramref name="services"/> gives the proxy's state (resolved at the first pick: YARP's configuration
+    /// validation needs the policies first), for the requests in flight to a node over the other transport.
+    /// </summary>
+    public ConsistentHashLoadBalancingPolicy(IOptionsMonitor<EdgeOptions> options, NodeSaturation saturation, IServiceProvider? services = null)
     {
         _options = options;
         _saturation = saturation;
+        _services = services;
     }
 
     public string Name => PolicyName;
@@ -44,7 +54,7 @@ internal sealed class ConsistentHashLoadBalancingPolicy : ILoadBalancingPolicy
         var options = _options.CurrentValue;
         var ring = Ring(cluster, options.VirtualNodes);
         var key = RoutingKey.Of(context.Request);
-        var picked = Pick(ring, key, availableDestinations, options.LoadFactor, d => _saturation.IsSaturated(d.DestinationId));
+        var picked = Pick(ring, key, availableDestinations, options.LoadFactor, d => _saturation.IsSaturated(d.DestinationId), Sibling(cluster.ClusterId));
         span?.SetTag("route.destination", picked.DestinationId);
         return picked;
     }
@@ -53,13 +63,18 @@ internal sealed class ConsistentHashLoadBalancingPolicy : ILoadBalancingPolicy
     /// The first available destination on the ring from <paramref name="key"/> that is neither saturated nor at the
     /// load bound; else the first that is not saturated; else the first available (the key's owner).
     /// </summary>
+    /// <remarks>
+    /// A node's load is its requests in flight in this cluster plus, with <paramref name="sibling"/> (the other
+    /// transport's cluster: REST and gRPC hold the same nodes under the same ids), its requests in flight there.
+    /// </remarks>
     internal static DestinationState Pick(
-        ConsistentHashRing<DestinationState> ring, string key, IReadOnlyList<DestinationState> available, double loadFactor, Func<DestinationState, bool>? saturated = null)
+        ConsistentHashRing<DestinationState> ring, string key, IReadOnlyList<DestinationState> available, double loadFactor, Func<DestinationState, bool>? saturated = null,
+        IReadOnlyDictionary<string, DestinationState>? sibling = null)
     {
         var total = 0L;
         foreach (var destination in available)
         {
-            total += destination.ConcurrentRequestCount;
+            total += Load(destination, sibling);
         }
 
         var bound = (long)Math.Ceiling(loadFactor * (total + 1) / available.Count);
@@ -82,7 +97,7 @@ internal sealed class ConsistentHashLoadBalancingPolicy : ILoadBalancingPolicy
             }
 
             firstUnsaturated ??= candidate;
-            if (candidate.ConcurrentRequestCount < bound)
+            if (Load(candidate, sibling) < bound)
             {
                 return candidate;
             }
@@ -91,6 +106,22 @@ internal sealed class ConsistentHashLoadBalancingPolicy : ILoadBalancingPolicy
         // Every unsaturated node is at the bound (it cannot be without saturated ones, as the bound is above the
         // average): the first unsaturated; when every node is saturated, the owner, which decides for itself.
         return firstUnsaturated ?? firstAvailable ?? available[0];
+    }
+
+    private static int Load(DestinationState destination, IReadOnlyDictionary<string, DestinationState>? sibling) =>
+        destination.ConcurrentRequestCount + (sibling is not null && sibling.TryGetValue(destination.DestinationId, out var other) ? other.ConcurrentRequestCount : 0);
+
+    // The other transport's cluster of the same nodes, or null.
+    private System.Collections.Concurrent.ConcurrentDictionary<string, DestinationState>? Sibling(string clusterId)
+    {
+        var other = clusterId == NodeDiscovery.ClusterId ? NodeDiscovery.GrpcClusterId : clusterId == NodeDiscovery.GrpcClusterId ? NodeDiscovery.ClusterId : null;
+        if (other is null || _services is null)
+        {
+            return null;
+        }
+
+        _proxy ??= _services.GetService<IProxyStateLookup>();
+        return _proxy is not null && _proxy.TryGetCluster(other, out var state) ? state.Destinations : null;
     }
 
     private static bool Contains(IReadOnlyList<DestinationState> available, DestinationState candidate)

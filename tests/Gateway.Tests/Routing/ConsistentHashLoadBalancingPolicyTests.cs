@@ -1,7 +1,9 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using ServingGateway.Edge;
 using ServingGateway.Routing;
+using Yarp.ReverseProxy;
 using Yarp.ReverseProxy.Model;
 
 namespace ServingGateway.Gateway.Tests.Routing;
@@ -71,6 +73,47 @@ public class ConsistentHashLoadBalancingPolicyTests
         Assert.Same(next, Pick("mlp"));
         owner.ConcurrentRequestCount = 0; // bound 1: under it
         Assert.Same(owner, Pick("mlp"));
+    }
+
+    [Fact]
+    public void Pick_OwnerBusyOverTheOtherTransport_PassesToTheNextOnTheRing()
+    {
+        // The gRPC cluster holds the same nodes under the same ids; its requests in flight load the node too.
+        var grpcNodes = _nodes.Select(n => new DestinationState(n.DestinationId)).ToArray();
+        var grpc = new ClusterState(NodeDiscovery.GrpcClusterId);
+        foreach (var node in grpcNodes)
+        {
+            grpc.Destinations[node.DestinationId] = node;
+        }
+
+        var services = new ServiceCollection().AddSingleton<IProxyStateLookup>(new OneCluster(grpc)).BuildServiceProvider();
+        var policy = new ConsistentHashLoadBalancingPolicy(new FixedOptionsMonitor<EdgeOptions>(new EdgeOptions()), _saturation, services);
+        DestinationState PickBoth() => policy.PickDestination(Request("/v2/models/mlp/infer", "mlp"), _cluster, _nodes)!;
+        var owner = PickBoth();
+        var next = Pick("mlp", [.. _nodes.Where(n => n != owner)]);
+
+        grpcNodes.Single(n => n.DestinationId == owner.DestinationId).ConcurrentRequestCount = 3; // none over REST: bound 2, over it
+        Assert.Same(next, PickBoth());
+        Assert.Same(owner, Pick("mlp")); // a policy that sees one cluster only keeps the owner
+    }
+
+    private sealed class OneCluster(ClusterState cluster) : IProxyStateLookup
+    {
+        public bool TryGetCluster(string id, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ClusterState? state)
+        {
+            state = id == cluster.ClusterId ? cluster : null;
+            return state is not null;
+        }
+
+        public IEnumerable<ClusterState> GetClusters() => [cluster];
+
+        public bool TryGetRoute(string id, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out RouteModel? route)
+        {
+            route = null;
+            return false;
+        }
+
+        public IEnumerable<RouteModel> GetRoutes() => [];
     }
 
     [Fact]

@@ -5,6 +5,8 @@
 # GRPC_CONNECTIONS HTTP/2 connections shared by the streams). Rounds are interleaved, REST then gRPC, ROUNDS times
 # per row, so drift on a shared machine hits both; a row shows the median of its rounds (items/s, p50, p99) and
 # the largest max, and the ratio gRPC/REST of the median items/s. Batch of 1 per request: items/s = answers/s.
+# The server and the load tool share the machine's cores, so each row also shows the CPU time per request of the
+# server and of the load tool (medians of the rounds): a client that costs more CPU leaves less to the server.
 #
 #   ./benchmarks/grpc/run.sh                       # from anywhere; runs from the repository root
 #   DURATION=20s ROUNDS=5 ./benchmarks/grpc/run.sh
@@ -52,8 +54,9 @@ port_free "$HTTP_PORT"
 port_free "$GRPC_PORT"
 log "starting ServingGateway: REST on $HTTP_URL, gRPC on $GRPC_URL, serving $MODELS"
 dotnet "$GATEWAY_DLL" --models "$REPO" --urls "$HTTP_URL" --grpc-urls "$GRPC_URL" >"$WORK/gateway.log" 2>&1 &
-track $!
-wait_ready "$HTTP_URL" "$!" "$WORK/gateway.log"
+SERVER_PID=$!
+track "$SERVER_PID"
+wait_ready "$HTTP_URL" "$SERVER_PID" "$WORK/gateway.log"
 for model in $MODELS; do
     for _ in $(seq 240); do
         curl -fs --max-time 2 "$HTTP_URL/v2/models/$model/ready" -o /dev/null && break
@@ -68,10 +71,20 @@ measure() {
     local name="$1" model="$2" streams="$3" dims=()
     shift 3
     [[ "$model" == minilm ]] && dims=(--dim "$MINILM_DIM")
-    timeout $(( $(seconds "$DURATION") + $(seconds "$WARMUP") + 120 )) \
+    local server_before server_after
+    server_before=$(cpu_ticks "$SERVER_PID")
+    timeout $(( $(seconds "$DURATION") + $(seconds "$WARMUP") + 120 )) /usr/bin/time -f '%U %S' -o "$WORK/$name.cpu" \
         dotnet "$TOOL_DLL" run --model "$model" "${dims[@]}" --closed "$streams" --duration "$DURATION" --warmup "$WARMUP" \
         --no-progress --report-dir "$WORK/$name" "$@" >"$WORK/$name.out" 2>&1 \
         || { log "load tool failed ($name):"; tail -20 "$WORK/$name.out" >&2; exit 1; }
+    server_after=$(cpu_ticks "$SERVER_PID")
+    # CPU per request (warm-up, measured and the tool's first check request), microseconds: the server's, and the
+    # load tool's (its whole process, start-up included, so a slight overestimate).
+    local requests
+    requests=$(jq '.finished + .warmup_requests + 1' "$WORK/$name/summary.json")
+    awk -v t="$((server_after - server_before))" -v hz="$(getconf CLK_TCK)" -v n="$requests" 'BEGIN { printf "%.0f\n", t / hz * 1e6 / n }' \
+        >"$WORK/$name/server_cpu_us"
+    awk -v n="$requests" '{ printf "%.0f\n", ($1 + $2) * 1e6 / n }' "$WORK/$name.cpu" >"$WORK/$name/tool_cpu_us"
     local errors
     errors=$(jq '.errors' "$WORK/$name/summary.json")
     if [[ "$errors" != 0 ]]; then
@@ -80,6 +93,7 @@ measure() {
     fi
 }
 
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; } # user + system time of a process, clock ticks
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 # field PROTOCOL ROW JQ -> the median of JQ over the rounds of ROW
 field() { for r in $(seq "$ROUNDS"); do jq "$3" "$WORK/$1.$2.r$r/summary.json"; done | median; }
@@ -87,6 +101,17 @@ maxof() { for r in $(seq "$ROUNDS"); do jq "$3" "$WORK/$1.$2.r$r/summary.json"; 
 ms() { awk -v n="$1" 'BEGIN { if (n < 1) printf "%.3f", n; else if (n < 100) printf "%.2f", n; else printf "%.0f", n }'; }
 cells() { # cells PROTOCOL ROW -> items/s | p50 | p99 | max
     echo "$(printf '%.0f' "$(field "$1" "$2" .success_rate)") | $(ms "$(field "$1" "$2" .latency_ms.p50)") | $(ms "$(field "$1" "$2" .latency_ms.p99)") | $(ms "$(maxof "$1" "$2" .latency_ms.max)")"
+}
+cpu_cells() { # cpu_cells ROW -> server µs/request REST / gRPC | tool µs/request REST / gRPC (medians of the rounds)
+    local p f out=()
+    for f in server_cpu_us tool_cpu_us; do
+        local pair=()
+        for p in rest grpc; do
+            pair+=("$(for r in $(seq "$ROUNDS"); do cat "$WORK/$p.$1.r$r/$f"; done | median)")
+        done
+        out+=("${pair[0]} / ${pair[1]}")
+    done
+    echo "${out[0]} | ${out[1]}"
 }
 
 ROWS=()
@@ -98,7 +123,7 @@ for model in $MODELS; do
             measure "rest.$row.r$r" "$model" "$streams" --url "$HTTP_URL" --binary
             measure "grpc.$row.r$r" "$model" "$streams" --url "$GRPC_URL" --protocol grpc --connections "$GRPC_CONNECTIONS"
         done
-        ROWS+=("| $model | $streams | $(cells rest "$row") | $(cells grpc "$row") | $(ratio "$(field grpc "$row" .success_rate)" "$(field rest "$row" .success_rate)") |")
+        ROWS+=("| $model | $streams | $(cells rest "$row") | $(cells grpc "$row") | $(ratio "$(field grpc "$row" .success_rate)" "$(field rest "$row" .success_rate)") | $(cpu_cells "$row") |")
     done
 done
 
@@ -109,8 +134,8 @@ echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 echo "Load average (1/5/15 min): $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) after the last run"
 echo "Load tool: run --closed STREAMS --duration $DURATION --warmup $WARMUP; REST --binary; gRPC --protocol grpc --connections $GRPC_CONNECTIONS; minilm --dim '$MINILM_DIM'; $ROUNDS interleaved rounds per row, medians (max: the largest)"
 echo
-echo "| model | streams | REST binary items/s | p50 (ms) | p99 (ms) | max (ms) | gRPC items/s | p50 (ms) | p99 (ms) | max (ms) | gRPC/REST |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| model | streams | REST binary items/s | p50 (ms) | p99 (ms) | max (ms) | gRPC items/s | p50 (ms) | p99 (ms) | max (ms) | gRPC/REST | server CPU µs/req REST / gRPC | load tool CPU µs/req REST / gRPC |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${ROWS[@]}"
 echo
 if [[ "$KEEP_WORK" == 1 ]]; then echo "Load tool reports and server log: $WORK"; fi

@@ -11,7 +11,7 @@
 #   ./benchmarks/grpc/run.sh                       # from anywhere; runs from the repository root
 #   DURATION=20s ROUNDS=5 ./benchmarks/grpc/run.sh
 #
-# Environment: DURATION (measured time per round, default 8s), WARMUP (per round, default 2s), ROUNDS (default
+# Environment: DURATION (measured time per round, default 8s, at least 5s), WARMUP (per round, default 2s), ROUNDS (default
 # 3), STREAMS (default "1 16 64"), MODELS (default "mlp minilm"), MINILM_DIM (--dim for minilm, default "*=1,16":
 # 16 tokens), GRPC_CONNECTIONS (the load tool's --connections for gRPC, default 1), HTTP_PORT (18200), GRPC_PORT
 # (18201), OUT_DIR (keep the load tool's reports and the server log there; default: a temp dir removed on exit),
@@ -38,6 +38,7 @@ TOOL_DLL="$ROOT/loadtests/bin/Release/net10.0/ServingGateway.LoadTool.dll"
 
 source "$ROOT/benchmarks/lib.sh"
 begin_run grpc-bench dotnet curl jq
+[[ $(seconds "$DURATION") -ge 5 ]] || { log "DURATION must be at least 5s (the CPU window is DURATION - 3 s)"; exit 2; }
 [[ -f models/minilm/1/model.onnx ]] || { log "models/minilm missing: running ./models/fetch.sh"; ./models/fetch.sh >&2; }
 build_release src/Gateway loadtests
 
@@ -66,25 +67,35 @@ for model in $MODELS; do
 done
 
 # --- rounds ------------------------------------------------------------------------------------------------
-# measure NAME MODEL STREAMS ARGS... -> the load tool's summary.json in $WORK/NAME
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; } # user + system time of a process, clock ticks
+
+# measure NAME MODEL STREAMS ARGS... -> the load tool's summary.json in $WORK/NAME, and the CPU time per request of
+# the server and of the load tool in $WORK/NAME/server_cpu_us and tool_cpu_us (microseconds): both processes' CPU
+# time over a window inside the measured part (from 2 s after the warm-up should have ended, past the tool's
+# start-up, to 1 s before the end), divided by the requests finished in it (the run's throughput × the window).
 measure() {
     local name="$1" model="$2" streams="$3" dims=()
     shift 3
     [[ "$model" == minilm ]] && dims=(--dim "$MINILM_DIM")
-    local server_before server_after
-    server_before=$(cpu_ticks "$SERVER_PID")
-    timeout $(( $(seconds "$DURATION") + $(seconds "$WARMUP") + 120 )) /usr/bin/time -f '%U %S' -o "$WORK/$name.cpu" \
-        dotnet "$TOOL_DLL" run --model "$model" "${dims[@]}" --closed "$streams" --duration "$DURATION" --warmup "$WARMUP" \
-        --no-progress --report-dir "$WORK/$name" "$@" >"$WORK/$name.out" 2>&1 \
-        || { log "load tool failed ($name):"; tail -20 "$WORK/$name.out" >&2; exit 1; }
-    server_after=$(cpu_ticks "$SERVER_PID")
-    # CPU per request (warm-up, measured and the tool's first check request), microseconds: the server's, and the
-    # load tool's (its whole process, start-up included, so a slight overestimate).
-    local requests
-    requests=$(jq '.finished + .warmup_requests + 1' "$WORK/$name/summary.json")
-    awk -v t="$((server_after - server_before))" -v hz="$(getconf CLK_TCK)" -v n="$requests" 'BEGIN { printf "%.0f\n", t / hz * 1e6 / n }' \
+    dotnet "$TOOL_DLL" run --model "$model" "${dims[@]}" --closed "$streams" --duration "$DURATION" --warmup "$WARMUP" \
+        --no-progress --report-dir "$WORK/$name" "$@" >"$WORK/$name.out" 2>&1 &
+    local tool=$! window server_before tool_before server_after tool_after
+    window=$(( $(seconds "$DURATION") - 3 ))
+    sleep $(( $(seconds "$WARMUP") + 2 ))
+    server_before=$(cpu_ticks "$SERVER_PID"); tool_before=$(cpu_ticks "$tool" || echo 0)
+    sleep "$window"
+    server_after=$(cpu_ticks "$SERVER_PID"); tool_after=$(cpu_ticks "$tool" || echo 0)
+    # Bounded: the tool ends by itself after warm-up + duration; a hung one is stopped.
+    ( sleep $(( $(seconds "$DURATION") + 120 )); kill "$tool" 2>/dev/null ) & local watchdog=$!
+    wait "$tool" || { log "load tool failed ($name):"; tail -20 "$WORK/$name.out" >&2; exit 1; }
+    kill "$watchdog" 2>/dev/null || true
+    local throughput hz
+    throughput=$(jq '.throughput' "$WORK/$name/summary.json")
+    hz=$(getconf CLK_TCK)
+    awk -v t="$((server_after - server_before))" -v hz="$hz" -v r="$throughput" -v w="$window" 'BEGIN { printf "%.0f\n", t / hz * 1e6 / (r * w) }' \
         >"$WORK/$name/server_cpu_us"
-    awk -v n="$requests" '{ printf "%.0f\n", ($1 + $2) * 1e6 / n }' "$WORK/$name.cpu" >"$WORK/$name/tool_cpu_us"
+    awk -v t="$((tool_after - tool_before))" -v hz="$hz" -v r="$throughput" -v w="$window" 'BEGIN { printf "%.0f\n", t / hz * 1e6 / (r * w) }' \
+        >"$WORK/$name/tool_cpu_us"
     local errors
     errors=$(jq '.errors' "$WORK/$name/summary.json")
     if [[ "$errors" != 0 ]]; then
@@ -93,7 +104,6 @@ measure() {
     fi
 }
 
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; } # user + system time of a process, clock ticks
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 # field PROTOCOL ROW JQ -> the median of JQ over the rounds of ROW
 field() { for r in $(seq "$ROUNDS"); do jq "$3" "$WORK/$1.$2.r$r/summary.json"; done | median; }

@@ -70,7 +70,14 @@ public sealed class GrpcTests : IAsyncLifetime
     public async Task Infer_Raw_SameBytesAsRestBinary()
     {
         var input = Floats(64, seed: 1);
-        var reply = await _client.ModelInferAsync(RawRequest("mlp", "input", [1, 64], Oip.Bytes(input), id: "r-1"));
+        using var call = _client.ModelInferAsync(RawRequest("mlp", "input", [1, 64], Oip.Bytes(input), id: "r-1"));
+        var reply = await call;
+        var headers = await call.ResponseHeadersAsync;
+
+        Assert.Equal("1", headers.GetValue("x-model-version"));
+        Assert.StartsWith("sha256:", headers.GetValue("x-model-digest"), StringComparison.Ordinal);
+        Assert.NotNull(headers.GetValue("x-cache"));
+        Assert.NotNull(headers.GetValue("x-served-by"));
 
         Assert.Equal("mlp", reply.ModelName);
         Assert.Equal("1", reply.ModelVersion);
@@ -323,6 +330,27 @@ public sealed class GrpcTests : IAsyncLifetime
         Assert.Equal(StatusCode.Unimplemented, ex.StatusCode);
     }
 
+    [Fact]
+    public async Task Reflection_OffByDefault_OnWithTheSwitch()
+    {
+        var off = await Assert.ThrowsAsync<RpcException>(() => ListServicesAsync(_channel));
+        Assert.Equal(StatusCode.Unimplemented, off.StatusCode);
+
+        await using var server = await GatewayServer.StartWithGrpcAsync(RepoPaths.TestModels, "--Grpc:Reflection", "true");
+        using var channel = GrpcChannel.ForAddress(server.GrpcAddress!);
+        Assert.Contains("inference.GRPCInferenceService", await ListServicesAsync(channel));
+    }
+
+    private static async Task<List<string>> ListServicesAsync(GrpcChannel channel)
+    {
+        var reflection = new Grpc.Reflection.V1Alpha.ServerReflection.ServerReflectionClient(channel);
+        using var call = reflection.ServerReflectionInfo();
+        await call.RequestStream.WriteAsync(new Grpc.Reflection.V1Alpha.ServerReflectionRequest { ListServices = "" });
+        await call.RequestStream.CompleteAsync();
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+        return [.. call.ResponseStream.Current.ListServicesResponse.Service.Select(s => s.Name)];
+    }
+
     internal const string GrpcRetryAfter = "retry-after";
 
     internal static ModelInferRequest RawRequest(string model, string input, long[] shape, byte[] data, string datatype = "FP32", string? id = null)
@@ -363,4 +391,71 @@ public sealed class GrpcTests : IAsyncLifetime
         "BYTES" => [1, 0, 0, 0, (byte)'a', 2, 0, 0, 0, (byte)'b', (byte)'c', 0, 0, 0, 0],
         _ => throw new ArgumentOutOfRangeException(nameof(datatype), datatype, null),
     };
+}
+
+/// <summary>API keys and rate limits on gRPC calls (standalone): the same middleware as REST, answered as gRPC statuses.</summary>
+public sealed class GrpcAuthTests : IAsyncLifetime
+{
+    private const string InferKey = "grpc-infer-key";
+    private const string DeployKey = "grpc-deploy-key";
+    private readonly string _config = Path.Combine(Path.GetTempPath(), $"sg-grpc-auth-{Guid.NewGuid():N}.json");
+    private GatewayServer _server = null!;
+    private GrpcChannel _channel = null!;
+    private GRPCInferenceService.GRPCInferenceServiceClient _client = null!;
+
+    public async Task InitializeAsync()
+    {
+        // The infer key's bucket holds 3 requests and refills one in 1000 s: the fourth is refused, whatever the machine's speed.
+        await File.WriteAllTextAsync(_config, $$$"""
+            {
+              "Auth": {"Keys": [
+                {"Name": "infer", "Sha256": "{{{Auth.ApiKeyMiddleware.Hash(InferKey)}}}", "Roles": ["infer"]},
+                {"Name": "deploy", "Sha256": "{{{Auth.ApiKeyMiddleware.Hash(DeployKey)}}}", "Roles": ["deploy", "infer"]}
+              ]},
+              "RateLimits": {"Default": {"Rate": 0.001, "Burst": 3}}
+            }
+            """);
+        _server = await GatewayServer.StartWithGrpcAsync(RepoPaths.TestModels, "--config", _config, "--Auth:AllowAnonymous", "false");
+        _channel = GrpcChannel.ForAddress(_server.GrpcAddress!);
+        _client = new GRPCInferenceService.GRPCInferenceServiceClient(_channel);
+    }
+
+    public async Task DisposeAsync()
+    {
+        _channel.Dispose();
+        await _server.DisposeAsync();
+        File.Delete(_config);
+    }
+
+    [Fact]
+    public async Task Keys_NoneWrongOrTooWeak_RefusedAsGrpcStatuses()
+    {
+        var none = await Assert.ThrowsAsync<RpcException>(async () => await _client.ModelMetadataAsync(new ModelMetadataRequest { Name = "mlp" }));
+        var wrong = await Assert.ThrowsAsync<RpcException>(async () => await _client.ModelMetadataAsync(new ModelMetadataRequest { Name = "mlp" }, Bearer("not-a-key")));
+        var weak = await Assert.ThrowsAsync<RpcException>(async () => await _client.RepositoryModelUnloadAsync(new RepositoryModelUnloadRequest { ModelName = "mlp" }, Bearer(InferKey)));
+
+        Assert.Equal(StatusCode.Unauthenticated, none.StatusCode);
+        Assert.Equal(StatusCode.Unauthenticated, wrong.StatusCode);
+        Assert.Equal(StatusCode.PermissionDenied, weak.StatusCode);
+        Assert.True((await _client.ModelReadyAsync(new ModelReadyRequest { Name = "mlp" }, Bearer(DeployKey))).Ready);
+        Assert.True((await _client.ServerLiveAsync(new ServerLiveRequest())).Live); // health is public, as on REST
+    }
+
+    [Fact]
+    public async Task RateLimit_BucketEmpty_ResourceExhaustedWithRetryAfter()
+    {
+        var request = GrpcTests.RawRequest("mlp", "input", [1, 64], new byte[256]);
+        for (var i = 0; i < 3; i++)
+        {
+            await _client.ModelInferAsync(request, Bearer(InferKey));
+        }
+
+        var refused = await Assert.ThrowsAsync<RpcException>(async () => await _client.ModelInferAsync(request, Bearer(InferKey)));
+
+        Assert.Equal(StatusCode.ResourceExhausted, refused.StatusCode);
+        Assert.StartsWith("rate limit exceeded: 3 requests at once", refused.Status.Detail, StringComparison.Ordinal);
+        Assert.True(int.Parse(refused.Trailers.GetValue(GrpcTests.GrpcRetryAfter)!, System.Globalization.CultureInfo.InvariantCulture) >= 1);
+    }
+
+    private static Metadata Bearer(string key) => new() { { "authorization", "Bearer " + key } };
 }

@@ -51,6 +51,8 @@ internal static class NodeEndpointRoles
         new("grpc-unimplemented-service", AnyMethod, "{unimplementedService}/{unimplementedMethod:grpcunimplemented}", GatewayRoles.None, IsGrpc: true),
         new("grpc-reflection", "POST", "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", GatewayRoles.Infer, IsGrpc: true),
         new("grpc-reflection-alpha", "POST", "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", GatewayRoles.Infer, IsGrpc: true),
+        new("grpc-reflection-unimplemented", AnyMethod, "grpc.reflection.v1.ServerReflection/{unimplementedMethod:grpcunimplemented}", GatewayRoles.None, IsGrpc: true),
+        new("grpc-reflection-alpha-unimplemented", AnyMethod, "grpc.reflection.v1alpha.ServerReflection/{unimplementedMethod:grpcunimplemented}", GatewayRoles.None, IsGrpc: true),
     ];
 
     // The method of an endpoint that carries no HttpMethodMetadata (it answers every method).

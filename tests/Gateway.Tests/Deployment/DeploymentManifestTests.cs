@@ -66,12 +66,16 @@ public sealed partial class DeploymentManifestTests
     {
         var dockerfile = File.ReadAllLines(Path.Combine(RepoPaths.Root, "Dockerfile"));
         var listen = dockerfile.Select(l => UrlsEnv().Match(l)).Where(m => m.Success).Select(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)).Distinct().Single();
-        Assert.All(dockerfile.Where(l => l.StartsWith("EXPOSE", StringComparison.Ordinal)), l => Assert.Equal($"EXPOSE {listen}", l.Trim()));
+        var grpc = dockerfile.Select(l => GrpcUrlsEnv().Match(l)).Where(m => m.Success).Select(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)).Distinct().Single();
+        Assert.NotEqual(listen, grpc);
+        Assert.All(dockerfile.Where(l => l.StartsWith("EXPOSE", StringComparison.Ordinal)), l => Assert.Equal($"EXPOSE {listen} {grpc}", l.Trim()));
         Assert.Contains($"SG_HEALTH_PORT:-{listen}", File.ReadAllText(Path.Combine(Deploy, "healthcheck.sh")), StringComparison.Ordinal);
 
         // No manifest moves the port away from the image's.
         Assert.All(Containers(), c => Assert.DoesNotContain(c.Args, a => a.StartsWith("--urls", StringComparison.Ordinal)));
         Assert.All(Containers().Where(c => c.Source != "Dockerfile"), c => Assert.False(c.Env.ContainsKey("Urls"), $"{c.Source} sets Urls"));
+        Assert.All(Containers(), c => Assert.DoesNotContain(c.Args, a => a.StartsWith("--grpc-urls", StringComparison.Ordinal)));
+        Assert.All(Containers().Where(c => c.Source != "Dockerfile"), c => Assert.False(c.Env.ContainsKey("GrpcUrls"), $"{c.Source} sets GrpcUrls"));
 
         var k8s = K8sDocuments();
         foreach (var container in K8sContainers(k8s).Where(c => c.Args.Count > 0))
@@ -79,14 +83,22 @@ public sealed partial class DeploymentManifestTests
             var ports = container.Node.Children.TryGetValue("ports", out var p) ? ((YamlSequenceNode)p).Cast<YamlMappingNode>().ToList() : [];
             var http = Assert.Single(ports, port => Scalar(port, "name") == "http");
             Assert.Equal(listen.ToString(System.Globalization.CultureInfo.InvariantCulture), Scalar(http, "containerPort"));
+            foreach (var other in ports.Where(port => Scalar(port, "name") != "http"))
+            {
+                Assert.Equal("grpc", Scalar(other, "name"));
+                Assert.Equal(grpc.ToString(System.Globalization.CultureInfo.InvariantCulture), Scalar(other, "containerPort"));
+            }
         }
 
         var services = k8s.Where(d => Scalar(d, "kind") == "Service").ToDictionary(d => Scalar(Map(d, "metadata"), "name")!);
         foreach (var service in services.Values.Where(s => Scalar(Map(s, "metadata"), "name")!.StartsWith("sg-", StringComparison.Ordinal) && Scalar(Map(s, "metadata"), "name") != "sg-redis"))
         {
-            var port = Assert.Single(((YamlSequenceNode)Map(service, "spec").Children["ports"]).Cast<YamlMappingNode>());
+            // Each service: the REST port, and the gRPC one where its pods serve gRPC (the nodes').
+            var ports = ((YamlSequenceNode)Map(service, "spec").Children["ports"]).Cast<YamlMappingNode>().ToList();
+            var port = Assert.Single(ports, p => Scalar(p, "name") == "http");
             Assert.Equal("http", Scalar(port, "targetPort"));
             Assert.Equal(listen.ToString(System.Globalization.CultureInfo.InvariantCulture), Scalar(port, "port"));
+            Assert.All(ports.Where(p => p != port), p => Assert.Equal(("grpc", "grpc", grpc.ToString(System.Globalization.CultureInfo.InvariantCulture)), (Scalar(p, "name"), Scalar(p, "targetPort"), Scalar(p, "port"))));
         }
 
         // Host:port the manifests point servers at: a node URL, --nodes-dns, --redis; each names a service there.
@@ -417,6 +429,9 @@ public sealed partial class DeploymentManifestTests
     [GeneratedRegex(@"^ENV ((?:[A-Za-z_][A-Za-z0-9_]*=\S*\s*)+)$", RegexOptions.Multiline)]
     private static partial Regex DockerEnv();
 
-    [GeneratedRegex(@"Urls=http://0\.0\.0\.0:(\d+)")]
+    [GeneratedRegex(@"(?<![A-Za-z])Urls=http://0\.0\.0\.0:(\d+)")]
     private static partial Regex UrlsEnv();
+
+    [GeneratedRegex(@"GrpcUrls=http://0\.0\.0\.0:(\d+)")]
+    private static partial Regex GrpcUrlsEnv();
 }

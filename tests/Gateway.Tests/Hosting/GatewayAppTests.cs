@@ -8,12 +8,36 @@ public class GatewayAppTests
     private static WebApplication Build(params string[] args) => GatewayApp.Build(CommandLine.Parse(args));
 
     [Fact]
-    public async Task Build_NoUrls_ListensOnLoopback8000()
+    public async Task Build_NoUrls_ListensOnLoopback8000_AndGrpcOn8001()
     {
         await using var app = Build();
 
-        Assert.Equal(GatewayApp.DefaultUrls, app.Configuration["urls"]);
+        // With the gRPC listener, both are Kestrel endpoints (HTTP/2 only for gRPC) and the host's URLs are empty.
+        Assert.Equal(GatewayApp.DefaultUrls, app.Configuration["Kestrel:Endpoints:Rest0:Url"]);
         Assert.Equal("http://127.0.0.1:8000", GatewayApp.DefaultUrls);
+        Assert.Equal("http://127.0.0.1:8001", app.Configuration["Kestrel:Endpoints:Grpc0:Url"]);
+        Assert.Equal("Http2", app.Configuration["Kestrel:Endpoints:Grpc0:Protocols"]);
+        Assert.Equal("", app.Configuration["urls"]);
+    }
+
+    [Fact]
+    public async Task Build_UrlsWithoutGrpcUrls_NoGrpcListener()
+    {
+        await using var app = Build("--urls", "http://127.0.0.1:9000");
+
+        Assert.Equal("http://127.0.0.1:9000", app.Configuration["urls"]);
+        Assert.Empty(app.Configuration.GetSection("Kestrel:Endpoints").GetChildren());
+    }
+
+    [Fact]
+    public async Task Build_BothUrls_RestAndGrpcEndpoints()
+    {
+        await using var app = Build("--urls", "http://127.0.0.1:9000;http://[::1]:9000", "--grpc-urls", "http://127.0.0.1:9001");
+
+        Assert.Equal("http://127.0.0.1:9000", app.Configuration["Kestrel:Endpoints:Rest0:Url"]);
+        Assert.Equal("http://[::1]:9000", app.Configuration["Kestrel:Endpoints:Rest1:Url"]);
+        Assert.Equal("http://127.0.0.1:9001", app.Configuration["Kestrel:Endpoints:Grpc0:Url"]);
+        Assert.Null(app.Configuration["Kestrel:Endpoints:Grpc1:Url"]);
     }
 
     [Theory]

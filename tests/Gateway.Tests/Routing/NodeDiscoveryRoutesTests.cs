@@ -9,7 +9,7 @@ public class NodeDiscoveryRoutesTests
     [Fact]
     public void Routes_OnePerProtectedNodeEndpoint_EachCarriesItsRole_NoCatchAll()
     {
-        var protectedEndpoints = NodeEndpointRoles.All.Where(e => e.Role != GatewayRoles.None).ToList();
+        var protectedEndpoints = NodeEndpointRoles.All.Where(e => e.Role != GatewayRoles.None && !e.IsGrpc).ToList();
 
         Assert.Equal(protectedEndpoints.Count, NodeDiscovery.Routes.Count);
         foreach (var endpoint in protectedEndpoints)

@@ -130,6 +130,34 @@ public sealed class TlsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Standalone_GrpcOverTls_ServesWithTheSameCertificate()
+    {
+        var grpcPort = NodeProcess.FreePort();
+        var (app, _) = await StartAsync(
+            "--models", RepoPaths.TestModels, "--urls", "https://127.0.0.1:0", "--grpc-urls", $"https://127.0.0.1:{grpcPort}",
+            "--Kestrel:Certificates:Default:Path", _certificates.ServerPem, "--Kestrel:Certificates:Default:KeyPath", _certificates.ServerKeyPem);
+        try
+        {
+            var grpc = new Uri($"https://127.0.0.1:{grpcPort}");
+            using var trusted = Grpc.Net.Client.GrpcChannel.ForAddress(grpc, new() { HttpHandler = _certificates.Handler() });
+            using var untrusted = Grpc.Net.Client.GrpcChannel.ForAddress(grpc, new() { HttpHandler = _otherCa.Handler() });
+
+            var live = await new OpenInferenceProtocol.GRPCInferenceService.GRPCInferenceServiceClient(trusted).ServerLiveAsync(new OpenInferenceProtocol.ServerLiveRequest());
+            var refused = await Assert.ThrowsAsync<Grpc.Core.RpcException>(async () =>
+                await new OpenInferenceProtocol.GRPCInferenceService.GRPCInferenceServiceClient(untrusted).ServerLiveAsync(new OpenInferenceProtocol.ServerLiveRequest()));
+
+            Assert.True(live.Live);
+            // The channel fails closed on a certificate its CA did not sign (the TLS handshake's error inside).
+            Assert.IsType<System.Security.Authentication.AuthenticationException>(refused.Status.DebugException?.InnerException);
+        }
+        finally
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public void Build_HttpsWithoutCertificate_IsAStartupError()
     {
         var ex = Assert.Throws<StartupException>(() => GatewayApp.Build(CommandLine.Parse(["--urls", "https://127.0.0.1:0"])));

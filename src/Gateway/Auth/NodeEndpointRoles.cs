@@ -45,18 +45,10 @@ internal static class NodeEndpointRoles
         Grpc("RepositoryModelLoad", GatewayRoles.Deploy),
         Grpc("RepositoryModelUnload", GatewayRoles.Deploy),
 
-        // Grpc.AspNetCore's UNIMPLEMENTED answers to methods and services it does not serve (any HTTP method), and
-        // server reflection (Grpc:Reflection).
-        new("grpc-unimplemented-method", AnyMethod, "inference.GRPCInferenceService/{unimplementedMethod:grpcunimplemented}", GatewayRoles.None, IsGrpc: true),
-        new("grpc-unimplemented-service", AnyMethod, "{unimplementedService}/{unimplementedMethod:grpcunimplemented}", GatewayRoles.None, IsGrpc: true),
+        // Server reflection (Grpc:Reflection).
         new("grpc-reflection", "POST", "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", GatewayRoles.Infer, IsGrpc: true),
         new("grpc-reflection-alpha", "POST", "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", GatewayRoles.Infer, IsGrpc: true),
-        new("grpc-reflection-unimplemented", AnyMethod, "grpc.reflection.v1.ServerReflection/{unimplementedMethod:grpcunimplemented}", GatewayRoles.None, IsGrpc: true),
-        new("grpc-reflection-alpha-unimplemented", AnyMethod, "grpc.reflection.v1alpha.ServerReflection/{unimplementedMethod:grpcunimplemented}", GatewayRoles.None, IsGrpc: true),
     ];
-
-    // The method of an endpoint that carries no HttpMethodMetadata (it answers every method).
-    private const string AnyMethod = "*";
 
     private static NodeEndpoint Grpc(string method, GatewayRoles role) =>
         new("grpc-" + method, "POST", "/inference.GRPCInferenceService/" + method, role, IsGrpc: true);
@@ -70,7 +62,7 @@ internal static class NodeEndpointRoles
         }
 
         var methods = endpoint.Metadata.OfType<HttpMethodMetadata>().SelectMany(m => m.HttpMethods).ToArray();
-        var entry = All.FirstOrDefault(e => string.Equals(e.Pattern, route.RoutePattern.RawText, StringComparison.Ordinal) && (methods is [var method] ? method == e.Method : methods.Length == 0 && e.Method == AnyMethod));
+        var entry = All.FirstOrDefault(e => string.Equals(e.Pattern, route.RoutePattern.RawText, StringComparison.Ordinal) && methods is [var method] && method == e.Method);
         if (entry is not null)
         {
             endpoint.Metadata.Add(entry.Role == GatewayRoles.None ? RequiredRole.Public : new RequiredRole(entry.Role));
@@ -86,7 +78,7 @@ internal static class NodeEndpointRoles
 
     /// <summary>One node endpoint.</summary>
     /// <param name="Id">The route id (the edge's YARP route is "oip-" + Id).</param>
-    /// <param name="Method">The HTTP method ("*": an endpoint that takes any).</param>
+    /// <param name="Method">The HTTP method.</param>
     /// <param name="Pattern">The route pattern, as mapped.</param>
     /// <param name="Role">The role a caller needs (None: public).</param>
     /// <param name="IsGrpc">A gRPC method (HTTP/2, on the gRPC port).</param>

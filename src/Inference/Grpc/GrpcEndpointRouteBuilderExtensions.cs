@@ -24,6 +24,11 @@ public static class GrpcEndpointRouteBuilderExtensions
             grpc.Interceptors.Add<GrpcErrorInterceptor>();
             grpc.MaxSendMessageSize = null;
             grpc.EnableDetailedErrors = false;
+
+            // No catch-all endpoints for unknown services and methods (they would answer any HTTP method on any
+            // two-segment path, public): the router finds nothing, and the error middleware answers a gRPC caller
+            // UNIMPLEMENTED (ErrorResponse, 501).
+            grpc.IgnoreUnknownServices = true;
         });
         services.AddOptions<GrpcServiceOptions>().Configure<IOptions<InferenceOptions>>(
             (grpc, inference) => grpc.MaxReceiveMessageSize = (int)inference.Value.MaxRequestBodyBytes);

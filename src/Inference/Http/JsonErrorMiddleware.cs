@@ -54,19 +54,22 @@ internal sealed partial class JsonErrorMiddleware
         var response = context.Response;
         if (response.StatusCode >= 400 && !response.HasStarted && response.ContentLength is null && string.IsNullOrEmpty(response.ContentType))
         {
-            await ErrorResponse.WriteAsync(context, response.StatusCode, Describe(context));
+            // A gRPC call the router found no endpoint for is an unknown RPC: UNIMPLEMENTED, as gRPC servers answer it.
+            var status = response.StatusCode == StatusCodes.Status404NotFound && GrpcStatus.IsGrpc(context.Request) ? StatusCodes.Status501NotImplemented : response.StatusCode;
+            await ErrorResponse.WriteAsync(context, status, Describe(context, status));
         }
     }
 
-    private static string Describe(HttpContext context)
+    private static string Describe(HttpContext context, int status)
     {
         var request = context.Request;
-        return context.Response.StatusCode switch
+        return status switch
         {
+            StatusCodes.Status501NotImplemented => $"no RPC {request.Path} here; the service is inference.GRPCInferenceService (see docs/API.md)",
             StatusCodes.Status404NotFound => $"no endpoint at {request.Path}; the API is under /v2 (see docs/API.md)",
             StatusCodes.Status405MethodNotAllowed => $"{request.Method} is not allowed on {request.Path}; allowed: {context.Response.Headers.Allow}",
             StatusCodes.Status413PayloadTooLarge => "the request body exceeds the configured limit",
-            _ => $"request failed with status {context.Response.StatusCode}",
+            _ => $"request failed with status {status}",
         };
     }
 

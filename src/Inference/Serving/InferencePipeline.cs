@@ -136,14 +136,7 @@ internal sealed partial class InferencePipeline
         }
         catch (Exception ex)
         {
-            var status = StatusOf(ex);
-            if (span is not null && status >= 400)
-            {
-                span.SetTag("http.response.status_code", status);
-                span.SetStatus(ActivityStatusCode.Error, ex.Message);
-            }
-
-            Finish(model, started, status);
+            Fail(span, model, started, ex);
             throw;
         }
     }
@@ -183,14 +176,7 @@ internal sealed partial class InferencePipeline
             }
             catch (Exception ex)
             {
-                var status = StatusOf(ex);
-                if (span is not null && status >= 400)
-                {
-                    span.SetTag("http.response.status_code", status);
-                    span.SetStatus(ActivityStatusCode.Error, ex.Message);
-                }
-
-                Finish(model, started, status);
+                Fail(span, model, started, ex);
                 throw;
             }
         }
@@ -295,6 +281,19 @@ internal sealed partial class InferencePipeline
                 _inFlight.TryRemove(new KeyValuePair<UInt128, Task<CachedPrediction>>(key, flight.Task));
             }
         }
+    }
+
+    // Records a request that failed with ex (its span marked with the status) and gives back its reference on model.
+    private void Fail(Activity? span, ModelHost? model, long started, Exception ex)
+    {
+        var status = StatusOf(ex);
+        if (span is not null && status >= 400)
+        {
+            span.SetTag("http.response.status_code", status);
+            span.SetStatus(ActivityStatusCode.Error, ex.Message);
+        }
+
+        Finish(model, started, status);
     }
 
     /// <summary>Records a finished request and gives back its reference on <paramref name="model"/> (null when it never resolved).</summary>

@@ -58,12 +58,14 @@ internal sealed class TestCertificates : IDisposable
     public string ServerPfx => Path.Combine(Folder, "server.pfx");
 
     /// <summary>A client that trusts this CA alone.</summary>
-    public HttpClient Client(Uri baseAddress)
+    public HttpClient Client(Uri baseAddress) => new(Handler()) { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(60) };
+
+    /// <summary>A handler that trusts this CA alone (for a gRPC channel, or an HTTP client).</summary>
+    public SocketsHttpHandler Handler()
     {
         var policy = new X509ChainPolicy { TrustMode = X509ChainTrustMode.CustomRootTrust, RevocationMode = X509RevocationMode.NoCheck };
         policy.CustomTrustStore.Add(Ca);
-        var handler = new SocketsHttpHandler { SslOptions = new SslClientAuthenticationOptions { CertificateChainPolicy = policy } };
-        return new HttpClient(handler) { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        return new SocketsHttpHandler { SslOptions = new SslClientAuthenticationOptions { CertificateChainPolicy = policy } };
     }
 
     public void Dispose()

@@ -99,10 +99,10 @@ public sealed class PathSpellingTests : IDisposable
     }
 
     // Every protected endpoint a server maps, in every spelling: the gRPC methods too (walked over HTTP/1.1, where a
-    // handler answers only what the role lets through), except server reflection (off here) and, where asked, all gRPC.
-    private static IEnumerable<(NodeEndpointRoles.NodeEndpoint Endpoint, string Method, string Target, string? Body)> Requests(bool grpc)
+    // handler answers only what the role lets through), except server reflection (off here).
+    private static IEnumerable<(NodeEndpointRoles.NodeEndpoint Endpoint, string Method, string Target, string? Body)> Requests()
     {
-        foreach (var endpoint in NodeEndpointRoles.All.Where(e => e.Role != GatewayRoles.None && !e.Id.StartsWith("grpc-reflection", StringComparison.Ordinal) && (grpc || !e.IsGrpc)))
+        foreach (var endpoint in NodeEndpointRoles.All.Where(e => e.Role != GatewayRoles.None && !e.Id.StartsWith("grpc-reflection", StringComparison.Ordinal)))
         {
             var path = endpoint.Pattern.Replace("{model}", "mlp", StringComparison.Ordinal).Replace("{version}", "1", StringComparison.Ordinal);
             var body = endpoint.Pattern.EndsWith("/infer", StringComparison.Ordinal) ? MlpRequest : endpoint.Method == "POST" ? "" : null;
@@ -137,8 +137,9 @@ public sealed class PathSpellingTests : IDisposable
     [Fact]
     public async Task Walk_Edge_NoSpellingForwardedWithoutItsRoleNorPastItsLimit()
     {
-        await using var node = await GatewayServer.StartAsync(_models.Path, "--role", "node", "--config", _config);
-        await using var edge = await GatewayServer.StartAsync(_models.Path, "--role", "edge", "--node", node.BaseAddress.ToString().TrimEnd('/'), "--Edge:NodeKey", NodeKey, "--config", _config);
+        await using var node = await GatewayServer.StartWithGrpcAsync(_models.Path, "--role", "node", "--config", _config);
+        await using var edge = await GatewayServer.StartAsync(_models.Path, "--role", "edge", "--node", node.BaseAddress.ToString().TrimEnd('/'), "--Edge:NodeKey", NodeKey,
+            "--Edge:NodeGrpcPort", $"{node.GrpcAddress!.Port}", "--config", _config);
 
         await WalkEdgePipelineAsync(edge.BaseAddress, forwarded: true);
     }
@@ -149,7 +150,7 @@ public sealed class PathSpellingTests : IDisposable
         await using var node = await GatewayServer.StartAsync(_models.Path, "--role", "node", "--config", _config);
 
         var served = 0;
-        foreach (var (_, method, target, body) in Requests(grpc: true))
+        foreach (var (_, method, target, body) in Requests())
         {
             foreach (var (key, _) in Callers)
             {
@@ -173,8 +174,7 @@ public sealed class PathSpellingTests : IDisposable
         var limited = new HashSet<string?>();
         var ok = new HashSet<string?>();
         var count = 0;
-        // An edge does not forward gRPC yet: its walk is REST's.
-        foreach (var (endpoint, method, target, body) in Requests(grpc: !forwarded))
+        foreach (var (endpoint, method, target, body) in Requests())
         {
             foreach (var (key, roles) in Callers)
             {

@@ -1,3 +1,5 @@
+using ServingGateway.Routing;
+
 namespace ServingGateway.Auth;
 
 /// <summary>
@@ -35,23 +37,24 @@ internal static class NodeEndpointRoles
         // The Open Inference Protocol over gRPC (the gRPC port, GrpcUrls): the same roles as the REST endpoints.
         Grpc("ServerLive", GatewayRoles.None),
         Grpc("ServerReady", GatewayRoles.None),
-        Grpc("ModelReady", GatewayRoles.Infer),
+        // ModelField: the request message's field that names the model (GrpcModelNameMiddleware reads it).
+        Grpc("ModelReady", GatewayRoles.Infer, modelField: 1),
         Grpc("ServerMetadata", GatewayRoles.Infer),
-        Grpc("ModelMetadata", GatewayRoles.Infer),
-        Grpc("ModelInfer", GatewayRoles.Infer),
-        Grpc("ModelConfig", GatewayRoles.Infer),
-        Grpc("ModelStatistics", GatewayRoles.Infer),
+        Grpc("ModelMetadata", GatewayRoles.Infer, modelField: 1),
+        Grpc("ModelInfer", GatewayRoles.Infer, modelField: 1),
+        Grpc("ModelConfig", GatewayRoles.Infer, modelField: 1),
+        Grpc("ModelStatistics", GatewayRoles.Infer, modelField: 1),
         Grpc("RepositoryIndex", GatewayRoles.Deploy),
-        Grpc("RepositoryModelLoad", GatewayRoles.Deploy),
-        Grpc("RepositoryModelUnload", GatewayRoles.Deploy),
+        Grpc("RepositoryModelLoad", GatewayRoles.Deploy, modelField: 2),
+        Grpc("RepositoryModelUnload", GatewayRoles.Deploy, modelField: 2),
 
         // Server reflection (Grpc:Reflection).
         new("grpc-reflection", "POST", "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", GatewayRoles.Infer, IsGrpc: true),
         new("grpc-reflection-alpha", "POST", "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", GatewayRoles.Infer, IsGrpc: true),
     ];
 
-    private static NodeEndpoint Grpc(string method, GatewayRoles role) =>
-        new("grpc-" + method, "POST", "/inference.GRPCInferenceService/" + method, role, IsGrpc: true);
+    private static NodeEndpoint Grpc(string method, GatewayRoles role, int? modelField = null) =>
+        new("grpc-" + method, "POST", "/inference.GRPCInferenceService/" + method, role, IsGrpc: true, ModelField: modelField);
 
     /// <summary>A convention for the group the node's endpoints are mapped in: each gets its role from the table.</summary>
     public static void Attach(EndpointBuilder endpoint)
@@ -66,6 +69,10 @@ internal static class NodeEndpointRoles
         if (entry is not null)
         {
             endpoint.Metadata.Add(entry.Role == GatewayRoles.None ? RequiredRole.Public : new RequiredRole(entry.Role));
+            if (entry.ModelField is { } field)
+            {
+                endpoint.Metadata.Add(new GrpcModelField(field));
+            }
         }
     }
 
@@ -82,5 +89,6 @@ internal static class NodeEndpointRoles
     /// <param name="Pattern">The route pattern, as mapped.</param>
     /// <param name="Role">The role a caller needs (None: public).</param>
     /// <param name="IsGrpc">A gRPC method (HTTP/2, on the gRPC port).</param>
-    internal sealed record NodeEndpoint(string Id, string Method, string Pattern, GatewayRoles Role, bool IsGrpc = false);
+    /// <param name="ModelField">A gRPC method whose request names a model: the number of the field that holds the name.</param>
+    internal sealed record NodeEndpoint(string Id, string Method, string Pattern, GatewayRoles Role, bool IsGrpc = false, int? ModelField = null);
 }

@@ -18,6 +18,13 @@ public sealed class EdgeOptions
     /// </summary>
     public string? NodesDns { get; set; }
 
+    /// <summary>
+    /// The port of every node's gRPC listener (its <c>--grpc-urls</c>): the edge forwards gRPC to the node's host (from
+    /// its URL or DNS address) on this port, with the node URL's scheme (https nodes: https, with <see cref="NodeCaFile"/>).
+    /// Default 8001 (Triton's, the nodes' default); 1 to 65535. Nodes that share one host need addresses of their own.
+    /// </summary>
+    public int NodeGrpcPort { get; set; } = 8001;
+
     /// <summary>How often <see cref="NodesDns"/> is resolved again. Default 10 s; 1 to 3600.</summary>
     public double DnsRefreshSeconds { get; set; } = 10;
 
@@ -91,6 +98,11 @@ public sealed class EdgeOptions
         if (NodesDns is { Length: > 0 } dns && !TryParseDns(dns, out _, out _))
         {
             yield return $"Edge:NodesDns (--nodes-dns) must be NAME:PORT; it is '{dns}'";
+        }
+
+        if (NodeGrpcPort is < 1 or > 65535)
+        {
+            yield return $"Edge:NodeGrpcPort must be from 1 to 65535; it is {NodeGrpcPort}.";
         }
 
         if (DnsRefreshSeconds is < 1 or > 3600)

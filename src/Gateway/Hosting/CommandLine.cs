@@ -45,6 +45,7 @@ internal sealed class CommandLine
           Cache:RedisReadBudgetMs           a Redis lookup slower than this is a miss (default 2)
           Cache:RedisSecret                 signs and keys Redis cache entries; required off loopback
           Edge:NodeCaFile                   edge: PEM CA that signed the nodes' https certificates
+          Edge:NodeGrpcPort                 edge: the port of the nodes' gRPC listeners (default 8001)
           Kestrel:Certificates:Default:Path (+ Password, or KeyPath)   certificate for https:// URLs
           Auth:Keys, Auth:AllowAnonymous    API keys (SHA-256 hashes) and roles; see docs/SECURITY.md
           Auth:MetricsRole                  role /metrics needs (default public on loopback, admin otherwise)

@@ -81,7 +81,7 @@ internal static partial class GatewayApp
         builder.AddGatewayConfiguration(commandLine.ConfigFile, reloads, errors);
         builder.Configuration.AddCommandLine(urls);
         var settings = GatewaySettings.Bind(builder.Configuration, errors);
-        errors.AddRange(GatewayKestrel.Check(builder.Configuration, settings.Role));
+        errors.AddRange(GatewayKestrel.Check(builder.Configuration));
         if (errors.Count > 0)
         {
             throw new StartupException("ServingGateway: " + string.Join(Environment.NewLine + "ServingGateway: ", errors) + Environment.NewLine + "Run with --help for usage.");
@@ -96,6 +96,7 @@ internal static partial class GatewayApp
         {
             builder.Services.AddInferenceNode(builder.Configuration);
             builder.Services.AddInferenceGrpc(builder.Configuration);
+            builder.Services.Configure<Grpc.AspNetCore.Server.GrpcServiceOptions>(grpc => grpc.Interceptors.Add<GrpcModelNameCheck>());
         }
 
         if (role != GatewayRole.Node)

@@ -13,10 +13,11 @@ internal static class GatewayKestrel
     /// The gRPC URLs: GrpcUrls (<c>none</c>: no gRPC listener); without it, <see cref="DefaultGrpcUrls"/> when Urls is
     /// not given either, and none when it is, so servers started side by side with their own --urls never race for 8001.
     /// </summary>
-    public static string[] GrpcUrls(IConfiguration configuration, GatewayRole role)
+    /// <remarks>Every role: an edge forwards what its gRPC listener receives to the nodes' (Edge:NodeGrpcPort).</remarks>
+    public static string[] GrpcUrls(IConfiguration configuration)
     {
         var value = configuration["GrpcUrls"] ?? (configuration["Urls"] is null ? DefaultGrpcUrls : "none");
-        return role == GatewayRole.Edge || string.Equals(value.Trim(), "none", StringComparison.OrdinalIgnoreCase) ? [] : Split(value);
+        return string.Equals(value.Trim(), "none", StringComparison.OrdinalIgnoreCase) ? [] : Split(value);
     }
 
     private static string[] Split(string urls) => urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -25,9 +26,9 @@ internal static class GatewayKestrel
     /// The errors of the HTTPS settings: an https:// URL needs a certificate; a certificate file named must exist.
     /// Kestrel's own messages come only once the host starts, one at a time.
     /// </summary>
-    public static IEnumerable<string> Check(IConfiguration configuration, GatewayRole role)
+    public static IEnumerable<string> Check(IConfiguration configuration)
     {
-        string[] urls = [.. RestUrls(configuration), .. GrpcUrls(configuration, role)];
+        string[] urls = [.. RestUrls(configuration), .. GrpcUrls(configuration)];
         var certificate = configuration.GetSection("Kestrel:Certificates:Default");
         if (urls.Any(u => u.StartsWith("https://", StringComparison.OrdinalIgnoreCase)) && string.IsNullOrEmpty(certificate["Path"]))
         {
@@ -46,7 +47,7 @@ internal static class GatewayKestrel
     /// <summary>Configures Kestrel for <paramref name="settings"/>' role.</summary>
     public static WebApplicationBuilder UseGatewayKestrel(this WebApplicationBuilder builder, GatewaySettings settings)
     {
-        var grpc = GrpcUrls(builder.Configuration, settings.Role);
+        var grpc = GrpcUrls(builder.Configuration);
         if (grpc.Length > 0)
         {
             // A second listener, HTTP/2 only (gRPC's h2c needs it: cleartext has no protocol negotiation), is a

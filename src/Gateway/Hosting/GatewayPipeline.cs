@@ -29,6 +29,9 @@ internal static class GatewayPipeline
 
         // Authorization, rate limits and routing read the endpoint the router selected: routing comes first.
         app.UseRouting();
+
+        // A gRPC request's model is inside its message: read into the route value before anything reads that.
+        app.UseMiddleware<GrpcModelNameMiddleware>();
         if (role == GatewayRole.Node)
         {
             app.UseMiddleware<NodeKeyMiddleware>();

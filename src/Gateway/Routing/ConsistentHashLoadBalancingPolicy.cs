@@ -22,7 +22,8 @@ internal sealed class ConsistentHashLoadBalancingPolicy : ILoadBalancingPolicy
 
     private readonly IOptionsMonitor<EdgeOptions> _options;
     private readonly NodeSaturation _saturation;
-    private RingCache? _ring;
+    // One ring per cluster (REST and gRPC: the same nodes and ids, but their own destination objects).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, RingCache> _rings = new(StringComparer.Ordinal);
 
     public ConsistentHashLoadBalancingPolicy(IOptionsMonitor<EdgeOptions> options, NodeSaturation saturation)
     {
@@ -110,14 +111,13 @@ internal sealed class ConsistentHashLoadBalancingPolicy : ILoadBalancingPolicy
     private ConsistentHashRing<DestinationState> Ring(ClusterState cluster, int virtualNodes)
     {
         var all = cluster.DestinationsState.AllDestinations;
-        var cached = Volatile.Read(ref _ring);
-        if (cached is not null && cached.Matches(all, virtualNodes))
+        if (_rings.TryGetValue(cluster.ClusterId, out var cached) && cached.Matches(all, virtualNodes))
         {
             return cached.Ring;
         }
 
         var fresh = new RingCache([.. all], virtualNodes);
-        Volatile.Write(ref _ring, fresh);
+        _rings[cluster.ClusterId] = fresh;
         return fresh.Ring;
     }
 

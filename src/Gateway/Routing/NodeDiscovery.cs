@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using ServingGateway.Auth;
 using ServingGateway.Edge;
 using Yarp.ReverseProxy.Configuration;
+using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Health;
 
 namespace ServingGateway.Routing;
@@ -15,8 +16,14 @@ namespace ServingGateway.Routing;
 /// </summary>
 internal sealed partial class NodeDiscovery : BackgroundService
 {
-    /// <summary>The cluster every OIP request is forwarded to.</summary>
+    /// <summary>The cluster every OIP REST request is forwarded to.</summary>
     public const string ClusterId = "nodes";
+
+    /// <summary>
+    /// The cluster every gRPC request is forwarded to: the same nodes under the same ids (so a model hashes to the same
+    /// node either way), at their gRPC addresses (<see cref="EdgeOptions.NodeGrpcPort"/>), over HTTP/2.
+    /// </summary>
+    public const string GrpcClusterId = "nodes-grpc";
 
     private readonly InMemoryConfigProvider _config;
     private readonly IOptionsMonitor<EdgeOptions> _options;
@@ -48,30 +55,72 @@ internal sealed partial class NodeDiscovery : BackgroundService
     public const string RoleMetadata = "Role";
 
     /// <summary>
-    /// The YARP routes: one per node endpoint that needs a role (health is the edge's own), with the node's
-    /// method and route pattern, carrying that role. Nothing else is forwarded: an unknown path is a 404 here.
+    /// The YARP routes: one per REST node endpoint that needs a role (health is the edge's own), with the node's
+    /// method and route pattern, carrying that role, to <see cref="ClusterId"/>; and one per gRPC method (the public
+    /// ServerLive and ServerReady too: a node answers them) to <see cref="GrpcClusterId"/>, carrying its role and the
+    /// field that names its model. Nothing else is forwarded: an unknown path is a 404 here.
     /// </summary>
     public static IReadOnlyList<RouteConfig> Routes { get; } =
     [
-        .. NodeEndpointRoles.All.Where(e => e.Role != GatewayRoles.None && !e.IsGrpc).Select(e => new RouteConfig
-        {
-            RouteId = "oip-" + e.Id,
-            ClusterId = ClusterId,
-            Match = new RouteMatch { Path = e.Pattern, Methods = [e.Method] },
-            Metadata = new Dictionary<string, string> { [RoleMetadata] = RequiredRole.Name(e.Role) },
-        }),
+        .. NodeEndpointRoles.All.Where(e => e.Role != GatewayRoles.None && !e.IsGrpc).Select(e => Route(e, ClusterId)),
+        .. NodeEndpointRoles.All.Where(e => e.IsGrpc).Select(e => Route(e, GrpcClusterId)),
     ];
+
+    private static RouteConfig Route(NodeEndpointRoles.NodeEndpoint endpoint, string cluster)
+    {
+        var metadata = new Dictionary<string, string> { [RoleMetadata] = RequiredRole.Name(endpoint.Role) };
+        if (endpoint.ModelField is { } field)
+        {
+            metadata[GrpcModelField.RouteMetadata] = field.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return new RouteConfig
+        {
+            RouteId = "oip-" + endpoint.Id,
+            ClusterId = cluster,
+            Match = new RouteMatch { Path = endpoint.Pattern, Methods = [endpoint.Method] },
+            Metadata = metadata,
+        };
+    }
+
+    /// <summary>The <see cref="GrpcModelField"/> a YARP route carries, or null.</summary>
+    public static GrpcModelField? ModelFieldOf(RouteConfig route) =>
+        route.Metadata?.TryGetValue(GrpcModelField.RouteMetadata, out var text) == true
+        && int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var field) ? new GrpcModelField(field) : null;
 
     /// <summary>The role a YARP route carries; a route without a known one needs admin (never public).</summary>
     public static GatewayRoles RoleOf(RouteConfig route) =>
-        route.Metadata?.TryGetValue(RoleMetadata, out var name) == true && RequiredRole.Parse(name) is { } role ? role : GatewayRoles.Admin;
+        route.Metadata?.TryGetValue(RoleMetadata, out var name) != true || name is null ? GatewayRoles.Admin
+        : name == RequiredRole.Name(GatewayRoles.None) ? GatewayRoles.None
+        : RequiredRole.Parse(name) ?? GatewayRoles.Admin;
 
-    /// <summary>The cluster for <paramref name="nodes"/> with the edge's routing and health settings.</summary>
-    public static ClusterConfig Cluster(IReadOnlyList<string> nodes, EdgeOptions options) => new()
+    /// <summary>Both clusters, REST and gRPC, for <paramref name="nodes"/>.</summary>
+    public static IReadOnlyList<ClusterConfig> Clusters(IReadOnlyList<string> nodes, EdgeOptions options) => [Cluster(nodes, options), GrpcCluster(nodes, options)];
+
+    /// <summary>The REST cluster for <paramref name="nodes"/> with the edge's routing and health settings.</summary>
+    public static ClusterConfig Cluster(IReadOnlyList<string> nodes, EdgeOptions options) =>
+        NewCluster(ClusterId, nodes.ToDictionary(n => n, n => new DestinationConfig { Address = n }, StringComparer.Ordinal), null, options);
+
+    /// <summary>
+    /// The gRPC cluster: each node under its REST URL (its id), at its gRPC address, with its REST URL as the health
+    /// address, so the node's <c>/v2/health/ready</c> decides for both clusters (probed over HTTP/1.1 or 2, as REST;
+    /// <see cref="NodeProbes"/>); forwarded over HTTP/2 only (h2c for http://, as gRPC needs), https for https nodes.
+    /// </summary>
+    public static ClusterConfig GrpcCluster(IReadOnlyList<string> nodes, EdgeOptions options) => NewCluster(
+        GrpcClusterId,
+        nodes.ToDictionary(n => n, n => new DestinationConfig { Address = GrpcAddress(n, options.NodeGrpcPort), Health = n }, StringComparer.Ordinal),
+        new ForwarderRequestConfig { Version = System.Net.HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact },
+        options);
+
+    /// <summary>A node's gRPC address: its REST URL's scheme and host, on <paramref name="port"/>.</summary>
+    public static string GrpcAddress(string node, int port) => new UriBuilder(node) { Port = port }.Uri.ToString().TrimEnd('/');
+
+    private static ClusterConfig NewCluster(string id, Dictionary<string, DestinationConfig> destinations, ForwarderRequestConfig? request, EdgeOptions options) => new()
     {
-        ClusterId = ClusterId,
+        ClusterId = id,
         LoadBalancingPolicy = ConsistentHashLoadBalancingPolicy.PolicyName,
-        Destinations = nodes.ToDictionary(n => n, n => new DestinationConfig { Address = n }, StringComparer.Ordinal),
+        Destinations = destinations,
+        HttpRequest = request,
         HealthCheck = new HealthCheckConfig
         {
             Active = new ActiveHealthCheckConfig
@@ -137,7 +186,7 @@ internal sealed partial class NodeDiscovery : BackgroundService
     private void Apply(string[] nodes)
     {
         _current = nodes;
-        _config.Update(Routes, [Cluster(nodes, _options.CurrentValue)]);
+        _config.Update(Routes, Clusters(nodes, _options.CurrentValue));
     }
 
     private static string Normalize(string url) => url.TrimEnd('/');

@@ -1,5 +1,7 @@
 using System.Net.Sockets;
+using Microsoft.AspNetCore.Http.Features;
 using ServingGateway.Edge;
+using ServingGateway.Inference.Common;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace ServingGateway.Routing;
@@ -50,8 +52,9 @@ internal sealed class RetryOnConnectFailure(EdgeMetrics metrics, NodeSaturation 
     {
         if (context.GetReverseProxyFeature().ProxiedDestination is { } destination)
         {
-            metrics.Forwarded(destination.DestinationId, context.Response.StatusCode, error is not null);
-            if (error is null && context.Response.StatusCode == StatusCodes.Status503ServiceUnavailable
+            var status = AnswerStatus(context);
+            metrics.Forwarded(destination.DestinationId, status, error is not null);
+            if (error is null && status == StatusCodes.Status503ServiceUnavailable
                 && saturation.ParseRetryAfter(context.Response.Headers.RetryAfter) is { } retryAfter)
             {
                 saturation.Mark(destination.DestinationId, retryAfter);
@@ -59,6 +62,38 @@ internal sealed class RetryOnConnectFailure(EdgeMetrics metrics, NodeSaturation 
             }
         }
     }
+
+    /// <summary>
+    /// The status the node answered: the HTTP status, or for a gRPC answer (HTTP 200 whatever happened) the one its
+    /// <c>grpc-status</c> stands for, so gRPC failures count as REST's do: OK 200; UNAVAILABLE 503 (with its
+    /// <c>retry-after</c>, a saturated node, as REST's Retry-After); INTERNAL, UNKNOWN, DATA_LOSS, UNIMPLEMENTED 500;
+    /// DEADLINE_EXCEEDED 504; the rest are the caller's (400).
+    /// </summary>
+    internal static int AnswerStatus(HttpContext context)
+    {
+        var response = context.Response;
+        if (response.StatusCode != StatusCodes.Status200OK || !GrpcStatus.IsGrpc(context.Request))
+        {
+            return response.StatusCode;
+        }
+
+        var code = response.Headers[GrpcStatusHeader].ToString();
+        if (code.Length == 0)
+        {
+            code = context.Features.Get<IHttpResponseTrailersFeature>()?.Trailers[GrpcStatusHeader].ToString() ?? "";
+        }
+
+        return code switch
+        {
+            "" or "0" => StatusCodes.Status200OK,
+            "14" => StatusCodes.Status503ServiceUnavailable,
+            "4" => StatusCodes.Status504GatewayTimeout,
+            "2" or "12" or "13" or "15" => StatusCodes.Status500InternalServerError,
+            _ => StatusCodes.Status400BadRequest,
+        };
+    }
+
+    private const string GrpcStatusHeader = "grpc-status";
 
     /// <summary>HttpContext.Items key set when a request was retried; the value is the node that failed.</summary>
     public const string RetriedItem = "sg.retried-from";

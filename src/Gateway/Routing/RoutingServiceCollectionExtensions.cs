@@ -18,8 +18,9 @@ internal static class RoutingServiceCollectionExtensions
         services.AddSingleton<RetryOnConnectFailure>();
         services.AddSingleton<NodeSaturation>();
         services.AddSingleton<IForwarderHttpClientFactory, NodeCertificates>();
+        services.AddSingleton<IProbingRequestFactory, NodeProbes>();
         services.AddReverseProxy()
-            .LoadFromMemory(NodeDiscovery.Routes, [NodeDiscovery.Cluster([.. edge.Nodes.Select(n => n.TrimEnd('/'))], edge)])
+            .LoadFromMemory(NodeDiscovery.Routes, NodeDiscovery.Clusters([.. edge.Nodes.Select(n => n.TrimEnd('/'))], edge))
             .AddTransforms(context =>
             {
                 // The client's key stays at the edge; the node sees the edge's own key (Edge:NodeKey).
@@ -49,7 +50,14 @@ internal static class RoutingServiceCollectionExtensions
             pipeline.Use(retry.InvokeAsync);
             pipeline.UseLoadBalancing();
             pipeline.UsePassiveHealthChecks();
-        }).ConfigureEndpoints((endpoint, route) => endpoint.RequireRole(NodeDiscovery.RoleOf(route)));
+        }).ConfigureEndpoints((endpoint, route) =>
+        {
+            endpoint.RequireRole(NodeDiscovery.RoleOf(route));
+            if (NodeDiscovery.ModelFieldOf(route) is { } field)
+            {
+                endpoint.WithMetadata(field);
+            }
+        });
         return endpoints;
     }
 }

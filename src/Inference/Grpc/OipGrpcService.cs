@@ -21,7 +21,8 @@ namespace ServingGateway.Inference.Grpc;
 /// Failures are thrown as <see cref="InferenceException"/> and become gRPC statuses in <see cref="GrpcErrorInterceptor"/>.
 /// </summary>
 internal sealed class OipGrpcService(
-    InferencePipeline pipeline, ModelRepository repository, Readiness readiness, IOptions<InferenceOptions> options) : GRPCInferenceService.GRPCInferenceServiceBase
+    InferencePipeline pipeline, ModelRepository repository, Readiness readiness, RequestBodyBudget budget, IOptions<InferenceOptions> options)
+    : GRPCInferenceService.GRPCInferenceServiceBase
 {
     private static readonly JsonParser Parser = new(JsonParser.Settings.Default.WithIgnoreUnknownFields(true));
     private readonly int _maxRank = options.Value.MaxRank;
@@ -68,6 +69,22 @@ internal sealed class OipGrpcService(
     }
 
     public override async Task<ModelInferResponse> ModelInfer(ModelInferRequest request, ServerCallContext context)
+    {
+        // The message stays in memory until the answer: it is charged to the budget of request bodies REST's are
+        // charged to (Inference:MaxBufferedRequestMb), so both together hold no more (503 UNAVAILABLE past it).
+        var size = request.CalculateSize();
+        budget.Charge(size);
+        try
+        {
+            return await InferAsync(request, context);
+        }
+        finally
+        {
+            budget.Release(size);
+        }
+    }
+
+    private async Task<ModelInferResponse> InferAsync(ModelInferRequest request, ServerCallContext context)
     {
         var http = context.GetHttpContext();
         var raw = GrpcRequestReader.WantsRaw(request);

@@ -14,9 +14,10 @@ internal sealed class NodeProcess : IAsyncDisposable
     private readonly System.Text.StringBuilder _output = new();
     private Process? _process;
 
-    private NodeProcess(int port, string[] args)
+    private NodeProcess(int port, string[] args, string host = "127.0.0.1")
     {
         Port = port;
+        Host = host;
         _args = args;
         Client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
     }
@@ -24,11 +25,14 @@ internal sealed class NodeProcess : IAsyncDisposable
     /// <summary>The port it listens on.</summary>
     public int Port { get; }
 
-    /// <summary>http://127.0.0.1:PORT/.</summary>
-    public Uri BaseAddress => new($"http://127.0.0.1:{Port}/");
+    /// <summary>The loopback address it listens on: 127.0.0.1 unless started with another.</summary>
+    public string Host { get; }
+
+    /// <summary>http://HOST:PORT/.</summary>
+    public Uri BaseAddress => new($"http://{Host}:{Port}/");
 
     /// <summary>The URL an edge is given: no trailing slash.</summary>
-    public string Url => $"http://127.0.0.1:{Port}";
+    public string Url => $"http://{Host}:{Port}";
 
     /// <summary>Its audit log (unless the arguments name one): a temporary file, deleted with it.</summary>
     public string AuditPath { get; } = GatewayServer.TempAuditPath();
@@ -52,6 +56,18 @@ internal sealed class NodeProcess : IAsyncDisposable
     public static Task<NodeProcess> StartNodeAsync(string models, string id, params string[] extra) =>
         StartAsync(["--role", "node", "--models", models, "--Node:Id", id, .. extra]);
 
+    /// <summary>
+    /// Starts a node as <see cref="StartNodeAsync"/> does, on loopback address <paramref name="host"/> (127.0.0.2, ...),
+    /// with its gRPC listener there on <paramref name="grpcPort"/>: nodes on addresses of their own share one gRPC
+    /// port, as an edge's Edge:NodeGrpcPort has them.
+    /// </summary>
+    public static async Task<NodeProcess> StartGrpcNodeAsync(string models, string id, string host, int grpcPort, params string[] extra)
+    {
+        var process = new NodeProcess(FreePort(host), ["--role", "node", "--models", models, "--Node:Id", id, "--grpc-urls", $"http://{host}:{grpcPort}", .. extra], host);
+        await process.RestartAsync();
+        return process;
+    }
+
     /// <summary>Starts the executable with <paramref name="args"/> plus --urls on a free port; waits for ready.</summary>
     public static async Task<NodeProcess> StartAsync(string[] args)
     {
@@ -60,9 +76,9 @@ internal sealed class NodeProcess : IAsyncDisposable
         return process;
     }
 
-    public static int FreePort()
+    public static int FreePort(string host = "127.0.0.1")
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        using var listener = new TcpListener(IPAddress.Parse(host), 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }

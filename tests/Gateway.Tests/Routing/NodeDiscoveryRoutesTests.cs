@@ -1,4 +1,5 @@
 using ServingGateway.Auth;
+using ServingGateway.Edge;
 using ServingGateway.Routing;
 using Yarp.ReverseProxy.Configuration;
 
@@ -9,17 +10,57 @@ public class NodeDiscoveryRoutesTests
     [Fact]
     public void Routes_OnePerProtectedNodeEndpoint_EachCarriesItsRole_NoCatchAll()
     {
+        var rest = NodeDiscovery.Routes.Where(r => r.ClusterId == NodeDiscovery.ClusterId).ToList();
         var protectedEndpoints = NodeEndpointRoles.All.Where(e => e.Role != GatewayRoles.None && !e.IsGrpc).ToList();
 
-        Assert.Equal(protectedEndpoints.Count, NodeDiscovery.Routes.Count);
+        Assert.Equal(protectedEndpoints.Count, rest.Count);
         foreach (var endpoint in protectedEndpoints)
         {
-            var route = Assert.Single(NodeDiscovery.Routes, r => r.Match.Path == endpoint.Pattern && r.Match.Methods!.SequenceEqual([endpoint.Method]));
+            var route = Assert.Single(rest, r => r.Match.Path == endpoint.Pattern && r.Match.Methods!.SequenceEqual([endpoint.Method]));
             Assert.Equal(endpoint.Role, NodeDiscovery.RoleOf(route));
         }
 
         Assert.DoesNotContain(NodeDiscovery.Routes, r => r.Match.Path!.Contains("**", StringComparison.Ordinal));
         Assert.DoesNotContain(NodeDiscovery.Routes, r => r.Match.Path!.Contains("health", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Routes_GrpcMethods_ToTheGrpcClusterWithTheirRoleAndModelField()
+    {
+        var grpc = NodeDiscovery.Routes.Where(r => r.ClusterId == NodeDiscovery.GrpcClusterId).ToList();
+        var methods = NodeEndpointRoles.All.Where(e => e.IsGrpc).ToList();
+
+        Assert.Equal(methods.Count, grpc.Count);
+        foreach (var method in methods)
+        {
+            var route = Assert.Single(grpc, r => r.Match.Path == method.Pattern && r.Match.Methods!.SequenceEqual(["POST"]));
+            Assert.Equal(method.Role, NodeDiscovery.RoleOf(route));
+            Assert.Equal(method.ModelField, NodeDiscovery.ModelFieldOf(route)?.Field);
+        }
+
+        // The public health methods a node answers; the repository requests name their model in field 2.
+        Assert.Equal(GatewayRoles.None, NodeDiscovery.RoleOf(Assert.Single(grpc, r => r.Match.Path == "/inference.GRPCInferenceService/ServerReady")));
+        Assert.Equal(2, NodeDiscovery.ModelFieldOf(Assert.Single(grpc, r => r.Match.Path == "/inference.GRPCInferenceService/RepositoryModelLoad"))?.Field);
+        Assert.Equal(1, NodeDiscovery.ModelFieldOf(Assert.Single(grpc, r => r.Match.Path == "/inference.GRPCInferenceService/ModelInfer"))?.Field);
+        Assert.Null(NodeDiscovery.ModelFieldOf(Assert.Single(grpc, r => r.Match.Path == "/inference.GRPCInferenceService/RepositoryIndex")));
+    }
+
+    [Fact]
+    public void GrpcCluster_SameNodeIdsAtTheGrpcPort_HealthFromRest_Http2Only()
+    {
+        var options = new EdgeOptions { NodeGrpcPort = 9001 };
+        string[] nodes = ["http://10.0.0.1:8000", "https://node-2.nodes:8000"];
+
+        var cluster = NodeDiscovery.GrpcCluster(nodes, options);
+
+        Assert.Equal(nodes, cluster.Destinations!.Keys);
+        Assert.Equal("http://10.0.0.1:9001", cluster.Destinations["http://10.0.0.1:8000"].Address);
+        Assert.Equal("https://node-2.nodes:9001", cluster.Destinations["https://node-2.nodes:8000"].Address);
+        Assert.All(nodes, n => Assert.Equal(n, cluster.Destinations[n].Health));
+        Assert.Equal(System.Net.HttpVersion.Version20, cluster.HttpRequest!.Version);
+        Assert.Equal(System.Net.Http.HttpVersionPolicy.RequestVersionExact, cluster.HttpRequest.VersionPolicy);
+        Assert.Equal(NodeDiscovery.Cluster(nodes, options).HealthCheck, cluster.HealthCheck);
+        Assert.Equal(NodeDiscovery.Cluster(nodes, options).LoadBalancingPolicy, cluster.LoadBalancingPolicy);
     }
 
     [Fact]

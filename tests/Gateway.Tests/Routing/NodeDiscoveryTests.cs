@@ -30,7 +30,7 @@ public sealed class NodeDiscoveryTests : IDisposable
 
     public void Dispose() => _discovery.Dispose();
 
-    private string[] Nodes => [.. _config.GetConfig().Clusters.Single().Destinations!.Keys.Order(StringComparer.Ordinal)];
+    private string[] Nodes => [.. _config.GetConfig().Clusters.Single(c => c.ClusterId == NodeDiscovery.ClusterId).Destinations!.Keys.Order(StringComparer.Ordinal)];
 
     private Task<IPAddress[]> ResolveAsync(string host, CancellationToken cancellationToken)
     {

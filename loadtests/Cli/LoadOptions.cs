@@ -16,6 +16,9 @@ internal sealed class LoadOptions
 
     public string? ApiKey { get; set; }
 
+    /// <summary>--protocol: REST (JSON or binary extension) or gRPC.</summary>
+    public LoadProtocol Protocol { get; set; } = LoadProtocol.Http;
+
     /// <summary>--model: when set, the run loads this one model and ignores the scenario's models.</summary>
     public string? Model { get; set; }
 
@@ -40,7 +43,10 @@ internal sealed class LoadOptions
 
     public int MaxInFlight { get; set; } = 10_000;
 
-    /// <summary>Most connections to the server; null = as many as requests in flight.</summary>
+    /// <summary>
+    /// Most connections to the server; null = as many as requests in flight (HTTP), one (gRPC: the streams share
+    /// it, and a second opens only past the server's concurrent-stream limit).
+    /// </summary>
     public int? Connections { get; set; }
 
     public ThresholdOptions Thresholds { get; } = new();

@@ -76,8 +76,11 @@ internal static class RunCommand
     {
         var targets = options.ResolveTargets();
         return [.. session.Targets.Select((t, i) => string.Create(CultureInfo.InvariantCulture,
-            $"{t.Model} (weight {t.Weight}, {targets[i].Payload}, {(targets[i].Binary == true ? "binary" : "JSON")}, {t.Bodies.Count} distinct request{(t.Bodies.Count == 1 ? "" : "s")})"))];
+            $"{t.Model} (weight {t.Weight}, {targets[i].Payload}, {Encoding(options, targets[i])}, {t.Bodies.Count} distinct request{(t.Bodies.Count == 1 ? "" : "s")})"))];
     }
+
+    private static string Encoding(LoadOptions options, TargetOptions target) =>
+        options.Protocol == LoadProtocol.Grpc ? "gRPC raw_input_contents" : target.Binary == true ? "binary" : "JSON";
 
     internal static string ReportDirectory(LoadOptions options) =>
         options.ReportDir ?? Path.Combine("loadtest-reports", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));

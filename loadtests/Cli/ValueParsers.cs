@@ -112,6 +112,14 @@ internal static class ValueParsers
         _ => throw new FormatException($"'{text}' is not a criterion (p99 or goodput)"),
     };
 
+    /// <summary>--protocol: "http" or "grpc".</summary>
+    public static LoadProtocol Protocol(string text) => text switch
+    {
+        "http" => LoadProtocol.Http,
+        "grpc" => LoadProtocol.Grpc,
+        _ => throw new FormatException($"'{text}' is not a protocol (http or grpc)"),
+    };
+
     /// <summary>An absolute http:// or https:// URL.</summary>
     public static Uri Url(string text) =>
         Uri.TryCreate(text, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)

@@ -8,27 +8,27 @@ using ServingGateway.LoadTool.Results;
 namespace ServingGateway.LoadTool.Load;
 
 /// <summary>
-/// The HTTP client, the targets and their payloads of one tool invocation, checked once (every
-/// model answers its first request with 2xx), then used for one run or for the steps of
-/// <c>find-max-rate</c>. Owns the client.
+/// The client (an HTTP client, or the gRPC channels of <c>--protocol grpc</c>), the targets and their payloads of
+/// one tool invocation, checked once (every model answers its first request with success), then used for one
+/// run or for the steps of <c>find-max-rate</c>. Owns the client.
 /// </summary>
 internal sealed class LoadSession : IDisposable
 {
-    private readonly HttpClient _client;
+    private readonly IReadOnlyList<IDisposable> _clients;
     private readonly LoadTarget[] _targets;
-    private readonly RequestSender _sender;
+    private readonly IRequestSender _sender;
     private readonly TimeProvider _timeProvider;
     private readonly int _maxInFlight;
     private readonly TimeSpan? _slo;
 
-    private LoadSession(HttpClient client, LoadTarget[] targets, TimeProvider timeProvider, int maxInFlight, TimeSpan? slo)
+    private LoadSession(IReadOnlyList<IDisposable> clients, IRequestSender sender, LoadTarget[] targets, TimeProvider timeProvider, int maxInFlight, TimeSpan? slo)
     {
         _slo = slo;
-        _client = client;
+        _clients = clients;
+        _sender = sender;
         _targets = targets;
         _timeProvider = timeProvider;
         _maxInFlight = maxInFlight;
-        _sender = new RequestSender(client, targets, new TargetSelector([.. targets.Select(t => t.Weight)]));
     }
 
     public IReadOnlyList<LoadTarget> Targets => _targets;
@@ -39,21 +39,40 @@ internal sealed class LoadSession : IDisposable
     /// </summary>
     public static async Task<LoadSession> CreateAsync(LoadOptions options, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
-        var client = CreateClient(options);
+        IReadOnlyList<IDisposable> clients = [];
         try
         {
-            var baseUrl = PayloadFactory.BaseUrl(options.Url!);
             var targets = new List<LoadTarget>();
-            foreach (var target in options.ResolveTargets())
+            IRequestSender sender;
+            if (options.Protocol == LoadProtocol.Grpc)
             {
-                targets.Add(await PayloadFactory.CreateAsync(client, baseUrl, target, cancellationToken).ConfigureAwait(false));
+                var channels = GrpcRequestSender.CreateChannels(options);
+                clients = channels;
+                var headers = GrpcRequestSender.Headers(options);
+                var metadataClient = new OpenInferenceProtocol.GRPCInferenceService.GRPCInferenceServiceClient(channels[0]);
+                foreach (var target in options.ResolveTargets())
+                {
+                    targets.Add(await PayloadFactory.CreateGrpcAsync(metadataClient, options.Url!, headers, options.Timeout, target, cancellationToken).ConfigureAwait(false));
+                }
+
+                sender = new GrpcRequestSender(channels, [.. targets], Selector(targets), headers, options.Timeout);
+            }
+            else
+            {
+                var client = CreateClient(options);
+                clients = [client];
+                var baseUrl = PayloadFactory.BaseUrl(options.Url!);
+                foreach (var target in options.ResolveTargets())
+                {
+                    targets.Add(await PayloadFactory.CreateAsync(client, baseUrl, target, cancellationToken).ConfigureAwait(false));
+                }
+
+                sender = new RequestSender(client, [.. targets], Selector(targets));
             }
 
-            var session = new LoadSession(client, [.. targets], timeProvider, options.MaxInFlight,
-                options.SloMs is { } sloMs ? TimeSpan.FromMilliseconds(sloMs) : null);
             for (var i = 0; i < targets.Count; i++)
             {
-                var outcome = await session._sender.SendToAsync(i, cancellationToken).ConfigureAwait(false);
+                var outcome = await sender.SendToAsync(i, cancellationToken).ConfigureAwait(false);
                 if (!outcome.IsSuccess && !outcome.Aborted)
                 {
                     throw new LoadToolException(outcome.HasResponse
@@ -62,13 +81,16 @@ internal sealed class LoadSession : IDisposable
                 }
             }
 
-            return session;
+            return new LoadSession(clients, sender, [.. targets], timeProvider, options.MaxInFlight,
+                options.SloMs is { } sloMs ? TimeSpan.FromMilliseconds(sloMs) : null);
         }
         catch
         {
-            client.Dispose();
+            Dispose(clients);
             throw;
         }
+
+        static TargetSelector Selector(List<LoadTarget> targets) => new([.. targets.Select(t => t.Weight)]);
     }
 
     /// <summary>
@@ -109,10 +131,18 @@ internal sealed class LoadSession : IDisposable
         return summary with { Description = shape.ToString(), OpenLoop = open is null ? null : await open.ConfigureAwait(false) };
     }
 
-    public void Dispose() => _client.Dispose();
+    public void Dispose() => Dispose(_clients);
+
+    private static void Dispose(IReadOnlyList<IDisposable> clients)
+    {
+        foreach (var client in clients)
+        {
+            client.Dispose();
+        }
+    }
 
     /// <summary>
-    /// An HTTP/1.1 client for load: no proxy, cookies, redirects or decompression; as many pooled
+    /// The REST client for load: HTTP/1.1: no proxy, cookies, redirects or decompression; as many pooled
     /// keep-alive connections as requests in flight unless <c>--connections</c> caps them.
     /// </summary>
     internal static HttpClient CreateClient(LoadOptions options)

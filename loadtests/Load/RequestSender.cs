@@ -9,7 +9,7 @@ namespace ServingGateway.LoadTool.Load;
 /// error body, or the transport error), and the X-Cache and X-Served-By headers. A response counts
 /// as finished when its body has been read to the end, as in wrk.
 /// </summary>
-internal sealed class RequestSender(HttpClient client, IReadOnlyList<LoadTarget> targets, TargetSelector selector)
+internal sealed class RequestSender(HttpClient client, IReadOnlyList<LoadTarget> targets, TargetSelector selector) : IRequestSender
 {
     /// <summary>Longest error reason kept; longer ones are cut.</summary>
     public const int MaxReasonLength = 120;
@@ -82,14 +82,16 @@ internal sealed class RequestSender(HttpClient client, IReadOnlyList<LoadTarget>
         return body.Length == 0 ? "(empty body)" : Cut(body.ReplaceLineEndings(" "));
     }
 
-    private static string TransportReason(HttpRequestException ex) => ex.InnerException switch
+    /// <summary>Why a request got no response: the socket error or HttpClient's error class, else the message.</summary>
+    internal static string TransportReason(HttpRequestException ex) => ex.InnerException switch
     {
         SocketException socket => $"connection: {socket.SocketErrorCode}",
         _ when ex.HttpRequestError != HttpRequestError.Unknown => $"connection: {ex.HttpRequestError}",
         _ => Cut(ex.Message),
     };
 
-    private static string Cut(string text) => text.Length <= MaxReasonLength ? text : string.Concat(text.AsSpan(0, MaxReasonLength - 1), "…");
+    /// <summary><paramref name="text"/> cut to <see cref="MaxReasonLength"/>.</summary>
+    internal static string Cut(string text) => text.Length <= MaxReasonLength ? text : string.Concat(text.AsSpan(0, MaxReasonLength - 1), "…");
 
     private static string? Header(HttpResponseMessage response, string name) =>
         response.Headers.TryGetValues(name, out var values) ? string.Join(",", values) : null;

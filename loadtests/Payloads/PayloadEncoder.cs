@@ -35,12 +35,10 @@ internal static class PayloadEncoder
             }
 
             var datatype = input["datatype"]?.GetValue<string>() ?? throw new LoadToolException("an input has no \"datatype\"");
-            using var document = JsonDocument.Parse(data.ToJsonString());
-            var bytes = new List<byte>();
-            Flatten(document.RootElement, element => WriteElement(bytes, datatype, element));
-            tensors.Add([.. bytes]);
+            var bytes = RawBytes(data, datatype);
+            tensors.Add(bytes);
             input.Remove("data");
-            Parameters(input)["binary_data_size"] = bytes.Count;
+            Parameters(input)["binary_data_size"] = bytes.Length;
         }
 
         Parameters(header)["binary_data_output"] = true;
@@ -55,6 +53,18 @@ internal static class PayloadEncoder
         }
 
         return new InferRequestBody(body, headerBytes.Length);
+    }
+
+    /// <summary>
+    /// An input's <c>data</c> (flat or nested) as the tensor's raw bytes: little-endian, row-major, BYTES elements
+    /// each with a 4-byte length prefix. The binary extension and gRPC's <c>raw_input_contents</c> share this layout.
+    /// </summary>
+    internal static byte[] RawBytes(JsonNode data, string datatype)
+    {
+        using var document = JsonDocument.Parse(data.ToJsonString());
+        var bytes = new List<byte>();
+        Flatten(document.RootElement, element => WriteElement(bytes, datatype, element));
+        return [.. bytes];
     }
 
     private static JsonObject Parameters(JsonObject owner)

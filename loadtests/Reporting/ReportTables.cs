@@ -17,7 +17,7 @@ internal static class ReportTables
         }
 
         tables.Add(new("Status codes", ["status", "responses"],
-            [.. s.StatusCounts.OrderBy(p => p.Key).Select(p => (IReadOnlyList<string>)[Formatting.Count(p.Key), Formatting.Count(p.Value)])]));
+            [.. s.StatusCounts.OrderBy(p => p.Key).Select(p => (IReadOnlyList<string>)[p.Key.ToString(), Formatting.Count(p.Value)])]));
         if (s.ErrorCounts.Count > 0)
         {
             tables.Add(new("Errors by status and reason", ["status", "reason", "count"],
@@ -75,7 +75,7 @@ internal static class ReportTables
             var service = s.RefusalServiceTime is { Count: > 0 } fromSend
                 ? $"; from the actual send p50 {Formatting.Ms(fromSend.PercentileMs(50))} ms, p99 {Formatting.Ms(fromSend.PercentileMs(99))} ms"
                 : "";
-            rows.Add(["refusals (503, 429)", $"{Formatting.Count(s.Refusals)}, {Formatting.Count(s.RefusalsWithRetryAfter)} with Retry-After; latency p50 {Formatting.Ms(refused.PercentileMs(50))} ms, p99 {Formatting.Ms(refused.PercentileMs(99))} ms{service}"]);
+            rows.Add(["refusals (503, 429 / UNAVAILABLE, RESOURCE_EXHAUSTED)", $"{Formatting.Count(s.Refusals)}, {Formatting.Count(s.RefusalsWithRetryAfter)} with Retry-After; latency p50 {Formatting.Ms(refused.PercentileMs(50))} ms, p99 {Formatting.Ms(refused.PercentileMs(99))} ms{service}"]);
         }
 
         if (s.OpenLoop is { } open)

@@ -1,8 +1,8 @@
 namespace ServingGateway.LoadTool.Results;
 
-/// <summary>An error class: the HTTP status (0 = no response) and the reason.</summary>
-internal readonly record struct ErrorKey(int Status, string Reason)
+/// <summary>An error class: the status (HTTP or gRPC; <see cref="ResponseStatus.None"/> = no response) and the reason.</summary>
+internal readonly record struct ErrorKey(ResponseStatus Status, string Reason)
 {
-    /// <summary>The status as reports show it: the number, or "none" when no response came.</summary>
-    public string StatusText => Status == 0 ? "none" : Status.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    /// <summary>The status as reports show it: the HTTP number, the gRPC name, or "none" when no response came.</summary>
+    public string StatusText => Status.ToString();
 }

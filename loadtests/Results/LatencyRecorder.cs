@@ -37,7 +37,7 @@ internal sealed class LatencyRecorder
     private readonly long[] _targetErrors;
     private readonly List<TimelineSecond> _timeline = [];
     private readonly Dictionary<ErrorKey, long> _errors = [];
-    private readonly Dictionary<int, long> _statuses = [];
+    private readonly Dictionary<ResponseStatus, long> _statuses = [];
     private readonly Dictionary<string, long> _cache = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _servedBy = new(StringComparer.Ordinal);
     private readonly int _lastSecond;
@@ -210,7 +210,7 @@ internal sealed class LatencyRecorder
                 Targets = [.. _targetNames.Select((name, i) => new TargetSummary(name, _targetFinished[i], _targetErrors[i], new LatencyDistribution(_targetLatency[i].Copy())))],
                 Timeline = timeline,
                 ErrorCounts = new Dictionary<ErrorKey, long>(_errors),
-                StatusCounts = new Dictionary<int, long>(_statuses),
+                StatusCounts = new Dictionary<ResponseStatus, long>(_statuses),
                 Cache = new Dictionary<string, long>(_cache, StringComparer.Ordinal),
                 ServedBy = new Dictionary<string, long>(_servedBy, StringComparer.Ordinal),
                 Slo = _slo,
@@ -272,7 +272,7 @@ internal sealed class LatencyRecorder
         counts[key] = counts.GetValueOrDefault(key) + 1;
     }
 
-    private static void Increment(Dictionary<int, long> counts, int key) => counts[key] = counts.GetValueOrDefault(key) + 1;
+    private static void Increment(Dictionary<ResponseStatus, long> counts, ResponseStatus key) => counts[key] = counts.GetValueOrDefault(key) + 1;
 
     private static void Increment(Dictionary<string, long> counts, string key) => Increment(counts, key, "(other)");
 }

@@ -38,7 +38,8 @@ internal sealed record RunSummary
 
     public required IReadOnlyDictionary<ErrorKey, long> ErrorCounts { get; init; }
 
-    public required IReadOnlyDictionary<int, long> StatusCounts { get; init; }
+    /// <summary>Responses by status: HTTP statuses, or gRPC status codes in a gRPC run.</summary>
+    public required IReadOnlyDictionary<ResponseStatus, long> StatusCounts { get; init; }
 
     /// <summary>X-Cache values of the responses ("(none)" when absent).</summary>
     public required IReadOnlyDictionary<string, long> Cache { get; init; }
@@ -64,10 +65,10 @@ internal sealed record RunSummary
     /// </summary>
     public LatencyDistribution? RefusalServiceTime { get; init; }
 
-    /// <summary>Responses 503 or 429.</summary>
+    /// <summary>Responses 503 or 429 (gRPC: UNAVAILABLE or RESOURCE_EXHAUSTED).</summary>
     public long Refusals { get; init; }
 
-    /// <summary>Refusals (503, 429) that carried a Retry-After header.</summary>
+    /// <summary>Refusals that carried a Retry-After header (gRPC: a retry-after trailer).</summary>
     public long RefusalsWithRetryAfter { get; init; }
 
     /// <summary>Schedule keeping of an open-loop run; null for a closed loop.</summary>

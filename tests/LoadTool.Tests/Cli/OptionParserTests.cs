@@ -47,6 +47,44 @@ public sealed class OptionParserTests
     }
 
     [Fact]
+    public void Parse_Protocol_GrpcWhenAskedHttpByDefault()
+    {
+        var errors = new List<string>();
+        string[] args = ["--url", "http://127.0.0.1:8001", "--model", "mlp", "--closed", "16", "--connections", "4"];
+
+        var plain = OptionParser.Parse(args, CommandKind.Run, errors);
+        var grpc = OptionParser.Parse([.. args, "--protocol", "grpc"], CommandKind.Run, errors);
+        var search = OptionParser.Parse(["--protocol=grpc", "--url", "http://127.0.0.1:8001", "--model", "mlp", "--slo-p99", "5"], CommandKind.FindMaxRate, errors);
+
+        Assert.Empty(errors);
+        Assert.Equal(LoadProtocol.Http, plain.Protocol);
+        Assert.Equal(LoadProtocol.Grpc, grpc.Protocol);
+        Assert.Equal(4, grpc.Connections);
+        Assert.Equal(LoadProtocol.Grpc, search.Protocol);
+    }
+
+    [Fact]
+    public void Parse_UnknownProtocol_IsListedWithTheOtherProblems()
+    {
+        var path = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(path, """{"url":"http://x","protocol":"grpc","models":[{"model":"m"}]}""");
+            var errors = new List<string>();
+
+            var fromScenario = OptionParser.Parse(["--scenario", path], CommandKind.Run, errors);
+            OptionParser.Parse(["--protocol", "h2", "--duration", "soon"], CommandKind.Run, errors);
+
+            Assert.Equal(LoadProtocol.Grpc, fromScenario.Protocol);
+            Assert.Equal(["--protocol: 'h2' is not a protocol (http or grpc)", "--duration: 'soon' is not a duration (e.g. 500ms, 30s, 2m, 1h)"], errors);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public void Parse_Scenario_MixesModelsAndSwitchesWin()
     {
         var path = Path.GetTempFileName();

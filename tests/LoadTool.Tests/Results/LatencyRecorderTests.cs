@@ -75,6 +75,32 @@ public sealed class LatencyRecorderTests
     }
 
     [Fact]
+    public void Summarize_GrpcStatuses_OkIsASuccessAndRefusalsAreByName()
+    {
+        var start = _time.GetTimestamp();
+        var recorder = new LatencyRecorder(_time, start, TimeSpan.FromSeconds(1), ["m"]);
+        var ok = ResponseStatus.Grpc(Grpc.Core.StatusCode.OK);
+        var unavailable = ResponseStatus.Grpc(Grpc.Core.StatusCode.Unavailable);
+        var exhausted = ResponseStatus.Grpc(Grpc.Core.StatusCode.ResourceExhausted);
+        var invalid = ResponseStatus.Grpc(Grpc.Core.StatusCode.InvalidArgument);
+        recorder.Record(start, start, start + Ticks(1), new RequestOutcome(0, ok, null, null, null));
+        recorder.Record(start, start, start + Ticks(1), new RequestOutcome(0, ok, null, null, null));
+        recorder.Record(start, start, start + Ticks(1), new RequestOutcome(0, unavailable, "queue full", null, null, RetryAfter: true));
+        recorder.Record(start, start, start + Ticks(1), new RequestOutcome(0, exhausted, "rate limited", null, null));
+        recorder.Record(start, start, start + Ticks(1), new RequestOutcome(0, invalid, "bad shape", null, null));
+
+        var summary = recorder.Summarize(_time.GetTimestamp(), stoppedEarly: false);
+
+        Assert.Equal((5L, 5L, 2L, 3L), (summary.Finished, summary.Responses, summary.Successes, summary.Errors));
+        Assert.Equal((2L, 1L), (summary.Refusals, summary.RefusalsWithRetryAfter));
+        Assert.Equal(2, summary.StatusCounts[ok]);
+        Assert.False(summary.StatusCounts.ContainsKey(200));
+        Assert.Equal(["OK", "INVALID_ARGUMENT", "RESOURCE_EXHAUSTED", "UNAVAILABLE"], summary.StatusCounts.Keys.Order().Select(k => k.ToString()));
+        Assert.Equal(1, summary.ErrorCounts[new ErrorKey(invalid, "bad shape")]);
+        Assert.Equal(["none", "200", "503", "OK"], new ResponseStatus[] { ok, 503, 200, ResponseStatus.None }.Order().Select(k => k.ToString()));
+    }
+
+    [Fact]
     public void Summarize_Timeline_OneRowPerSecondOfCompletion()
     {
         var start = _time.GetTimestamp();

@@ -65,9 +65,8 @@ internal sealed class RetryOnConnectFailure(EdgeMetrics metrics, NodeSaturation 
 
     /// <summary>
     /// The status the node answered: the HTTP status, or for a gRPC answer (HTTP 200 whatever happened) the one its
-    /// <c>grpc-status</c> stands for, so gRPC failures count as REST's do: OK 200; UNAVAILABLE 503 (with its
-    /// <c>retry-after</c>, a saturated node, as REST's Retry-After); INTERNAL, UNKNOWN, DATA_LOSS, UNIMPLEMENTED 500;
-    /// DEADLINE_EXCEEDED 504; the rest are the caller's (400).
+    /// <c>grpc-status</c> stands for (<see cref="GrpcStatus.ToHttp"/>), so gRPC failures count as REST's do; UNAVAILABLE
+    /// with its <c>retry-after</c> is a saturated node, as REST's 503 with Retry-After.
     /// </summary>
     internal static int AnswerStatus(HttpContext context)
     {
@@ -77,23 +76,14 @@ internal sealed class RetryOnConnectFailure(EdgeMetrics metrics, NodeSaturation 
             return response.StatusCode;
         }
 
-        var code = response.Headers[GrpcStatusHeader].ToString();
+        var code = response.Headers[GrpcStatus.StatusHeader].ToString();
         if (code.Length == 0)
         {
-            code = context.Features.Get<IHttpResponseTrailersFeature>()?.Trailers[GrpcStatusHeader].ToString() ?? "";
+            code = context.Features.Get<IHttpResponseTrailersFeature>()?.Trailers[GrpcStatus.StatusHeader].ToString() ?? "";
         }
 
-        return code switch
-        {
-            "" or "0" => StatusCodes.Status200OK,
-            "14" => StatusCodes.Status503ServiceUnavailable,
-            "4" => StatusCodes.Status504GatewayTimeout,
-            "2" or "12" or "13" or "15" => StatusCodes.Status500InternalServerError,
-            _ => StatusCodes.Status400BadRequest,
-        };
+        return GrpcStatus.ToHttp(code);
     }
-
-    private const string GrpcStatusHeader = "grpc-status";
 
     /// <summary>HttpContext.Items key set when a request was retried; the value is the node that failed.</summary>
     public const string RetriedItem = "sg.retried-from";

@@ -22,14 +22,9 @@ public static class ErrorResponse
             return Task.CompletedTask;
         }
 
-        if (message.Length > MaxMessageLength)
-        {
-            message = string.Concat(message.AsSpan(0, MaxMessageLength), "...");
-        }
-
         if (GrpcStatus.IsGrpc(context.Request))
         {
-            GrpcStatus.WriteTrailersOnly(response, statusCode, message, retryAfter);
+            GrpcStatus.WriteTrailersOnly(response, statusCode, Clip(message), retryAfter);
             return Task.CompletedTask;
         }
 
@@ -49,14 +44,14 @@ public static class ErrorResponse
     /// <summary>The longest message an error body carries; longer ones are cut (the causes already clip what they echo).</summary>
     public const int MaxMessageLength = 1024;
 
+    /// <summary><paramref name="message"/> as an error carries it: cut at <see cref="MaxMessageLength"/> characters.</summary>
+    public static string Clip(string message) =>
+        message.Length > MaxMessageLength ? string.Concat(message.AsSpan(0, MaxMessageLength), "...") : message;
+
     /// <summary>The JSON bytes of an error body.</summary>
     public static byte[] Format(string message)
     {
-        if (message.Length > MaxMessageLength)
-        {
-            message = string.Concat(message.AsSpan(0, MaxMessageLength), "...");
-        }
-
+        message = Clip(message);
         using var stream = new MemoryStream();
         using (var writer = new Utf8JsonWriter(stream, Options))
         {

@@ -13,6 +13,9 @@ namespace ServingGateway.Inference.Common;
 /// </summary>
 public static class GrpcStatus
 {
+    /// <summary>The header (trailers-only answers) or trailer that carries a call's status code.</summary>
+    public const string StatusHeader = "grpc-status";
+
     /// <summary>The trailer with the seconds to wait before retrying (UNAVAILABLE, RESOURCE_EXHAUSTED).</summary>
     public const string RetryAfterTrailer = "retry-after";
 
@@ -38,6 +41,20 @@ public static class GrpcStatus
         _ => StatusCode.Internal,
     };
 
+    /// <summary>
+    /// The HTTP status a gRPC answer's status code (the <see cref="StatusHeader"/> text) counts as, the other way: OK
+    /// (or none) 200; UNAVAILABLE 503; DEADLINE_EXCEEDED 504; UNKNOWN, UNIMPLEMENTED, INTERNAL, DATA_LOSS 500 (the
+    /// server's); every other code 400 (the caller's).
+    /// </summary>
+    public static int ToHttp(string code) => code switch
+    {
+        "" or "0" => StatusCodes.Status200OK,
+        "14" => StatusCodes.Status503ServiceUnavailable,
+        "4" => StatusCodes.Status504GatewayTimeout,
+        "2" or "12" or "13" or "15" => StatusCodes.Status500InternalServerError,
+        _ => StatusCodes.Status400BadRequest,
+    };
+
     /// <summary>The retry-after value of a delay: whole seconds, rounded up, never 0.</summary>
     public static string RetryAfterSeconds(TimeSpan wait) =>
         Math.Max(1, (long)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
@@ -50,7 +67,7 @@ public static class GrpcStatus
     {
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = "application/grpc";
-        response.Headers["grpc-status"] = ((int)FromHttp(status)).ToString(CultureInfo.InvariantCulture);
+        response.Headers[StatusHeader] = ((int)FromHttp(status)).ToString(CultureInfo.InvariantCulture);
         response.Headers["grpc-message"] = PercentEncode(message);
         if (retryAfter is { } wait)
         {

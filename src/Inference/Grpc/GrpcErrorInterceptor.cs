@@ -22,14 +22,13 @@ internal sealed partial class GrpcErrorInterceptor(ILogger<GrpcErrorInterceptor>
         }
         catch (InferenceException ex)
         {
-            var message = ex.Message.Length > ErrorResponse.MaxMessageLength ? string.Concat(ex.Message.AsSpan(0, ErrorResponse.MaxMessageLength), "...") : ex.Message;
             var trailers = new Metadata();
             if (ex.RetryAfter is { } wait)
             {
                 trailers.Add(GrpcStatus.RetryAfterTrailer, GrpcStatus.RetryAfterSeconds(wait));
             }
 
-            throw new RpcException(new Status(GrpcStatus.FromHttp(ex.StatusCode), message), trailers);
+            throw new RpcException(new Status(GrpcStatus.FromHttp(ex.StatusCode), ErrorResponse.Clip(ex.Message)), trailers);
         }
         catch (Exception ex) when (ex is not RpcException && !(ex is OperationCanceledException && context.CancellationToken.IsCancellationRequested))
         {

@@ -125,10 +125,12 @@ public sealed class StatusPageTests(ITestOutputHelper output) : IAsyncLifetime
             {
                 using var json = JsonDocument.Parse(await edge.Client.GetStringAsync("status/data"));
                 root = json.RootElement.Clone();
-                var health = root.GetProperty("nodes").EnumerateArray().Select(n => n.GetProperty("active").GetString()).ToArray();
-                return health is ["healthy", "unhealthy"] or ["unhealthy", "healthy"];
+                // YARP marks the probe's result first and recomputes the available destinations after it: wait for both.
+                var active = root.GetProperty("nodes").EnumerateArray().Select(n => n.GetProperty("active").GetString()).ToArray();
+                var health = root.GetProperty("nodes").EnumerateArray().Select(n => n.GetProperty("health").GetString()).ToArray();
+                return active is ["healthy", "unhealthy"] or ["unhealthy", "healthy"] && health.SequenceEqual(active);
             },
-            () => $"one node healthy, the other unhealthy; last: {root}");
+            () => $"one node healthy, the other unhealthy, in the probes and in what routing uses; last: {root}");
 
         Assert.Equal("edge", root.GetProperty("role").GetString());
         Assert.Equal(JsonValueKind.Null, root.GetProperty("models").ValueKind);

@@ -148,9 +148,11 @@ public sealed class ModelResidencyTests
 
         var refused = residency.LoadAndAcquireAsync(c, CancellationToken.None).AsTask();
         await Poll.UntilAsync(() => residency.RoomWaiters == 1, "the load waits for room");
-        _time.Advance(ModelResidency.RoomWait - TimeSpan.FromMilliseconds(1));
-        Assert.False(refused.IsCompleted); // still within the wait
-        _time.Advance(TimeSpan.FromMilliseconds(1));
+
+        // A millisecond at a time: the waiter counts itself before it arms its timer, so one large step could land
+        // between the two and leave the timer past the test's time (the run hung so once in CI). Refused at RoomWait.
+        var waited = await FakeClockSteps.AdvanceUntilAsync(_time, () => refused.IsCompleted, "the load refused for want of room");
+        Assert.True(waited >= ModelResidency.RoomWait, $"refused after {waited.TotalMilliseconds} ms, before the {ModelResidency.RoomWait.TotalMilliseconds} ms wait");
         var ex = await Assert.ThrowsAsync<InferenceException>(() => refused);
 
         Assert.Equal(503, ex.StatusCode);

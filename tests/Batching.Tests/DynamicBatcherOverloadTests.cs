@@ -137,23 +137,11 @@ public sealed partial class DynamicBatcherTests
         var queued = batcher.EnqueueAsync("q", 1, 0, "k", 0, null, CancellationToken.None);
         await Poll.UntilAsync(() => batcher.QueuedRows == 1, "the request queued", Patience);
 
-        // A millisecond at a time until it is dropped (one 100 ms step can land between the loop's reading of the clock
-        // and its arming of the timer, leaving the timer past the test's time: seen in CI in other batcher tests).
-        var start = _time.GetTimestamp();
-        await Poll.UntilAsync(
-            () =>
-            {
-                if (!queued.IsCompleted)
-                {
-                    _time.Advance(TimeSpan.FromMilliseconds(1));
-                }
+        // A millisecond at a time until it is dropped (FakeClockSteps: one 100 ms step can land between the loop's reading
+        // of the clock and its arming of the timer).
+        var waited = await FakeClockSteps.AdvanceUntilAsync(_time, () => queued.IsCompleted, "the request past its deadline (the instance still busy) to be dropped", Patience);
 
-                return queued.IsCompleted;
-            },
-            "the request past its deadline (the instance still busy) to be dropped",
-            Patience);
-
-        Assert.True(_time.GetElapsedTime(start) >= TimeSpan.FromMilliseconds(100), $"dropped after {_time.GetElapsedTime(start).TotalMilliseconds} ms, before its 100 ms deadline");
+        Assert.True(waited >= TimeSpan.FromMilliseconds(100), $"dropped after {waited.TotalMilliseconds} ms, before its 100 ms deadline");
         var ex = await Assert.ThrowsAsync<BatchRejectedException>(() => queued.WaitAsync(Patience));
         Assert.Equal(RejectionReason.Expired, ex.Reason);
         Assert.Equal(1, batcher.Counters.RejectedFor(RejectionReason.Expired));

@@ -151,11 +151,7 @@ public sealed partial class DynamicBatcherTests : IAsyncDisposable
         Assert.Throws<BatchRejectedException>(() => { _ = batcher.EnqueueAsync("refused", 1, 1, "k", 0, null, CancellationToken.None); });
 
         await cancel.CancelAsync();
-        await WaitUntilAsync(() =>
-        {
-            _time.Advance(TimeSpan.FromMilliseconds(1));
-            return timed.IsCompleted && cancelled.IsCompleted;
-        });
+        await FakeClockSteps.AdvanceUntilAsync(_time, () => timed.IsCompleted && cancelled.IsCompleted, "the cancelled and the timed-out request to leave the queue", Patience);
 
         Assert.Equal(0, batcher.QueuedBytes);
         var fits = batcher.EnqueueAsync("fits", 1, 100, "k", 0, null, CancellationToken.None);
@@ -174,16 +170,11 @@ public sealed partial class DynamicBatcherTests : IAsyncDisposable
         var timed = batcher.EnqueueAsync("timed", 1, 0, "k", 0, TimeSpan.FromMilliseconds(10), CancellationToken.None);
         var patient = batcher.EnqueueAsync("patient", 1, 0, "k", 0, null, CancellationToken.None);
         await WaitUntilAsync(() => batcher.QueuedRows == 2);
-        var start = _time.GetTimestamp();
 
-        // Advance the fake clock a millisecond at a time until the consumer loop has dropped it.
-        await WaitUntilAsync(() =>
-        {
-            _time.Advance(TimeSpan.FromMilliseconds(1));
-            return timed.IsCompleted;
-        });
+        // A millisecond at a time until the consumer loop has dropped it.
+        var waited = await FakeClockSteps.AdvanceUntilAsync(_time, () => timed.IsCompleted, "the timed-out request to be dropped", Patience);
 
-        Assert.True(_time.GetElapsedTime(start) >= TimeSpan.FromMilliseconds(10), "dropped before its timeout");
+        Assert.True(waited >= TimeSpan.FromMilliseconds(10), $"dropped after {waited.TotalMilliseconds} ms, before its 10 ms timeout");
         var ex = await Assert.ThrowsAsync<BatchRejectedException>(() => timed.WaitAsync(Patience));
         Assert.Contains("timed out", ex.Message, StringComparison.Ordinal);
         _gate.Set();

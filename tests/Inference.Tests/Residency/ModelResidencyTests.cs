@@ -99,11 +99,13 @@ public sealed class ModelResidencyTests
 
         var loading = residency.LoadAndAcquireAsync(c, CancellationToken.None).AsTask();
         await Poll.UntilAsync(() => residency.RoomWaiters == 1, "the load waits for the least recently used version");
-        _time.Advance(ModelResidency.LruWait - TimeSpan.FromMilliseconds(1));
-        Assert.False(loading.IsCompleted); // still waiting for a
         Assert.True(b.IsResident);
-        _time.Advance(TimeSpan.FromMilliseconds(1));
-        var host = await Poll.DoneAsync(loading, "the load after the LRU wait");
+
+        // A millisecond at a time (FakeClockSteps: the waiter counts itself before it arms its timer): b is kept until
+        // the LRU wait for a is over, and evicted then, long before the room wait would refuse the load.
+        var waited = await FakeClockSteps.AdvanceUntilAsync(_time, () => loading.IsCompleted, "the load after the LRU wait");
+        Assert.InRange(waited, ModelResidency.LruWait, ModelResidency.RoomWait - TimeSpan.FromMilliseconds(1));
+        var host = await loading;
         host!.Release();
 
         Assert.True(a.IsResident);

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
 using ServingGateway.Auth;
+using ServingGateway.Deployments;
 using ServingGateway.Edge;
 using ServingGateway.Inference;
 using ServingGateway.Inference.Grpc;
@@ -103,6 +104,7 @@ internal static partial class GatewayApp
         {
             builder.Services.AddEdgePipeline(builder.Configuration, role);
             builder.Services.AddRateLimits(builder.Configuration, settings.Cache.Redis);
+            builder.Services.AddDeployments(builder.Configuration, role);
         }
 
         if (role == GatewayRole.Edge)

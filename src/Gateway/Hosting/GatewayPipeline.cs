@@ -1,5 +1,6 @@
 using Prometheus;
 using ServingGateway.Auth;
+using ServingGateway.Deployments;
 using ServingGateway.Edge;
 using ServingGateway.Inference;
 using ServingGateway.Inference.Grpc;
@@ -40,6 +41,7 @@ internal static class GatewayPipeline
         {
             app.UseMiddleware<ApiKeyMiddleware>();
             app.UseMiddleware<RateLimitMiddleware>();
+            app.UseDeployments(role);
         }
 
         return app;
@@ -65,6 +67,7 @@ internal static class GatewayPipeline
             app.MapMetrics("/metrics", app.Services.GetRequiredService<NodeMetrics>().Registry).WithMetadata(MetricsEndpointMetadata.Instance);
         }
 
+        app.MapDeploymentEndpoints(role);
         app.MapTraceEndpoints();
         app.MapStatusPage(role);
         if (NodeEndpointRoles.MissingRoles(((IEndpointRouteBuilder)app).DataSources).ToList() is { Count: > 0 } missing)

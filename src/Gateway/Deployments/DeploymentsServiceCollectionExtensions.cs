@@ -1,0 +1,36 @@
+using ServingGateway.Hosting;
+
+namespace ServingGateway.Deployments;
+
+/// <summary>
+/// Deployments (issue 13): version uploads, traffic splits, rollouts. Standalone and edge alike (a node only serves
+/// what it is told to load). Each part registers and maps itself here.
+/// </summary>
+internal static class DeploymentsServiceCollectionExtensions
+{
+    /// <summary>The deployments' services for <paramref name="role"/> (none on a node).</summary>
+    public static IServiceCollection AddDeployments(this IServiceCollection services, IConfiguration configuration, GatewayRole role)
+    {
+        _ = configuration;
+        if (role == GatewayRole.Node)
+        {
+            return services;
+        }
+
+        return services;
+    }
+
+    /// <summary>The deployments' middleware, after authentication and rate limits (none on a node).</summary>
+    public static WebApplication UseDeployments(this WebApplication app, GatewayRole role)
+    {
+        _ = role;
+        return app;
+    }
+
+    /// <summary>The /admin endpoints, each requiring the deploy role (none on a node).</summary>
+    public static IEndpointRouteBuilder MapDeploymentEndpoints(this IEndpointRouteBuilder endpoints, GatewayRole role)
+    {
+        _ = role;
+        return endpoints;
+    }
+}

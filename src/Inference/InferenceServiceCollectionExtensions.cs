@@ -42,6 +42,8 @@ public static class InferenceServiceCollectionExtensions
         services.AddSingleton<ModelResidency>();
         services.AddSingleton<ModelRepository>();
         services.AddSingleton(sp => new NodeReadings(sp.GetRequiredService<ModelRepository>()));
+        services.AddSingleton(sp => new VersionCatalog(
+            sp.GetRequiredService<ModelRepository>(), sp.GetRequiredService<ModelHostFactory>(), sp.GetRequiredService<IOptions<InferenceOptions>>().Value));
         services.AddHostedService<RepositoryLoader>();
         services.AddSingleton<RequestPathWarmUp>();
         services.AddSingleton<Readiness>();

@@ -1,3 +1,4 @@
+using ServingGateway.Deployments.Versions;
 using ServingGateway.Hosting;
 
 namespace ServingGateway.Deployments;
@@ -11,10 +12,15 @@ internal static class DeploymentsServiceCollectionExtensions
     /// <summary>The deployments' services for <paramref name="role"/> (none on a node).</summary>
     public static IServiceCollection AddDeployments(this IServiceCollection services, IConfiguration configuration, GatewayRole role)
     {
-        _ = configuration;
         if (role == GatewayRole.Node)
         {
             return services;
+        }
+
+        ReloadableOptions.Add<VersionUploadOptions>(services, configuration, VersionUploadOptions.SectionName, o => o.Validate());
+        if (role == GatewayRole.Standalone)
+        {
+            services.AddSingleton<VersionStore>();
         }
 
         return services;
@@ -30,7 +36,12 @@ internal static class DeploymentsServiceCollectionExtensions
     /// <summary>The /admin endpoints, each requiring the deploy role (none on a node).</summary>
     public static IEndpointRouteBuilder MapDeploymentEndpoints(this IEndpointRouteBuilder endpoints, GatewayRole role)
     {
-        _ = role;
+        if (role == GatewayRole.Standalone)
+        {
+            // Versions are stored in this process's model repository; through an edge they go to each node (docs/OPERATIONS.md).
+            endpoints.MapVersionEndpoints();
+        }
+
         return endpoints;
     }
 }

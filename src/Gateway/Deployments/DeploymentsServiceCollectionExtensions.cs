@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using ServingGateway.Hosting;
 
 namespace ServingGateway.Deployments;
@@ -17,13 +18,22 @@ internal static class DeploymentsServiceCollectionExtensions
             return services;
         }
 
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<TrafficSplits>();
+        services.AddSingleton<ITrafficSplits>(sp => sp.GetRequiredService<TrafficSplits>());
+        services.AddSingleton<RolloutEvidence>();
+        services.AddSingleton<IRolloutEvidence>(sp => sp.GetRequiredService<RolloutEvidence>());
         return services;
     }
 
     /// <summary>The deployments' middleware, after authentication and rate limits (none on a node).</summary>
     public static WebApplication UseDeployments(this WebApplication app, GatewayRole role)
     {
-        _ = role;
+        if (role != GatewayRole.Node)
+        {
+            app.UseMiddleware<DeploymentsMiddleware>();
+        }
+
         return app;
     }
 

@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using ServingGateway.Auth;
+using ServingGateway.Deployments;
 using ServingGateway.FunctionalTests.Infrastructure;
 using ServingGateway.TestSupport;
 
@@ -209,6 +210,7 @@ public sealed class VersionUploadTests : IDisposable
         var storedByInferKey = Directory.Exists(Path.Combine(_models.Path, "versioned", "4"));
         using var put = await PutAsync(server, "admin/models/versioned/versions/4", Bytes(TestModel("versioned", 2)));
         var digest = (await JsonAsync(put)).GetProperty("digest").GetString();
+        server.Services<ITrafficSplits>().Set("mlp", new TrafficSplit([new VersionShare(1, 100)], new ShadowMirror(2, 0.25)));
         using var list = await GetAsync(server, "admin/models");
 
         Assert.Equal(HttpStatusCode.Forbidden, inferPut.StatusCode);
@@ -224,6 +226,7 @@ public sealed class VersionUploadTests : IDisposable
         Assert.Equal(digest, versions[3].GetProperty("digest").GetString());
         Assert.Equal(Array.Find(server.Repository.GetCataloged("versioned")!, s => s.Version == 2)!.Digest, versions[1].GetProperty("digest").GetString());
         Assert.Equal(JsonValueKind.Null, models["versioned"].GetProperty("traffic_split").ValueKind);
+        Assert.Equal("""{"shares":[{"version":"1","percent":100}],"shadow":{"version":"2","sample_ratio":0.25}}""", models["mlp"].GetProperty("traffic_split").GetRawText());
         Assert.Equal(JsonValueKind.Null, models["versioned"].GetProperty("rollout").ValueKind);
 
         var lines = File.ReadAllLines(server.AuditPath).Select(l => JsonDocument.Parse(l).RootElement).ToList();

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using ServingGateway.Deployments.Fleet;
 using ServingGateway.Deployments.Versions;
 using ServingGateway.Hosting;
 
@@ -29,6 +30,12 @@ internal static class DeploymentsServiceCollectionExtensions
             services.AddSingleton<VersionStore>();
         }
 
+        if (role == GatewayRole.Edge)
+        {
+            services.AddSingleton<NodeFanOut>();
+            services.AddSingleton<IVersionFleet, EdgeVersionFleet>();
+        }
+
         return services;
     }
 
@@ -50,6 +57,11 @@ internal static class DeploymentsServiceCollectionExtensions
         {
             // Versions are stored in this process's model repository; through an edge they go to each node (docs/OPERATIONS.md).
             endpoints.MapVersionEndpoints();
+        }
+
+        if (role == GatewayRole.Edge)
+        {
+            endpoints.MapEdgeRepositoryEndpoints();
         }
 
         return endpoints;

@@ -11,9 +11,21 @@ namespace ServingGateway.Deployments;
 /// </summary>
 internal static class DeploymentsServiceCollectionExtensions
 {
-    /// <summary>The deployments' services for <paramref name="role"/> (none on a node).</summary>
+    /// <summary>The deployments' services for <paramref name="role"/> (on a node: version uploads only).</summary>
     public static IServiceCollection AddDeployments(this IServiceCollection services, IConfiguration configuration, GatewayRole role)
     {
+        // Version uploads on every role: stored here (standalone, node: what its edges send it) or sent to every node (edge).
+        ReloadableOptions.Add<VersionUploadOptions>(services, configuration, VersionUploadOptions.SectionName, o => o.Validate());
+        if (role == GatewayRole.Edge)
+        {
+            services.AddSingleton<NodeUploadFanOut>();
+            services.AddSingleton<IVersionUploads>(sp => sp.GetRequiredService<NodeUploadFanOut>());
+        }
+        else
+        {
+            services.AddSingleton<IVersionUploads, VersionStore>();
+        }
+
         if (role == GatewayRole.Node)
         {
             return services;
@@ -24,12 +36,6 @@ internal static class DeploymentsServiceCollectionExtensions
         services.AddSingleton<ITrafficSplits>(sp => sp.GetRequiredService<TrafficSplits>());
         services.AddSingleton<RolloutEvidence>();
         services.AddSingleton<IRolloutEvidence>(sp => sp.GetRequiredService<RolloutEvidence>());
-        ReloadableOptions.Add<VersionUploadOptions>(services, configuration, VersionUploadOptions.SectionName, o => o.Validate());
-        if (role == GatewayRole.Standalone)
-        {
-            services.AddSingleton<VersionStore>();
-        }
-
         if (role == GatewayRole.Edge)
         {
             services.AddSingleton<NodeFanOut>();
@@ -50,15 +56,11 @@ internal static class DeploymentsServiceCollectionExtensions
         return app;
     }
 
-    /// <summary>The /admin endpoints, each requiring the deploy role (none on a node).</summary>
+    /// <summary>The /admin endpoints, each requiring the deploy role (on a node, where only the version endpoints are mapped: the node key).</summary>
     public static IEndpointRouteBuilder MapDeploymentEndpoints(this IEndpointRouteBuilder endpoints, GatewayRole role)
     {
-        if (role == GatewayRole.Standalone)
-        {
-            // Versions are stored in this process's model repository; through an edge they go to each node (docs/OPERATIONS.md).
-            endpoints.MapVersionEndpoints();
-        }
-
+        // Every role: an edge sends uploads on to each node, which stores them (node key).
+        endpoints.MapVersionEndpoints();
         if (role == GatewayRole.Edge)
         {
             endpoints.MapEdgeRepositoryEndpoints();

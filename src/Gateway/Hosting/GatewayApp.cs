@@ -104,8 +104,9 @@ internal static partial class GatewayApp
         {
             builder.Services.AddEdgePipeline(builder.Configuration, role);
             builder.Services.AddRateLimits(builder.Configuration, settings.Cache.Redis);
-            builder.Services.AddDeployments(builder.Configuration, role);
         }
+
+        builder.Services.AddDeployments(builder.Configuration, role);
 
         if (role == GatewayRole.Edge)
         {

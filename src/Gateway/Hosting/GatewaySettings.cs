@@ -89,8 +89,9 @@ internal sealed class GatewaySettings
             errors.AddRange(edge.Validate(role == GatewayRole.Edge));
             errors.AddRange(auth.Validate());
             errors.AddRange(limits.Validate());
-            errors.AddRange(Bind<VersionUploadOptions>(configuration, VersionUploadOptions.SectionName, errors).Validate());
         }
+
+        errors.AddRange(Bind<VersionUploadOptions>(configuration, VersionUploadOptions.SectionName, errors).Validate());
 
         return new GatewaySettings(role, inference, cache, edge, audit, telemetry);
     }

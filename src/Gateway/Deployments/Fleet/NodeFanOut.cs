@@ -28,23 +28,31 @@ internal sealed class NodeFanOut(IProxyStateLookup proxy, IForwarderHttpClientFa
             : [];
 
     /// <summary>Sends <paramref name="method"/> <paramref name="path"/> with <paramref name="body"/> (JSON, or none) to every node; one answer per node.</summary>
-    public async Task<IReadOnlyList<NodeCall>> SendAsync(HttpMethod method, string path, ReadOnlyMemory<byte> body, string? contentType, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<NodeCall>> SendAsync(HttpMethod method, string path, ReadOnlyMemory<byte> body, string? contentType, CancellationToken cancellationToken) =>
+        SendAsync(method, path, contentType is null ? static () => null : () =>
+        {
+            var content = new ReadOnlyMemoryContent(body);
+            content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
+            return content;
+        }, CallTimeout, cancellationToken);
+
+    /// <summary>
+    /// Sends <paramref name="method"/> <paramref name="path"/> to every node with the body <paramref name="content"/>
+    /// makes (called once per node, so each gets its own stream; null: none), each call bounded by
+    /// <paramref name="callTimeout"/>; one answer per node.
+    /// </summary>
+    public async Task<IReadOnlyList<NodeCall>> SendAsync(HttpMethod method, string path, Func<HttpContent?> content, TimeSpan callTimeout, CancellationToken cancellationToken)
     {
         var nodes = Nodes();
-        var calls = nodes.Select(node => SendOneAsync(node, method, path, body, contentType, cancellationToken));
+        var calls = nodes.Select(node => SendOneAsync(node, method, path, content, callTimeout, cancellationToken));
         return await Task.WhenAll(calls).ConfigureAwait(false);
     }
 
-    private async Task<NodeCall> SendOneAsync(string node, HttpMethod method, string path, ReadOnlyMemory<byte> body, string? contentType, CancellationToken cancellationToken)
+    private async Task<NodeCall> SendOneAsync(string node, HttpMethod method, string path, Func<HttpContent?> content, TimeSpan callTimeout, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(CallTimeout);
-        using var request = new HttpRequestMessage(method, node + path) { Version = System.Net.HttpVersion.Version11 };
-        if (contentType is not null)
-        {
-            request.Content = new ReadOnlyMemoryContent(body);
-            request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
-        }
+        timeout.CancelAfter(callTimeout);
+        using var request = new HttpRequestMessage(method, node + path) { Version = System.Net.HttpVersion.Version11, Content = content() };
 
         if (edge.CurrentValue.NodeKey is { Length: > 0 } key)
         {
@@ -59,7 +67,7 @@ internal sealed class NodeFanOut(IProxyStateLookup proxy, IForwarderHttpClientFa
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            return new NodeCall(node, 0, ex is OperationCanceledException ? $"no answer within {CallTimeout.TotalSeconds:0} s" : ex.Message);
+            return new NodeCall(node, 0, ex is OperationCanceledException ? $"no answer within {callTimeout.TotalSeconds:0} s" : ex.Message);
         }
     }
 

@@ -9,6 +9,13 @@ internal sealed class UploadReceipt
     /// <summary>The version's digest, once computed.</summary>
     public string? Digest { get; set; }
 
-    /// <summary>created, unchanged, or why it was refused (conflict, invalid, too_large, unsupported_media_type).</summary>
+    /// <summary>created, unchanged, or why it was refused (conflict, invalid, too_large, unsupported_media_type, nodes_failed).</summary>
     public string Result { get; set; } = "aborted";
+
+    /// <summary>Records <paramref name="result"/> and returns the refusal to throw.</summary>
+    public UploadRefusedException Refuse(string result, int status, string message)
+    {
+        Result = result;
+        return new UploadRefusedException(status, message);
+    }
 }

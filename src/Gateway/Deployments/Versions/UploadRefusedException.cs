@@ -1,9 +1,9 @@
 namespace ServingGateway.Deployments.Versions;
 
-/// <summary>An upload refused with a 4xx: <see cref="StatusCode"/> and the message the caller receives as <c>{"error": "..."}</c>.</summary>
+/// <summary>An upload that is not stored: <see cref="StatusCode"/> (a 4xx; 502 when nodes behind an edge failed) and the message the caller receives as <c>{"error": "..."}</c>.</summary>
 internal sealed class UploadRefusedException(int statusCode, string message) : Exception(message)
 {
-    /// <summary>The HTTP status of the answer (400, 409, 413, 415).</summary>
+    /// <summary>The HTTP status of the answer (400, 409, 413, 415; 502, 503 from an edge).</summary>
     public int StatusCode { get; } = statusCode;
 
     /// <summary>A 400: the upload is not a version this repository can store.</summary>

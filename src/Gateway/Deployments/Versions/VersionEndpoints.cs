@@ -10,9 +10,9 @@ using ServingGateway.Inference.Common;
 namespace ServingGateway.Deployments.Versions;
 
 /// <summary>
-/// <c>PUT /admin/models/{model}/versions/{version}</c> (store a version: <see cref="VersionStore"/>) and
+/// <c>PUT /admin/models/{model}/versions/{version}</c> (store a version: <see cref="IVersionUploads"/>) and
 /// <c>GET /admin/models</c> (every model and version on disk with digest and state, the live traffic split and the
-/// rollout), both for the deploy role. Every call is audited; an upload's line carries version, digest, size and
+/// rollout; on an edge, every node's), both for the deploy role (on a node: the node key). Every call is audited; an upload's line carries version, digest, size and
 /// result in its <c>details</c>.
 /// </summary>
 internal static class VersionEndpoints
@@ -36,20 +36,20 @@ internal static class VersionEndpoints
 
     private static async Task UploadAsync(HttpContext context, string model, string version)
     {
-        var store = context.RequestServices.GetRequiredService<VersionStore>();
+        var uploads = context.RequestServices.GetRequiredService<IVersionUploads>();
         var options = context.RequestServices.GetRequiredService<IOptionsMonitor<VersionUploadOptions>>().CurrentValue;
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
         {
-            // The store counts the body against Deployments:MaxUploadMb itself (a clean 413); the server's limit,
-            // sized for infer requests, is lifted to just past it so the store's count is the one that answers.
+            // The upload counts the body against Deployments:MaxUploadMb itself (a clean 413); the server's limit,
+            // sized for infer requests, is lifted to just past it so that count is the one that answers.
             limit.MaxRequestBodySize = options.MaxUploadBytes + (1 << 20);
         }
 
         var receipt = new UploadReceipt();
         try
         {
-            var stored = await store.StoreAsync(model, version, context.Request.ContentType, context.Request.ContentLength,
-                context.Request.Body, receipt, context.RequestAborted);
+            var request = UploadRequest.Parse(model, version, context.Request.ContentType, context.Request.ContentLength, options, receipt);
+            var stored = await uploads.StoreAsync(request, context.Request.Body, receipt, context.RequestAborted);
             await WriteJsonAsync(context, stored.Created ? StatusCodes.Status201Created : StatusCodes.Status200OK, writer =>
             {
                 writer.WriteStartObject();
@@ -77,13 +77,18 @@ internal static class VersionEndpoints
         }
     }
 
-    private static Task ListAsync(HttpContext context)
+    private static async Task ListAsync(HttpContext context)
     {
-        var catalog = context.RequestServices.GetRequiredService<VersionCatalog>();
         var splits = context.RequestServices.GetService<ITrafficSplits>();
         var rollouts = context.RequestServices.GetService<IRolloutStatusSource>();
-        var models = catalog.List();
-        return WriteJsonAsync(context, StatusCodes.Status200OK, writer =>
+        if (context.RequestServices.GetService<NodeUploadFanOut>() is { } nodes)
+        {
+            await ListNodesAsync(context, nodes, splits, rollouts);
+            return;
+        }
+
+        var models = context.RequestServices.GetRequiredService<VersionCatalog>().List();
+        await WriteJsonAsync(context, StatusCodes.Status200OK, writer =>
         {
             writer.WriteStartObject();
             writer.WriteStartArray("models"u8);
@@ -105,24 +110,89 @@ internal static class VersionEndpoints
                 }
 
                 writer.WriteEndArray();
-                writer.WritePropertyName("traffic_split"u8);
-                WriteSplit(writer, splits?.Get(model.Name));
-                writer.WritePropertyName("rollout"u8);
-                if (rollouts?.Current(model.Name) is { } rollout)
-                {
-                    JsonSerializer.Serialize(writer, rollout, rollout.GetType(), RolloutOptions);
-                }
-                else
-                {
-                    writer.WriteNullValue();
-                }
-
+                WriteDeployment(writer, model.Name, splits, rollouts);
                 writer.WriteEndObject();
             }
 
             writer.WriteEndArray();
             writer.WriteEndObject();
         });
+    }
+
+    // An edge's listing: each model any node holds, with every node's reason and versions as that node lists them,
+    // and the edge's split and rollout; nodes that did not answer under "unreachable".
+    private static async Task ListNodesAsync(HttpContext context, NodeUploadFanOut fanOut, ITrafficSplits? splits, IRolloutStatusSource? rollouts)
+    {
+        var listings = await fanOut.ListNodesAsync(context.RequestAborted);
+        try
+        {
+            var byNode = listings.Where(l => l.Listing is not null)
+                .Select(l => (l.Node, Models: l.Listing!.RootElement.GetProperty("models").EnumerateArray().ToList())).ToList();
+            var names = byNode.SelectMany(n => n.Models.Select(m => m.GetProperty("name").GetString()!)).Distinct().Order(StringComparer.Ordinal);
+            await WriteJsonAsync(context, StatusCodes.Status200OK, writer =>
+            {
+                writer.WriteStartObject();
+                writer.WriteStartArray("models"u8);
+                foreach (var name in names)
+                {
+                    writer.WriteStartObject();
+                    writer.WriteString("name"u8, name);
+                    writer.WriteStartArray("nodes"u8);
+                    foreach (var (node, models) in byNode)
+                    {
+                        if (models.Find(m => m.GetProperty("name").GetString() == name) is { ValueKind: JsonValueKind.Object } model)
+                        {
+                            writer.WriteStartObject();
+                            writer.WriteString("node"u8, node);
+                            writer.WritePropertyName("reason"u8);
+                            model.GetProperty("reason").WriteTo(writer);
+                            writer.WritePropertyName("versions"u8);
+                            model.GetProperty("versions").WriteTo(writer);
+                            writer.WriteEndObject();
+                        }
+                    }
+
+                    writer.WriteEndArray();
+                    WriteDeployment(writer, name, splits, rollouts);
+                    writer.WriteEndObject();
+                }
+
+                writer.WriteEndArray();
+                writer.WriteStartArray("unreachable"u8);
+                foreach (var (node, _, error) in listings.Where(l => l.Listing is null))
+                {
+                    writer.WriteStartObject();
+                    writer.WriteString("node"u8, node);
+                    writer.WriteString("error"u8, error);
+                    writer.WriteEndObject();
+                }
+
+                writer.WriteEndArray();
+                writer.WriteEndObject();
+            });
+        }
+        finally
+        {
+            foreach (var (_, listing, _) in listings)
+            {
+                listing?.Dispose();
+            }
+        }
+    }
+
+    private static void WriteDeployment(Utf8JsonWriter writer, string model, ITrafficSplits? splits, IRolloutStatusSource? rollouts)
+    {
+        writer.WritePropertyName("traffic_split"u8);
+        WriteSplit(writer, splits?.Get(model));
+        writer.WritePropertyName("rollout"u8);
+        if (rollouts?.Current(model) is { } rollout)
+        {
+            JsonSerializer.Serialize(writer, rollout, rollout.GetType(), RolloutOptions);
+        }
+        else
+        {
+            writer.WriteNullValue();
+        }
     }
 
     private static void WriteSplit(Utf8JsonWriter writer, TrafficSplit? split)

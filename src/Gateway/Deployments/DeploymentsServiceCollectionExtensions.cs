@@ -1,3 +1,4 @@
+using ServingGateway.Deployments.Rollouts;
 using ServingGateway.Hosting;
 
 namespace ServingGateway.Deployments;
@@ -11,10 +12,14 @@ internal static class DeploymentsServiceCollectionExtensions
     /// <summary>The deployments' services for <paramref name="role"/> (none on a node).</summary>
     public static IServiceCollection AddDeployments(this IServiceCollection services, IConfiguration configuration, GatewayRole role)
     {
-        _ = configuration;
         if (role == GatewayRole.Node)
         {
             return services;
+        }
+
+        if (role == GatewayRole.Standalone)
+        {
+            services.AddRollouts(configuration);
         }
 
         return services;
@@ -30,7 +35,11 @@ internal static class DeploymentsServiceCollectionExtensions
     /// <summary>The /admin endpoints, each requiring the deploy role (none on a node).</summary>
     public static IEndpointRouteBuilder MapDeploymentEndpoints(this IEndpointRouteBuilder endpoints, GatewayRole role)
     {
-        _ = role;
+        if (role == GatewayRole.Standalone)
+        {
+            endpoints.MapRolloutEndpoints();
+        }
+
         return endpoints;
     }
 }

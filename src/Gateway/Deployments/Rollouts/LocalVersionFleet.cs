@@ -1,0 +1,16 @@
+using ServingGateway.Inference;
+
+namespace ServingGateway.Deployments.Rollouts;
+
+/// <summary>The standalone role's fleet: this process's model repository (<see cref="ModelVersions"/>).</summary>
+internal sealed class LocalVersionFleet(ModelVersions versions) : IVersionFleet
+{
+    public Task ServeAsync(string model, IReadOnlyList<long> versionsToServe, CancellationToken cancellationToken) =>
+        versions.ServeAsync(model, versionsToServe, cancellationToken);
+
+    public Task<IReadOnlyList<long>> ReadyAsync(string model, CancellationToken cancellationToken) =>
+        Task.FromResult(versions.Ready(model));
+
+    public Task<IReadOnlyList<long>> StoredAsync(string model, CancellationToken cancellationToken) =>
+        Task.FromResult(versions.OnDisk(model));
+}

@@ -1,7 +1,7 @@
 using System.Text;
 using ServingGateway.Deployments.Rollouts;
 
-namespace ServingGateway.Gateway.Tests.Deployments;
+namespace ServingGateway.Gateway.Tests.Deployments.Rollouts;
 
 public sealed class RolloutRequestTests
 {

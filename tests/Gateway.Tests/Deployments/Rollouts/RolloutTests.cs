@@ -1,7 +1,7 @@
 using ServingGateway.Deployments;
 using ServingGateway.Deployments.Rollouts;
 
-namespace ServingGateway.Gateway.Tests.Deployments;
+namespace ServingGateway.Gateway.Tests.Deployments.Rollouts;
 
 public sealed class RolloutTests
 {

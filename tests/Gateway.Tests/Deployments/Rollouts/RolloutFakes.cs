@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using ServingGateway.Deployments;
 
-namespace ServingGateway.Gateway.Tests.Deployments;
+namespace ServingGateway.Gateway.Tests.Deployments.Rollouts;
 
 /// <summary>Splits kept in a dictionary, as the request path would read them.</summary>
 internal sealed class FakeTrafficSplits : ITrafficSplits

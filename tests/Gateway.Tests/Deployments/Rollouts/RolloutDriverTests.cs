@@ -8,7 +8,7 @@ using ServingGateway.Deployments;
 using ServingGateway.Deployments.Rollouts;
 using ServingGateway.Edge;
 
-namespace ServingGateway.Gateway.Tests.Deployments;
+namespace ServingGateway.Gateway.Tests.Deployments.Rollouts;
 
 public sealed class RolloutDriverTests : IDisposable
 {

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.Extensions.Options;
 using ServingGateway.Auth;
 
@@ -85,6 +86,42 @@ internal sealed partial class RolloutDriver : BackgroundService
             return rollout.State is RolloutState.Analyzing or RolloutState.Paused
                 ? (rollout, _evidence.Read(model, rollout.New), _evidence.Read(model, rollout.Current))
                 : (rollout, VersionEvidence.None, VersionEvidence.None);
+        }
+    }
+
+    /// <summary>
+    /// The model's latest rollout as <c>GET .../rollouts/current</c> answers it (docs/API.md), written under the lock
+    /// (a tick may be adding a decision); null when it never had one.
+    /// </summary>
+    public byte[]? Describe(string model)
+    {
+        lock (_lock)
+        {
+            if (Current(model) is not var (rollout, newVersion, current))
+            {
+                return null;
+            }
+
+            using var stream = new MemoryStream();
+            using (var w = new Utf8JsonWriter(stream))
+            {
+                w.WriteStartObject();
+                RolloutJson.WriteRollout(w, rollout);
+                w.WriteStartArray("versions"u8);
+                foreach (var (version, role, evidence) in (ReadOnlySpan<(long, string, VersionEvidence)>)[(rollout.New, "new", newVersion), (rollout.Current, "current", current)])
+                {
+                    w.WriteStartObject();
+                    w.WriteNumber("version"u8, version);
+                    w.WriteString("role"u8, role);
+                    RolloutJson.WriteEvidence(w, evidence);
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+
+            return stream.ToArray();
         }
     }
 

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using ServingGateway.Auth;
 using ServingGateway.Inference.Common;
 
@@ -13,8 +12,6 @@ internal static class RolloutEndpoints
 {
     /// <summary>The largest body a rollout request may have.</summary>
     public const int MaxBodyBytes = 64 * 1024;
-
-    private static readonly JsonWriterOptions WriterOptions = new() { Indented = false };
 
     public static IEndpointRouteBuilder MapRolloutEndpoints(this IEndpointRouteBuilder endpoints)
     {
@@ -65,34 +62,15 @@ internal static class RolloutEndpoints
 
     private static async Task WriteCurrentAsync(HttpContext context, RolloutDriver driver, string model, int status)
     {
-        if (driver.Current(model) is not var (rollout, newVersion, current))
+        if (driver.Describe(model) is not { } json)
         {
             await ErrorResponse.WriteAsync(context, StatusCodes.Status404NotFound, $"model '{model}' has no rollout");
             return;
         }
 
-        using var stream = new MemoryStream();
-        using (var w = new Utf8JsonWriter(stream, WriterOptions))
-        {
-            w.WriteStartObject();
-            RolloutJson.WriteRollout(w, rollout);
-            w.WriteStartArray("versions"u8);
-            foreach (var (version, role, evidence) in (ReadOnlySpan<(long, string, VersionEvidence)>)[(rollout.New, "new", newVersion), (rollout.Current, "current", current)])
-            {
-                w.WriteStartObject();
-                w.WriteNumber("version"u8, version);
-                w.WriteString("role"u8, role);
-                RolloutJson.WriteEvidence(w, evidence);
-                w.WriteEndObject();
-            }
-
-            w.WriteEndArray();
-            w.WriteEndObject();
-        }
-
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
-        await context.Response.Body.WriteAsync(stream.GetBuffer().AsMemory(0, (int)stream.Length), context.RequestAborted);
+        await context.Response.Body.WriteAsync(json, context.RequestAborted);
     }
 
     private static async Task<byte[]> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)

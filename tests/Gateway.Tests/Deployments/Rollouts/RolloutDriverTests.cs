@@ -174,7 +174,9 @@ public sealed class RolloutDriverTests : IDisposable
         Assert.Equal([new VersionShare(1, 50), new VersionShare(2, 50)], splits.Get("mlp")!.Shares);
         var windows = _evidence.Windows;
 
+        // The driver's loop resumes it on a thread of its own: wait until it has (loading again).
         await second.StartAsync(CancellationToken.None);
+        Assert.True(SpinWait.SpinUntil(() => second.Current("mlp")!.Value.Rollout.State == RolloutState.Loading, TimeSpan.FromSeconds(30)));
         await second.FleetIdleAsync();
         second.Tick();
         var (rollout, _, _) = second.Current("mlp")!.Value;

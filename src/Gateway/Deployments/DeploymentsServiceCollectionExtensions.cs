@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using ServingGateway.Deployments.Fleet;
 using ServingGateway.Deployments.Rollouts;
 using ServingGateway.Hosting;
 
@@ -28,6 +29,12 @@ internal static class DeploymentsServiceCollectionExtensions
             services.AddRollouts(configuration);
         }
 
+        if (role == GatewayRole.Edge)
+        {
+            services.AddSingleton<NodeFanOut>();
+            services.AddSingleton<IVersionFleet, EdgeVersionFleet>();
+        }
+
         return services;
     }
 
@@ -48,6 +55,11 @@ internal static class DeploymentsServiceCollectionExtensions
         if (role == GatewayRole.Standalone)
         {
             endpoints.MapRolloutEndpoints();
+        }
+
+        if (role == GatewayRole.Edge)
+        {
+            endpoints.MapEdgeRepositoryEndpoints();
         }
 
         return endpoints;

@@ -16,7 +16,4 @@ internal interface IVersionFleet
 
     /// <summary>The versions of <paramref name="model"/> ready on every serving node, highest first.</summary>
     Task<IReadOnlyList<long>> ReadyAsync(string model, CancellationToken cancellationToken);
-
-    /// <summary>The versions of <paramref name="model"/> stored (on disk) on every serving node, highest first; empty for an unknown model.</summary>
-    Task<IReadOnlyList<long>> StoredAsync(string model, CancellationToken cancellationToken);
 }

@@ -10,7 +10,4 @@ internal sealed class LocalVersionFleet(ModelVersions versions) : IVersionFleet
 
     public Task<IReadOnlyList<long>> ReadyAsync(string model, CancellationToken cancellationToken) =>
         Task.FromResult(versions.Ready(model));
-
-    public Task<IReadOnlyList<long>> StoredAsync(string model, CancellationToken cancellationToken) =>
-        Task.FromResult(versions.OnDisk(model));
 }

@@ -171,7 +171,7 @@ internal sealed class Rollout
     }
 
     /// <summary>An operator's promote: all traffic to the new version at once, whatever the step; the old version drains.</summary>
-    /// <exception cref="RolloutException">409 unless analyzing or paused.</exception>
+    /// <exception cref="DeploymentException">409 unless analyzing or paused.</exception>
     public RolloutActions Promote(DateTimeOffset now, string by, VersionEvidence newVersion, VersionEvidence current)
     {
         Require(RolloutState.Analyzing, RolloutState.Paused, "promote");
@@ -179,19 +179,19 @@ internal sealed class Rollout
     }
 
     /// <summary>An operator's rollback: all traffic back on the current version, the new one unloaded.</summary>
-    /// <exception cref="RolloutException">409 for a finished rollout.</exception>
+    /// <exception cref="DeploymentException">409 for a finished rollout.</exception>
     public RolloutActions Rollback(DateTimeOffset now, string by, VersionEvidence newVersion, VersionEvidence current)
     {
         if (IsFinished)
         {
-            throw RolloutException.Conflict($"the rollout of '{Model}' is already {RolloutJson.StateName(State)}");
+            throw new DeploymentException(StatusCodes.Status409Conflict, $"the rollout of '{Model}' is already {RolloutJson.StateName(State)}");
         }
 
         return RollBack(now, by, "rolled back by an operator", newVersion, current);
     }
 
     /// <summary>An operator's pause: the split stays as it is and no window is judged until resumed.</summary>
-    /// <exception cref="RolloutException">409 unless analyzing.</exception>
+    /// <exception cref="DeploymentException">409 unless analyzing.</exception>
     public RolloutActions Pause(DateTimeOffset now, string by)
     {
         Require(RolloutState.Analyzing, RolloutState.Analyzing, "pause");
@@ -200,7 +200,7 @@ internal sealed class Rollout
     }
 
     /// <summary>An operator's resume: the live step's window restarts.</summary>
-    /// <exception cref="RolloutException">409 unless paused.</exception>
+    /// <exception cref="DeploymentException">409 unless paused.</exception>
     public RolloutActions Resume(DateTimeOffset now, string by)
     {
         Require(RolloutState.Paused, RolloutState.Paused, "resume");
@@ -264,7 +264,7 @@ internal sealed class Rollout
     {
         if (State != one && State != other)
         {
-            throw RolloutException.Conflict($"cannot {action} the rollout of '{Model}' while it is {RolloutJson.StateName(State)}");
+            throw new DeploymentException(StatusCodes.Status409Conflict, $"cannot {action} the rollout of '{Model}' while it is {RolloutJson.StateName(State)}");
         }
     }
 

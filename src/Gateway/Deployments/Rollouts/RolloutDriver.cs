@@ -20,19 +20,22 @@ internal sealed partial class RolloutDriver : BackgroundService
     private readonly ITrafficSplits _trafficSplits;
     private readonly IRolloutEvidence _evidence;
     private readonly IVersionFleet _fleet;
+    private readonly Func<string, IReadOnlyList<long>> _stored;
     private readonly RolloutStore _store;
     private readonly AuditLog _audit;
     private readonly TimeProvider _time;
     private readonly TimeSpan _tick;
     private readonly ILogger<RolloutDriver> _logger;
 
+    // stored: the versions of a model on disk, highest first (empty for an unknown model): what a rollout may roll out.
     public RolloutDriver(
-        ITrafficSplits trafficSplits, IRolloutEvidence evidence, IVersionFleet fleet, RolloutStore store, AuditLog audit,
-        IOptions<RolloutOptions> options, TimeProvider time, ILogger<RolloutDriver> logger)
+        ITrafficSplits trafficSplits, IRolloutEvidence evidence, IVersionFleet fleet, Func<string, IReadOnlyList<long>> stored, RolloutStore store,
+        AuditLog audit, IOptions<RolloutOptions> options, TimeProvider time, ILogger<RolloutDriver> logger)
     {
         _trafficSplits = trafficSplits;
         _evidence = evidence;
         _fleet = fleet;
+        _stored = stored;
         _store = store;
         _audit = audit;
         _time = time;
@@ -129,18 +132,18 @@ internal sealed partial class RolloutDriver : BackgroundService
     /// Starts a rollout of <paramref name="spec"/> on <paramref name="model"/>: the new version loads in the
     /// background (state <c>loading</c>) while all traffic stays on the current one.
     /// </summary>
-    /// <exception cref="RolloutException">404 for a model or version not on disk; 409 when a rollout of the model is running, when it has no ready version, or when the version is already the current one.</exception>
+    /// <exception cref="DeploymentException">404 for a model or version not on disk; 409 when a rollout of the model is running, when it has no ready version, or when the version is already the current one.</exception>
     public async Task<Rollout> StartAsync(string model, RolloutSpec spec, string by, CancellationToken cancellationToken)
     {
-        var stored = await _fleet.StoredAsync(model, cancellationToken);
+        var stored = _stored(model);
         if (stored.Count == 0)
         {
-            throw new RolloutException(StatusCodes.Status404NotFound, $"unknown model '{model}': it has no version on disk");
+            throw new DeploymentException(StatusCodes.Status404NotFound, $"unknown model '{model}': it has no version on disk");
         }
 
         if (!stored.Contains(spec.Version))
         {
-            throw new RolloutException(StatusCodes.Status404NotFound,
+            throw new DeploymentException(StatusCodes.Status404NotFound,
                 $"model '{model}' has no version {spec.Version} on disk (stored: {string.Join(", ", stored)}); upload it first");
         }
 
@@ -149,7 +152,7 @@ internal sealed partial class RolloutDriver : BackgroundService
         {
             if (_rollouts.TryGetValue(model, out var running) && !running.IsFinished)
             {
-                throw RolloutException.Conflict(
+                throw new DeploymentException(StatusCodes.Status409Conflict, 
                     $"a rollout of '{model}' to version {running.New} is already {RolloutJson.StateName(running.State)}: promote or roll it back first");
             }
 
@@ -164,12 +167,12 @@ internal sealed partial class RolloutDriver : BackgroundService
             }
             else
             {
-                throw RolloutException.Conflict($"model '{model}' has no ready version to roll out from: load one first");
+                throw new DeploymentException(StatusCodes.Status409Conflict, $"model '{model}' has no ready version to roll out from: load one first");
             }
 
             if (current == spec.Version)
             {
-                throw RolloutException.Conflict($"version {spec.Version} of '{model}' is already the one serving");
+                throw new DeploymentException(StatusCodes.Status409Conflict, $"version {spec.Version} of '{model}' is already the one serving");
             }
 
             var (rollout, actions) = Rollout.Start(model, spec, current, _time.GetUtcNow(), by);
@@ -180,14 +183,14 @@ internal sealed partial class RolloutDriver : BackgroundService
     }
 
     /// <summary>An operator's <paramref name="command"/> (promote, rollback, pause, resume) on the model's running rollout.</summary>
-    /// <exception cref="RolloutException">404 for a model with no rollout or an unknown command; 409 when the rollout's state does not allow it.</exception>
+    /// <exception cref="DeploymentException">404 for a model with no rollout or an unknown command; 409 when the rollout's state does not allow it.</exception>
     public Rollout Command(string model, string command, string by)
     {
         lock (_lock)
         {
             if (!_rollouts.TryGetValue(model, out var rollout))
             {
-                throw new RolloutException(StatusCodes.Status404NotFound, $"model '{model}' has no rollout");
+                throw new DeploymentException(StatusCodes.Status404NotFound, $"model '{model}' has no rollout");
             }
 
             var now = _time.GetUtcNow();
@@ -197,7 +200,7 @@ internal sealed partial class RolloutDriver : BackgroundService
                 "rollback" => rollout.Rollback(now, by, _evidence.Read(model, rollout.New), _evidence.Read(model, rollout.Current)),
                 "pause" => rollout.Pause(now, by),
                 "resume" => rollout.Resume(now, by),
-                _ => throw new RolloutException(StatusCodes.Status404NotFound, $"unknown rollout command '{command}': promote, rollback, pause or resume"),
+                _ => throw new DeploymentException(StatusCodes.Status404NotFound, $"unknown rollout command '{command}': promote, rollback, pause or resume"),
             };
             Apply(rollout, actions);
             return rollout;

@@ -33,7 +33,7 @@ internal static class RolloutEndpoints
             context.Response.Headers.Location = $"/admin/models/{Uri.EscapeDataString(model)}/rollouts/current";
             await WriteCurrentAsync(context, driver, model, StatusCodes.Status202Accepted);
         }
-        catch (RolloutException ex)
+        catch (DeploymentException ex)
         {
             await ErrorResponse.WriteAsync(context, ex.StatusCode, ex.Message);
         }
@@ -54,7 +54,7 @@ internal static class RolloutEndpoints
             driver.Command(model, (string)context.Request.RouteValues["command"]!, Caller(context));
             await WriteCurrentAsync(context, driver, model, StatusCodes.Status200OK);
         }
-        catch (RolloutException ex)
+        catch (DeploymentException ex)
         {
             await ErrorResponse.WriteAsync(context, ex.StatusCode, ex.Message);
         }
@@ -77,7 +77,7 @@ internal static class RolloutEndpoints
     {
         if (request.ContentLength > MaxBodyBytes)
         {
-            throw new RolloutException(StatusCodes.Status413PayloadTooLarge, $"a rollout request is at most {MaxBodyBytes} bytes");
+            throw new DeploymentException(StatusCodes.Status413PayloadTooLarge, $"a rollout request is at most {MaxBodyBytes} bytes");
         }
 
         using var buffer = new MemoryStream();
@@ -88,7 +88,7 @@ internal static class RolloutEndpoints
             buffer.Write(chunk, 0, read);
             if (buffer.Length > MaxBodyBytes)
             {
-                throw new RolloutException(StatusCodes.Status413PayloadTooLarge, $"a rollout request is at most {MaxBodyBytes} bytes");
+                throw new DeploymentException(StatusCodes.Status413PayloadTooLarge, $"a rollout request is at most {MaxBodyBytes} bytes");
             }
         }
 

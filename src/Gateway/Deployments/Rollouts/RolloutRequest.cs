@@ -27,7 +27,7 @@ internal static class RolloutRequest
     private static readonly string[] AnalysisFields = ["max_error_rate", "max_p99_ms", "max_p99_ratio", "min_requests", "max_output_divergence"];
 
     /// <summary>The rollout <paramref name="utf8Json"/> asks for.</summary>
-    /// <exception cref="RolloutException">400 listing every error.</exception>
+    /// <exception cref="DeploymentException">400 listing every error.</exception>
     public static RolloutSpec Parse(ReadOnlySpan<byte> utf8Json)
     {
         JsonDocument document;
@@ -37,7 +37,7 @@ internal static class RolloutRequest
         }
         catch (JsonException ex)
         {
-            throw new RolloutException(StatusCodes.Status400BadRequest, $"malformed JSON: {ex.Message}");
+            throw new DeploymentException(StatusCodes.Status400BadRequest, $"malformed JSON: {ex.Message}");
         }
 
         using (document)
@@ -45,7 +45,7 @@ internal static class RolloutRequest
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
             {
-                throw new RolloutException(StatusCodes.Status400BadRequest, "the body must be a JSON object: {\"version\": N, \"strategy\": \"canary\" | \"blue-green\", ...}");
+                throw new DeploymentException(StatusCodes.Status400BadRequest, "the body must be a JSON object: {\"version\": N, \"strategy\": \"canary\" | \"blue-green\", ...}");
             }
 
             var errors = new List<string>();
@@ -78,7 +78,7 @@ internal static class RolloutRequest
             var analysis = Analysis(root, errors);
             if (errors.Count > 0)
             {
-                throw new RolloutException(StatusCodes.Status400BadRequest, string.Join("; ", errors));
+                throw new DeploymentException(StatusCodes.Status400BadRequest, string.Join("; ", errors));
             }
 
             return new RolloutSpec(version, strategy!.Value, steps, (int)stepSeconds, analysis, sampleRatio);

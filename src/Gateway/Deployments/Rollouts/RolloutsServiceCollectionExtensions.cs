@@ -19,7 +19,7 @@ internal static class RolloutsServiceCollectionExtensions
         services.AddSingleton(sp => new RolloutStore(StateFile(
             sp.GetRequiredService<IOptions<RolloutOptions>>().Value, sp.GetRequiredService<ModelVersions>().Root)));
         services.AddSingleton<IVersionFleet>(sp => new LocalVersionFleet(sp.GetRequiredService<ModelVersions>()));
-        services.AddSingleton<RolloutDriver>();
+        services.AddSingleton(sp => ActivatorUtilities.CreateInstance<RolloutDriver>(sp, (Func<string, IReadOnlyList<long>>)sp.GetRequiredService<ModelVersions>().OnDisk));
         services.AddHostedService(sp => sp.GetRequiredService<RolloutDriver>());
 
         // First of all hosted services: the splits apply, and the versions a rollout left off with are named, before

@@ -41,7 +41,7 @@ public sealed class RolloutDriverTests : IDisposable
     {
         var services = new ServiceCollection().AddSingleton<EdgeMetrics>().BuildServiceProvider();
         var audit = new AuditLog(Options.Create(new AuditOptions { Path = AuditPath }), _time, new AuthMetrics(services), NullLogger<AuditLog>.Instance);
-        var driver = new RolloutDriver(splits ?? _splits, _evidence, _fleet, new RolloutStore(StatePath), audit,
+        var driver = new RolloutDriver(splits ?? _splits, _evidence, _fleet, _fleet.Stored, new RolloutStore(StatePath), audit,
             Options.Create(new RolloutOptions()), _time, NullLogger<RolloutDriver>.Instance);
         _owned.Add(audit);
         _owned.Add(driver);
@@ -130,15 +130,15 @@ public sealed class RolloutDriverTests : IDisposable
     {
         var driver = Create();
 
-        Assert.Equal(404, (await Assert.ThrowsAsync<RolloutException>(() => driver.StartAsync("nope", Canary, "ci", CancellationToken.None))).StatusCode);
-        Assert.Equal(404, (await Assert.ThrowsAsync<RolloutException>(() => driver.StartAsync("mlp", Canary with { Version = 7 }, "ci", CancellationToken.None))).StatusCode);
-        Assert.Equal(409, (await Assert.ThrowsAsync<RolloutException>(() => driver.StartAsync("mlp", Canary with { Version = 1 }, "ci", CancellationToken.None))).StatusCode);
+        Assert.Equal(404, (await Assert.ThrowsAsync<DeploymentException>(() => driver.StartAsync("nope", Canary, "ci", CancellationToken.None))).StatusCode);
+        Assert.Equal(404, (await Assert.ThrowsAsync<DeploymentException>(() => driver.StartAsync("mlp", Canary with { Version = 7 }, "ci", CancellationToken.None))).StatusCode);
+        Assert.Equal(409, (await Assert.ThrowsAsync<DeploymentException>(() => driver.StartAsync("mlp", Canary with { Version = 1 }, "ci", CancellationToken.None))).StatusCode);
         await driver.StartAsync("mlp", Canary, "ci", CancellationToken.None);
-        var running = await Assert.ThrowsAsync<RolloutException>(() => driver.StartAsync("mlp", Canary, "ci", CancellationToken.None));
+        var running = await Assert.ThrowsAsync<DeploymentException>(() => driver.StartAsync("mlp", Canary, "ci", CancellationToken.None));
         Assert.Equal(409, running.StatusCode);
         Assert.Contains("already loading", running.Message, StringComparison.Ordinal);
-        Assert.Equal(404, Assert.Throws<RolloutException>(() => driver.Command("mlp", "explode", "ci")).StatusCode);
-        Assert.Equal(404, Assert.Throws<RolloutException>(() => driver.Command("other", "pause", "ci")).StatusCode);
+        Assert.Equal(404, Assert.Throws<DeploymentException>(() => driver.Command("mlp", "explode", "ci")).StatusCode);
+        Assert.Equal(404, Assert.Throws<DeploymentException>(() => driver.Command("other", "pause", "ci")).StatusCode);
     }
 
     [Fact]
@@ -207,6 +207,6 @@ public sealed class RolloutDriverTests : IDisposable
         Assert.Equal([[1L, 2L], [2L]], _fleet.Served);
         var outcomes = File.ReadAllLines(AuditPath).Select(l => JsonDocument.Parse(l).RootElement).Where(l => l.GetProperty("caller").GetString() == "ops");
         Assert.Equal(["pause", "resume", "promote"], outcomes.Select(l => l.GetProperty("outcome").GetString()));
-        Assert.Equal(409, Assert.Throws<RolloutException>(() => driver.Command("mlp", "pause", "ops")).StatusCode);
+        Assert.Equal(409, Assert.Throws<DeploymentException>(() => driver.Command("mlp", "pause", "ops")).StatusCode);
     }
 }

@@ -82,6 +82,6 @@ internal sealed class FakeVersionFleet : IVersionFleet
     public Task<IReadOnlyList<long>> ReadyAsync(string model, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<long>>(model == "mlp" ? ReadyVersions : []);
 
-    public Task<IReadOnlyList<long>> StoredAsync(string model, CancellationToken cancellationToken) =>
-        Task.FromResult<IReadOnlyList<long>>(model == "mlp" ? OnDisk : []);
+    /// <summary>The versions on disk: <see cref="OnDisk"/> for mlp, none for any other model.</summary>
+    public IReadOnlyList<long> Stored(string model) => model == "mlp" ? OnDisk : [];
 }

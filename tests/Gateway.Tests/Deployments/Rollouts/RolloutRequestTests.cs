@@ -1,4 +1,5 @@
 using System.Text;
+using ServingGateway.Deployments;
 using ServingGateway.Deployments.Rollouts;
 
 namespace ServingGateway.Gateway.Tests.Deployments.Rollouts;
@@ -9,7 +10,7 @@ public sealed class RolloutRequestTests
 
     private static string Refused(string json)
     {
-        var ex = Assert.Throws<RolloutException>(() => Parse(json));
+        var ex = Assert.Throws<DeploymentException>(() => Parse(json));
         Assert.Equal(400, ex.StatusCode);
         return ex.Message;
     }

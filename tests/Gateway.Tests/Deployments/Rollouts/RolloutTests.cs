@@ -244,11 +244,11 @@ public sealed class RolloutTests
     {
         var (rollout, _) = Rollout.Start("mlp", Canary(), 1, T0, "ci");
 
-        Assert.Equal(409, Assert.Throws<RolloutException>(() => rollout.Pause(T0, "ops")).StatusCode);
-        Assert.Equal(409, Assert.Throws<RolloutException>(() => rollout.Resume(T0, "ops")).StatusCode);
-        Assert.Equal(409, Assert.Throws<RolloutException>(() => rollout.Promote(T0, "ops", Good(), Good())).StatusCode);
+        Assert.Equal(409, Assert.Throws<DeploymentException>(() => rollout.Pause(T0, "ops")).StatusCode);
+        Assert.Equal(409, Assert.Throws<DeploymentException>(() => rollout.Resume(T0, "ops")).StatusCode);
+        Assert.Equal(409, Assert.Throws<DeploymentException>(() => rollout.Promote(T0, "ops", Good(), Good())).StatusCode);
         rollout.Rollback(T0, "ops", Good(), Good());
-        Assert.Equal(409, Assert.Throws<RolloutException>(() => rollout.Rollback(T0, "ops", Good(), Good())).StatusCode);
+        Assert.Equal(409, Assert.Throws<DeploymentException>(() => rollout.Rollback(T0, "ops", Good(), Good())).StatusCode);
     }
 
     [Fact]

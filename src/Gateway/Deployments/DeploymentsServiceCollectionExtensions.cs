@@ -1,3 +1,4 @@
+using ServingGateway.Deployments.Shadow;
 using ServingGateway.Hosting;
 
 namespace ServingGateway.Deployments;
@@ -11,12 +12,12 @@ internal static class DeploymentsServiceCollectionExtensions
     /// <summary>The deployments' services for <paramref name="role"/> (none on a node).</summary>
     public static IServiceCollection AddDeployments(this IServiceCollection services, IConfiguration configuration, GatewayRole role)
     {
-        _ = configuration;
         if (role == GatewayRole.Node)
         {
             return services;
         }
 
+        services.AddShadowMirroring(configuration, role);
         return services;
     }
 

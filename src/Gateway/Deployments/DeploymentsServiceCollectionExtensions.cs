@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using ServingGateway.Deployments.Shadow;
 using ServingGateway.Hosting;
 
@@ -17,6 +18,11 @@ internal static class DeploymentsServiceCollectionExtensions
             return services;
         }
 
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<TrafficSplits>();
+        services.AddSingleton<ITrafficSplits>(sp => sp.GetRequiredService<TrafficSplits>());
+        services.AddSingleton<RolloutEvidence>();
+        services.AddSingleton<IRolloutEvidence>(sp => sp.GetRequiredService<RolloutEvidence>());
         services.AddShadowMirroring(configuration, role);
         return services;
     }
@@ -24,7 +30,11 @@ internal static class DeploymentsServiceCollectionExtensions
     /// <summary>The deployments' middleware, after authentication and rate limits (none on a node).</summary>
     public static WebApplication UseDeployments(this WebApplication app, GatewayRole role)
     {
-        _ = role;
+        if (role != GatewayRole.Node)
+        {
+            app.UseMiddleware<DeploymentsMiddleware>();
+        }
+
         return app;
     }
 

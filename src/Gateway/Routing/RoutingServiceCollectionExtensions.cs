@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.DataProtection;
 using ServingGateway.Auth;
+using ServingGateway.Deployments;
 using ServingGateway.Edge;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Health;
@@ -30,6 +31,17 @@ internal static class RoutingServiceCollectionExtensions
                 {
                     context.AddRequestHeader("Authorization", "Bearer " + nodeKey, append: false);
                 }
+
+                // The version the deployments middleware chose (split or pin) is reached by its own path on the node.
+                context.AddRequestTransform(static transform =>
+                {
+                    if (transform.HttpContext.Features.Get<DeploymentChoice>() is { } choice)
+                    {
+                        transform.Path = choice.VersionedPath;
+                    }
+
+                    return ValueTask.CompletedTask;
+                });
             });
         services.AddHostedService<NodeDiscovery>();
 

@@ -11,10 +11,14 @@ internal interface IShadowResults
     /// <summary>
     /// One comparison of shadow <paramref name="version"/> of <paramref name="model"/> with the caller's answer:
     /// <paramref name="divergence"/> is the relative L2 distance (<see cref="OutputDivergence"/>), +infinity when the
-    /// outputs could not be compared (names, datatypes or shapes differ).
+    /// outputs could not be compared (names, datatypes or shapes differ); <paramref name="milliseconds"/> the shadow
+    /// run's time, from its start on the shadow version to its answer (not its wait in the queue).
     /// </summary>
-    void Record(string model, long version, double divergence);
+    void RecordShadow(string model, long version, double milliseconds, double divergence);
 
-    /// <summary>One request on which shadow <paramref name="version"/> failed (an error status, a timeout, an exception) while the caller's answer was 200.</summary>
-    void RecordError(string model, long version);
+    /// <summary>
+    /// One request on which shadow <paramref name="version"/> failed (an error status, a timeout, an exception) while
+    /// the caller's answer was 200; <paramref name="milliseconds"/> as in <see cref="RecordShadow"/> (the timeout when it timed out).
+    /// </summary>
+    void RecordShadowError(string model, long version, double milliseconds);
 }

@@ -179,6 +179,7 @@ internal sealed partial class ShadowMirroring : BackgroundService
         }
 
         ShadowAnswer answer;
+        var started = _time.GetTimestamp();
         using var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(_options.TimeoutMs), _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, stoppingToken);
         try
@@ -191,22 +192,23 @@ internal sealed partial class ShadowMirroring : BackgroundService
         }
         catch (Exception ex)
         {
-            RecordError(request, timeout.IsCancellationRequested ? $"no answer within {_options.TimeoutMs} ms" : ex.Message);
+            RecordError(request, started, timeout.IsCancellationRequested ? $"no answer within {_options.TimeoutMs} ms" : ex.Message);
             return;
         }
 
         if (timeout.IsCancellationRequested)
         {
-            RecordError(request, $"no answer within {_options.TimeoutMs} ms");
+            RecordError(request, started, $"no answer within {_options.TimeoutMs} ms");
             return;
         }
 
         if (answer.Status != StatusCodes.Status200OK)
         {
-            RecordError(request, $"status {answer.Status}: {System.Text.Encoding.UTF8.GetString(answer.Body.AsSpan(0, Math.Min(answer.Body.Length, 200)))}");
+            RecordError(request, started, $"status {answer.Status}: {System.Text.Encoding.UTF8.GetString(answer.Body.AsSpan(0, Math.Min(answer.Body.Length, 200)))}");
             return;
         }
 
+        var milliseconds = _time.GetElapsedTime(started).TotalMilliseconds;
         ShadowComparison comparison;
         try
         {
@@ -226,17 +228,18 @@ internal sealed partial class ShadowMirroring : BackgroundService
         _metrics.Compare(request.Model, request.Version, comparison);
         foreach (var results in _results)
         {
-            results.Record(request.Model, request.Version, comparison.Divergence);
+            results.RecordShadow(request.Model, request.Version, milliseconds, comparison.Divergence);
         }
     }
 
-    private void RecordError(ShadowRequest request, string reason)
+    private void RecordError(ShadowRequest request, long started, string reason)
     {
+        var milliseconds = _time.GetElapsedTime(started).TotalMilliseconds;
         Log.ShadowFailed(_logger, request.Model, request.Version, reason);
         _metrics.Count(request.Model, request.Version, ShadowMetrics.Error);
         foreach (var results in _results)
         {
-            results.RecordError(request.Model, request.Version);
+            results.RecordShadowError(request.Model, request.Version, milliseconds);
         }
     }
 

@@ -33,12 +33,17 @@ public sealed class ShadowMirroringTests : IAsyncDisposable
     public async Task TryOffer_ShadowAnswersScaledOutputs_RecordsTheRelativeL2Distance()
     {
         var mirroring = await StartAsync(new ShadowOptions());
-        _runner.Answer = _ => new ShadowAnswer(200, ShadowAnswers.Json(("y", [1, 2], [3f, 6f])), null);
+        _runner.Answer = _ =>
+        {
+            _time.Advance(TimeSpan.FromMilliseconds(7)); // the shadow version takes 7 ms
+            return new ShadowAnswer(200, ShadowAnswers.Json(("y", [1, 2], [3f, 6f])), null);
+        };
 
         Assert.True(Offer(mirroring));
         await Poll.UntilAsync(() => _results.Divergences.Count == 1, "the comparison recorded");
 
         Assert.Equal(("m", 3L, 0.5), _results.Divergences.Single());
+        Assert.Equal(7d, _results.Milliseconds.Single());
         Assert.Empty(_results.Errors);
         var request = Assert.Single(_runner.Requests);
         Assert.Equal(("m", 3L, "application/json", "12"), (request.Model, request.Version, request.ContentType, request.HeaderLength));
@@ -102,11 +107,14 @@ public sealed class ShadowMirroringTests : IAsyncDisposable
         Assert.True(Offer(mirroring));
         await Poll.UntilAsync(() => _runner.Requests.Count == 1, "the shadow run started");
         _time.Advance(TimeSpan.FromMilliseconds(999));
+        await Task.Yield();
         Assert.Empty(_results.Errors);
         _time.Advance(TimeSpan.FromMilliseconds(1));
         await Poll.UntilAsync(() => _results.Errors.Count == 1, "the timeout recorded as an error");
 
         Assert.Empty(_results.Divergences);
+        Assert.Equal(1000d, _results.Milliseconds.Single()); // the shadow run's time on the shadow's clock
+
     }
 
     [Fact]
@@ -235,8 +243,18 @@ public sealed class ShadowMirroringTests : IAsyncDisposable
 
         public System.Collections.Concurrent.ConcurrentQueue<(string, long)> Errors { get; } = new();
 
-        public void Record(string model, long version, double divergence) => Divergences.Enqueue((model, version, divergence));
+        public System.Collections.Concurrent.ConcurrentQueue<double> Milliseconds { get; } = new();
 
-        public void RecordError(string model, long version) => Errors.Enqueue((model, version));
+        public void RecordShadow(string model, long version, double milliseconds, double divergence)
+        {
+            Milliseconds.Enqueue(milliseconds);
+            Divergences.Enqueue((model, version, divergence));
+        }
+
+        public void RecordShadowError(string model, long version, double milliseconds)
+        {
+            Milliseconds.Enqueue(milliseconds);
+            Errors.Enqueue((model, version));
+        }
     }
 }

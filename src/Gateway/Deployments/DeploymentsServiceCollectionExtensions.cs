@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using ServingGateway.Deployments.Fleet;
 using ServingGateway.Deployments.Shadow;
 using ServingGateway.Hosting;
 
@@ -23,6 +24,12 @@ internal static class DeploymentsServiceCollectionExtensions
         services.AddSingleton<ITrafficSplits>(sp => sp.GetRequiredService<TrafficSplits>());
         services.AddSingleton<RolloutEvidence>();
         services.AddSingleton<IRolloutEvidence>(sp => sp.GetRequiredService<RolloutEvidence>());
+        if (role == GatewayRole.Edge)
+        {
+            services.AddSingleton<NodeFanOut>();
+            services.AddSingleton<IVersionFleet, EdgeVersionFleet>();
+        }
+
         services.AddShadowMirroring(configuration, role);
         return services;
     }
@@ -41,7 +48,11 @@ internal static class DeploymentsServiceCollectionExtensions
     /// <summary>The /admin endpoints, each requiring the deploy role (none on a node).</summary>
     public static IEndpointRouteBuilder MapDeploymentEndpoints(this IEndpointRouteBuilder endpoints, GatewayRole role)
     {
-        _ = role;
+        if (role == GatewayRole.Edge)
+        {
+            endpoints.MapEdgeRepositoryEndpoints();
+        }
+
         return endpoints;
     }
 }

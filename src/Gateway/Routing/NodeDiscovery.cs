@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Options;
 using ServingGateway.Auth;
+using ServingGateway.Deployments.Fleet;
 using ServingGateway.Edge;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Forwarder;
@@ -58,11 +59,12 @@ internal sealed partial class NodeDiscovery : BackgroundService
     /// The YARP routes: one per REST node endpoint that needs a role (health is the edge's own), with the node's
     /// method and route pattern, carrying that role, to <see cref="ClusterId"/>; and one per gRPC method (the public
     /// ServerLive and ServerReady too: a node answers them) to <see cref="GrpcClusterId"/>, carrying its role and the
-    /// field that names its model. Nothing else is forwarded: an unknown path is a 404 here.
+    /// field that names its model. Repository load and unload are not forwarded: the edge sends them to every node
+    /// (EdgeRepositoryEndpoints). Nothing else is forwarded: an unknown path is a 404 here.
     /// </summary>
     public static IReadOnlyList<RouteConfig> Routes { get; } =
     [
-        .. NodeEndpointRoles.All.Where(e => e.Role != GatewayRoles.None && !e.IsGrpc).Select(e => Route(e, ClusterId)),
+        .. NodeEndpointRoles.All.Where(e => e.Role != GatewayRoles.None && !e.IsGrpc && !EdgeRepositoryEndpoints.FannedOut.Contains(e.Id)).Select(e => Route(e, ClusterId)),
         .. NodeEndpointRoles.All.Where(e => e.IsGrpc).Select(e => Route(e, GrpcClusterId)),
     ];
 

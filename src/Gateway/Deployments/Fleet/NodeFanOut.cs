@@ -1,0 +1,73 @@
+using System.Net.Http.Headers;
+using Microsoft.Extensions.Options;
+using ServingGateway.Edge;
+using ServingGateway.Routing;
+using Yarp.ReverseProxy;
+using Yarp.ReverseProxy.Configuration;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace ServingGateway.Deployments.Fleet;
+
+/// <summary>
+/// Sends one call to every node of the edge's REST cluster at once (healthy or not: a node that cannot take it is
+/// reported, not skipped), with the edge's node key, over the same client settings YARP forwards with (the nodes' CA
+/// for https). Each call is bounded by <see cref="CallTimeout"/>. Used where one node is not enough: repository
+/// load/unload and the deployments' loads.
+/// </summary>
+internal sealed class NodeFanOut(IProxyStateLookup proxy, IForwarderHttpClientFactory clients, IOptionsMonitor<EdgeOptions> edge) : IDisposable
+{
+    /// <summary>How long one node may take to answer one call (a load includes the model's warm-up).</summary>
+    public static readonly TimeSpan CallTimeout = TimeSpan.FromMinutes(2);
+
+    private readonly Lazy<HttpMessageInvoker> _client = new(() => clients.CreateClient(new ForwarderHttpClientContext { NewConfig = HttpClientConfig.Empty }));
+
+    /// <summary>The nodes' REST base URLs, as configured or discovered.</summary>
+    public IReadOnlyList<string> Nodes() =>
+        proxy.TryGetCluster(NodeDiscovery.ClusterId, out var cluster)
+            ? [.. cluster.Destinations.Values.Select(d => d.Model.Config.Address.TrimEnd('/')).Order(StringComparer.Ordinal)]
+            : [];
+
+    /// <summary>Sends <paramref name="method"/> <paramref name="path"/> with <paramref name="body"/> (JSON, or none) to every node; one answer per node.</summary>
+    public async Task<IReadOnlyList<NodeCall>> SendAsync(HttpMethod method, string path, ReadOnlyMemory<byte> body, string? contentType, CancellationToken cancellationToken)
+    {
+        var nodes = Nodes();
+        var calls = nodes.Select(node => SendOneAsync(node, method, path, body, contentType, cancellationToken));
+        return await Task.WhenAll(calls).ConfigureAwait(false);
+    }
+
+    private async Task<NodeCall> SendOneAsync(string node, HttpMethod method, string path, ReadOnlyMemory<byte> body, string? contentType, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(CallTimeout);
+        using var request = new HttpRequestMessage(method, node + path) { Version = System.Net.HttpVersion.Version11 };
+        if (contentType is not null)
+        {
+            request.Content = new ReadOnlyMemoryContent(body);
+            request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
+        }
+
+        if (edge.CurrentValue.NodeKey is { Length: > 0 } key)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        }
+
+        try
+        {
+            using var response = await _client.Value.SendAsync(request, timeout.Token).ConfigureAwait(false);
+            var text = await response.Content.ReadAsStringAsync(timeout.Token).ConfigureAwait(false);
+            return new NodeCall(node, (int)response.StatusCode, text);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            return new NodeCall(node, 0, ex is OperationCanceledException ? $"no answer within {CallTimeout.TotalSeconds:0} s" : ex.Message);
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_client.IsValueCreated)
+        {
+            _client.Value.Dispose();
+        }
+    }
+}

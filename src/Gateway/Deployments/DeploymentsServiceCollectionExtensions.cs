@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using ServingGateway.Deployments.Fleet;
 using ServingGateway.Deployments.Rollouts;
+using ServingGateway.Deployments.Shadow;
 using ServingGateway.Hosting;
 
 namespace ServingGateway.Deployments;
@@ -35,6 +36,7 @@ internal static class DeploymentsServiceCollectionExtensions
             services.AddSingleton<IVersionFleet, EdgeVersionFleet>();
         }
 
+        services.AddShadowMirroring(configuration, role);
         return services;
     }
 

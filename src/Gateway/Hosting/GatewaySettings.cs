@@ -1,4 +1,5 @@
 using ServingGateway.Auth;
+using ServingGateway.Deployments.Shadow;
 using ServingGateway.Edge;
 using ServingGateway.Inference;
 using ServingGateway.Inference.Caching;
@@ -88,6 +89,7 @@ internal sealed class GatewaySettings
             errors.AddRange(edge.Validate(role == GatewayRole.Edge));
             errors.AddRange(auth.Validate());
             errors.AddRange(limits.Validate());
+            errors.AddRange(Bind<ShadowOptions>(configuration, ShadowOptions.SectionName, errors).Validate());
         }
 
         return new GatewaySettings(role, inference, cache, edge, audit, telemetry);

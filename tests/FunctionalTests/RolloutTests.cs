@@ -114,6 +114,68 @@ public sealed class RolloutTests : IDisposable
     }
 
     [Fact]
+    public async Task BlueGreen_DivergentOutputs_RolledBackBeforeAnyCallerGetsTheNewVersion()
+    {
+        // versioned: versions 1, 2 and 3 answer their own number, so version 2 diverges from version 1 on every input.
+        using var models = new TempModelRepository("versioned");
+        models.WriteConfig("versioned", """{"max_batch_size": 8, "instances": 1, "version_policy": {"specific": {"versions": [1]}}}""");
+        await using var server = await GatewayServer.StartAsync(models.Path,
+            "--Deployments:StateFile", _stateFile, "--Deployments:TickMilliseconds", "100");
+        var request = Oip.JsonRequest("x", [1, 4], [0, 0, 0, 0]);
+        using var stop = new CancellationTokenSource();
+        var failures = new ConcurrentQueue<string>();
+        var versions = new ConcurrentDictionary<string, int>();
+        var client = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                using var response = await server.Client.PostAsync("v2/models/versioned/infer", Oip.Json(request));
+                if (response.StatusCode != HttpStatusCode.OK)
+                {
+                    failures.Enqueue($"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+                }
+
+                versions.AddOrUpdate(response.Headers.TryGetValues("X-Model-Version", out var v) ? v.Single() : "none", 1, (_, n) => n + 1);
+                await Task.Delay(40);
+            }
+        });
+
+        using (var started = await server.Client.PostAsync("admin/models/versioned/rollouts", Oip.Json("""
+            {"version": 2, "strategy": "blue-green", "step_seconds": 2, "sample_ratio": 1,
+             "analysis": {"min_requests": 3, "max_output_divergence": 0.01}}
+            """)))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+        }
+
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        JsonElement current;
+        while (true)
+        {
+            using var response = await server.Client.GetAsync("admin/models/versioned/rollouts/current");
+            current = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+            if (current.GetProperty("state").GetString() is "promoted" or "rolled_back" or "failed")
+            {
+                break;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"the rollout never finished: {current}");
+            await Task.Delay(100);
+        }
+
+        stop.Cancel();
+        await client;
+
+        Assert.Equal("rolled_back", current.GetProperty("state").GetString());
+        var rollback = current.GetProperty("decisions").EnumerateArray().Last();
+        Assert.Contains("max_output_divergence", rollback.GetProperty("reason").GetString(), StringComparison.Ordinal);
+        Assert.True(rollback.GetProperty("new").GetProperty("compared").GetInt64() > 0);
+        Assert.Empty(failures);
+        Assert.Equal(["1"], versions.Keys);
+        Assert.Equal(["1"], server.Repository.GetIndex().Where(r => r.Name == "versioned" && r.State == "READY").Select(r => r.Version));
+    }
+
+    [Fact]
     public async Task Endpoints_BadCalls_ClearJsonErrors()
     {
         AddVersionTwo();

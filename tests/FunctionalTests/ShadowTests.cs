@@ -17,7 +17,7 @@ namespace ServingGateway.FunctionalTests;
 /// </summary>
 public sealed class ShadowTests : IAsyncLifetime
 {
-    private const string Model = "scaled";
+    private const string Model = ScaledModel.Name;
     private readonly TempModelRepository _models = ScaledRepository();
     private GatewayServer _server = null!;
 
@@ -30,14 +30,7 @@ public sealed class ShadowTests : IAsyncLifetime
     internal static TempModelRepository ScaledRepository()
     {
         var models = new TempModelRepository();
-        foreach (var version in new[] { "2", "3" })
-        {
-            var folder = Path.Combine(models.Path, Model, version);
-            Directory.CreateDirectory(folder);
-            File.Copy(Path.Combine(RepoPaths.Root, "tests", "Assets", "shadow", Model, version, "model.onnx"), Path.Combine(folder, "model.onnx"));
-        }
-
-        models.WriteConfig(Model, """{"max_batch_size": 8, "instances": 1, "version_policy": {"all": {}}, "cache": {"enable": true, "admission": "always"}}""");
+        ScaledModel.AddTo(models, """{"max_batch_size": 8, "instances": 1, "version_policy": {"all": {}}, "cache": {"enable": true, "admission": "always"}}""");
         return models;
     }
 

@@ -24,6 +24,7 @@ internal static class DeploymentsServiceCollectionExtensions
         services.AddSingleton<ITrafficSplits>(sp => sp.GetRequiredService<TrafficSplits>());
         services.AddSingleton<RolloutEvidence>();
         services.AddSingleton<IRolloutEvidence>(sp => sp.GetRequiredService<RolloutEvidence>());
+        services.AddSingleton<IShadowResults>(sp => sp.GetRequiredService<RolloutEvidence>());
         if (role == GatewayRole.Edge)
         {
             services.AddSingleton<NodeFanOut>();

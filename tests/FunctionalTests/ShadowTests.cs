@@ -18,13 +18,55 @@ namespace ServingGateway.FunctionalTests;
 public sealed class ShadowTests : IAsyncLifetime
 {
     private const string Model = ScaledModel.Name;
-    private readonly TempModelRepository _models = new();
+    private readonly TempModelRepository _models = ScaledRepository();
     private GatewayServer _server = null!;
 
     public async Task InitializeAsync()
     {
-        ScaledModel.AddTo(_models, """{"max_batch_size": 8, "instances": 1, "version_policy": {"all": {}}, "cache": {"enable": true, "admission": "always"}}""");
         _server = await GatewayServer.StartAsync(_models.Path);
+    }
+
+    /// <summary>A temporary repository with model scaled, versions 2 and 3 both served, its cache on.</summary>
+    internal static TempModelRepository ScaledRepository()
+    {
+        var models = new TempModelRepository();
+        ScaledModel.AddTo(models, """{"max_batch_size": 8, "instances": 1, "version_policy": {"all": {}}, "cache": {"enable": true, "admission": "always"}}""");
+        return models;
+    }
+
+    /// <summary>
+    /// Sends <paramref name="requests"/> caller requests to version 2 through <paramref name="server"/>, half asking for
+    /// binary outputs, checks each answer names version 2, and offers each to the server's mirroring for version 3.
+    /// </summary>
+    internal static async Task MirrorCallersAsync(GatewayServer server, int requests)
+    {
+        var mirroring = server.Services<ShadowMirroring>();
+        var shadow = new ShadowMirror(3, 1);
+        for (var i = 0; i < requests; i++)
+        {
+            // Half the callers ask for binary outputs: the shadow's answer comes in the same form, and compares alike.
+            var binary = i % 2 == 1;
+            var body = Oip.JsonRequest("x", [2, 4], [.. Enumerable.Range(0, 8).Select(k => (float)(k - 3.5 + i))], extra: binary ? ""","outputs":[{"name":"y","parameters":{"binary_data":true}}]""" : "");
+            Assert.True(mirroring.ShouldMirror(Model, shadow));
+            using var response = await server.Client.PostAsync($"v2/models/{Model}/versions/2/infer", Oip.Json(body));
+            var answer = await response.Content.ReadAsByteArrayAsync();
+
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("2", response.Headers.GetValues("X-Model-Version").Single());
+            Assert.Equal(binary, response.Headers.Contains(Oip.HeaderLength));
+            var headerLength = response.Headers.TryGetValues(Oip.HeaderLength, out var values) ? values.Single() : null;
+            Assert.True(mirroring.TryOffer(Model, shadow.Version, Encoding.UTF8.GetBytes(body), "application/json", null, answer, headerLength, (int)response.StatusCode));
+        }
+    }
+
+    /// <summary>The value of sg_... {model="scaled", version=<paramref name="version"/>, <paramref name="label"/>} in the server's /metrics (0 when absent).</summary>
+    internal static async Task<double> SeriesAsync(GatewayServer server, string name, string label, string version = "3")
+    {
+        var labels = $"model=\"{Model}\",version=\"{version}\"" + (label.Length > 0 ? "," + label : "");
+        var prefix = $"{name}{{{labels}}} ";
+        var metrics = await server.Client.GetStringAsync("metrics");
+        var line = metrics.Split('\n').FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal));
+        return line is null ? 0 : double.Parse(line[prefix.Length..], CultureInfo.InvariantCulture);
     }
 
     public async Task DisposeAsync()
@@ -36,24 +78,8 @@ public sealed class ShadowTests : IAsyncLifetime
     [Fact]
     public async Task Mirrored_VersionsTwoXAndThreeX_DivergenceExactlyHalfAndNoCallerSeesTheShadow()
     {
-        var mirroring = _server.Services<ShadowMirroring>();
-        var shadow = new ShadowMirror(3, 1);
         const int Requests = 12;
-        for (var i = 0; i < Requests; i++)
-        {
-            // Half the callers ask for binary outputs: the shadow's answer comes in the same form, and compares alike.
-            var binary = i % 2 == 1;
-            var body = Oip.JsonRequest("x", [2, 4], [.. Enumerable.Range(0, 8).Select(k => (float)(k - 3.5 + i))], extra: binary ? ""","outputs":[{"name":"y","parameters":{"binary_data":true}}]""" : "");
-            Assert.True(mirroring.ShouldMirror(Model, shadow));
-            using var response = await _server.Client.PostAsync($"v2/models/{Model}/versions/2/infer", Oip.Json(body));
-            var answer = await response.Content.ReadAsByteArrayAsync();
-
-            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            Assert.Equal("2", response.Headers.GetValues("X-Model-Version").Single());
-            Assert.Equal(binary, response.Headers.Contains(Oip.HeaderLength));
-            var headerLength = response.Headers.TryGetValues(Oip.HeaderLength, out var values) ? values.Single() : null;
-            Assert.True(mirroring.TryOffer(Model, shadow.Version, Encoding.UTF8.GetBytes(body), "application/json", null, answer, headerLength, (int)response.StatusCode));
-        }
+        await MirrorCallersAsync(_server, Requests);
 
         await Poll.UntilAsync(async () => await SeriesAsync("sg_shadow_requests_total", "outcome=\"compared\"") == Requests, "every mirrored request compared");
 
@@ -100,15 +126,7 @@ public sealed class ShadowTests : IAsyncLifetime
         Assert.Equal(x.Select(v => v * 3f), fromBinary["y"].Values.Select(v => (float)v));
     }
 
-    // The value of sg_... {model="scaled", version=<version>, <label>} in /metrics (0 when absent).
-    private async Task<double> SeriesAsync(string name, string label, string version = "3")
-    {
-        var labels = $"model=\"{Model}\",version=\"{version}\"" + (label.Length > 0 ? "," + label : "");
-        var prefix = $"{name}{{{labels}}} ";
-        var metrics = await _server.Client.GetStringAsync("metrics");
-        var line = metrics.Split('\n').FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal));
-        return line is null ? 0 : double.Parse(line[prefix.Length..], CultureInfo.InvariantCulture);
-    }
+    private Task<double> SeriesAsync(string name, string label, string version = "3") => SeriesAsync(_server, name, label, version);
 
     private async Task<long> SuccessesAsync(string version)
     {

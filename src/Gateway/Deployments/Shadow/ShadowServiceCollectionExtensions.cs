@@ -8,12 +8,12 @@ namespace ServingGateway.Deployments.Shadow;
 internal static class ShadowServiceCollectionExtensions
 {
     /// <summary>
-    /// Shadow mirroring for <paramref name="role"/>: standalone runs shadows in process. An edge has none yet (its
-    /// runner would send them to a node); the deployments middleware mirrors nothing where no <see cref="ShadowMirroring"/> is registered.
+    /// Shadow mirroring for <paramref name="role"/>: standalone runs shadows in process, an edge sends them to a node
+    /// (none on a node: it only serves what it is sent).
     /// </summary>
     public static IServiceCollection AddShadowMirroring(this IServiceCollection services, IConfiguration configuration, GatewayRole role)
     {
-        if (role != GatewayRole.Standalone)
+        if (role == GatewayRole.Node)
         {
             return services;
         }
@@ -21,7 +21,15 @@ internal static class ShadowServiceCollectionExtensions
         // Checked with every other section at start (GatewaySettings): a bad value never reaches here.
         services.AddOptions<ShadowOptions>().Bind(configuration.GetSection(ShadowOptions.SectionName));
         services.AddSingleton(sp => new ShadowMetrics(sp.GetService<NodeMetrics>()?.Registry ?? sp.GetRequiredService<EdgeMetrics>().Registry));
-        services.AddSingleton<IShadowRunner, InProcessShadowRunner>();
+        if (role == GatewayRole.Edge)
+        {
+            services.AddSingleton<IShadowRunner, HttpShadowRunner>();
+        }
+        else
+        {
+            services.AddSingleton<IShadowRunner, InProcessShadowRunner>();
+        }
+
         services.AddSingleton<ShadowMirroring>();
         services.AddHostedService(sp => sp.GetRequiredService<ShadowMirroring>());
         return services;

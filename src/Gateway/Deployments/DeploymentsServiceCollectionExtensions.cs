@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using ServingGateway.Deployments.Fleet;
+using ServingGateway.Deployments.Shadow;
 using ServingGateway.Deployments.Versions;
 using ServingGateway.Hosting;
 
@@ -36,6 +37,7 @@ internal static class DeploymentsServiceCollectionExtensions
             services.AddSingleton<IVersionFleet, EdgeVersionFleet>();
         }
 
+        services.AddShadowMirroring(configuration, role);
         return services;
     }
 

@@ -1,4 +1,5 @@
 using ServingGateway.Auth;
+using ServingGateway.Deployments.Shadow;
 using ServingGateway.Deployments.Versions;
 using ServingGateway.Edge;
 using ServingGateway.Inference;
@@ -90,6 +91,7 @@ internal sealed class GatewaySettings
             errors.AddRange(auth.Validate());
             errors.AddRange(limits.Validate());
             errors.AddRange(Bind<VersionUploadOptions>(configuration, VersionUploadOptions.SectionName, errors).Validate());
+            errors.AddRange(Bind<ShadowOptions>(configuration, ShadowOptions.SectionName, errors).Validate());
         }
 
         return new GatewaySettings(role, inference, cache, edge, audit, telemetry);

@@ -17,20 +17,13 @@ namespace ServingGateway.FunctionalTests;
 /// </summary>
 public sealed class ShadowTests : IAsyncLifetime
 {
-    private const string Model = "scaled";
+    private const string Model = ScaledModel.Name;
     private readonly TempModelRepository _models = new();
     private GatewayServer _server = null!;
 
     public async Task InitializeAsync()
     {
-        foreach (var version in new[] { "2", "3" })
-        {
-            var folder = Path.Combine(_models.Path, Model, version);
-            Directory.CreateDirectory(folder);
-            File.Copy(Path.Combine(RepoPaths.Root, "tests", "Assets", "shadow", Model, version, "model.onnx"), Path.Combine(folder, "model.onnx"));
-        }
-
-        _models.WriteConfig(Model, """{"max_batch_size": 8, "instances": 1, "version_policy": {"all": {}}, "cache": {"enable": true, "admission": "always"}}""");
+        ScaledModel.AddTo(_models, """{"max_batch_size": 8, "instances": 1, "version_policy": {"all": {}}, "cache": {"enable": true, "admission": "always"}}""");
         _server = await GatewayServer.StartAsync(_models.Path);
     }
 

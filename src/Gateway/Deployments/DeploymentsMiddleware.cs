@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.IO.Hashing;
 using System.Text;
+using Microsoft.Extensions.Options;
+using ServingGateway.Deployments.Shadow;
 using ServingGateway.Inference.Common;
 using ServingGateway.Routing;
 
@@ -15,11 +17,16 @@ namespace ServingGateway.Deployments;
 /// response header) for the rollout's analysis (<see cref="RolloutEvidence"/>). Standalone, the choice is the route's
 /// version value the infer endpoint reads; an edge also forwards to that version's path (<see cref="DeploymentChoice"/>).
 /// </summary>
-internal sealed class DeploymentsMiddleware(RequestDelegate next, TrafficSplits splits, RolloutEvidence evidence, TimeProvider time)
+internal sealed class DeploymentsMiddleware(RequestDelegate next, TrafficSplits splits, RolloutEvidence evidence, TimeProvider time, IServiceProvider services)
 {
+    // Shadow mirroring runs where a shadow runner is registered (ShadowServiceCollectionExtensions); null elsewhere.
+    private readonly ShadowMirroring? _shadows = services.GetService<ShadowMirroring>();
+    private readonly long _captureLimit = services.GetService<IOptions<ShadowOptions>>()?.Value.MaxQueuedBytes ?? 0;
+
     /// <summary>The request header that pins a version, and the response header that names the version which answered.</summary>
     public const string VersionHeader = "X-Model-Version";
 
+    private const string InferenceHeaderLength = "Inference-Header-Content-Length";
     private const string InferPattern = "/v2/models/{model}/infer";
     private const string VersionedInferPattern = "/v2/models/{model}/versions/{version}/infer";
 
@@ -43,22 +50,63 @@ internal sealed class DeploymentsMiddleware(RequestDelegate next, TrafficSplits 
             context.Features.Set(new DeploymentChoice(model, chosen));
         }
 
+        if (slots?.Split.Shadow is { } shadow && _shadows is { } shadows && shadows.ShouldMirror(model, shadow))
+        {
+            return MirrorAsync(context, model, shadow, shadows);
+        }
+
         if (slots is not null)
         {
-            // Recorded once the answer is complete, whatever wrote it (the endpoint, or the JSON error middleware).
-            var started = time.GetTimestamp();
-            context.Response.OnCompleted(() =>
-            {
-                if (AnsweredBy(context) is { } version)
-                {
-                    evidence.RecordAnswer(model, version, context.Response.StatusCode, time.GetElapsedTime(started).TotalMilliseconds);
-                }
-
-                return Task.CompletedTask;
-            });
+            Record(context, model);
         }
 
         return next(context);
+    }
+
+    // Records the answer once it is complete, whatever wrote it (the endpoint, or the JSON error middleware).
+    private void Record(HttpContext context, string model)
+    {
+        var started = time.GetTimestamp();
+        context.Response.OnCompleted(() =>
+        {
+            if (AnsweredBy(context) is { } version)
+            {
+                evidence.RecordAnswer(model, version, context.Response.StatusCode, time.GetElapsedTime(started).TotalMilliseconds);
+            }
+
+            return Task.CompletedTask;
+        });
+    }
+
+    // A request sampled for the shadow: its body and its answer pass through as always and are copied on the way (up to
+    // Deployments:Shadow:MaxQueuedBytes each), then offered to the shadow, which runs later, off this request's path.
+    // An answer given by the shadow version itself (a pin) is not compared with itself.
+    private async Task MirrorAsync(HttpContext context, string model, ShadowMirror shadow, ShadowMirroring shadows)
+    {
+        Record(context, model);
+        var (request, response) = (context.Request.Body, context.Response.Body);
+        var sent = new CapturingStream(request, _captureLimit);
+        var answered = new CapturingStream(response, _captureLimit);
+        context.Request.Body = sent;
+        context.Response.Body = answered;
+        try
+        {
+            await next(context);
+
+            // What the endpoint wrote through the body's pipe and left for the server to flush goes through the copy now.
+            await context.Response.BodyWriter.FlushAsync(context.RequestAborted);
+        }
+        finally
+        {
+            context.Request.Body = request;
+            context.Response.Body = response;
+        }
+
+        if (!sent.Overflowed && !answered.Overflowed && AnsweredBy(context) is { } version && version != shadow.Version)
+        {
+            shadows.TryOffer(model, shadow.Version, sent.Captured, context.Request.ContentType, context.Request.Headers[InferenceHeaderLength].FirstOrDefault(),
+                answered.Captured, context.Response.Headers[InferenceHeaderLength].FirstOrDefault(), context.Response.StatusCode);
+        }
     }
 
     // The X-Model-Version pin: false when it is not one version number.

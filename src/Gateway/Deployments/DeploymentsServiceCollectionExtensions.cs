@@ -25,6 +25,7 @@ internal static class DeploymentsServiceCollectionExtensions
         services.AddSingleton<ITrafficSplits>(sp => sp.GetRequiredService<TrafficSplits>());
         services.AddSingleton<RolloutEvidence>();
         services.AddSingleton<IRolloutEvidence>(sp => sp.GetRequiredService<RolloutEvidence>());
+        services.AddSingleton<IShadowResults>(sp => sp.GetRequiredService<RolloutEvidence>());
         ReloadableOptions.Add<VersionUploadOptions>(services, configuration, VersionUploadOptions.SectionName, o => o.Validate());
         if (role == GatewayRole.Standalone)
         {

@@ -43,6 +43,8 @@ public static class InferenceServiceCollectionExtensions
         services.AddSingleton<ModelRepository>();
         services.AddSingleton(sp => new NodeReadings(sp.GetRequiredService<ModelRepository>()));
         services.AddSingleton(sp => new ModelVersions(sp.GetRequiredService<ModelRepository>()));
+        services.AddSingleton(sp => new VersionCatalog(
+            sp.GetRequiredService<ModelRepository>(), sp.GetRequiredService<ModelHostFactory>(), sp.GetRequiredService<IOptions<InferenceOptions>>().Value));
         services.AddHostedService<RepositoryLoader>();
         services.AddSingleton<RequestPathWarmUp>();
         services.AddSingleton<Readiness>();

@@ -111,6 +111,14 @@ public sealed class RolloutTests : IDisposable
         var audited = File.ReadAllLines(server.AuditPath).Where(l => l.Contains("\"event\":\"rollout\"", StringComparison.Ordinal)).ToList();
         Assert.Contains(audited, l => l.Contains("\"caller\":\"ops\"", StringComparison.Ordinal) && l.Contains("\"outcome\":\"start\"", StringComparison.Ordinal));
         Assert.Contains(audited, l => l.Contains("\"caller\":\"rollout-controller\"", StringComparison.Ordinal) && l.Contains("\"outcome\":\"promote\"", StringComparison.Ordinal));
+
+        // The listing shows the live split and the rollout as .../rollouts/current does.
+        using var listing = await SendAsync(server, HttpMethod.Get, "admin/models");
+        var mlp = JsonDocument.Parse(await listing.Content.ReadAsStringAsync()).RootElement.GetProperty("models").EnumerateArray().Single(m => m.GetProperty("name").GetString() == "mlp");
+        Assert.Equal("promoted", mlp.GetProperty("rollout").GetProperty("state").GetString());
+        Assert.Equal(promoted.GetProperty("decisions").GetArrayLength(), mlp.GetProperty("rollout").GetProperty("decisions").GetArrayLength());
+        var share = Assert.Single(mlp.GetProperty("traffic_split").GetProperty("shares").EnumerateArray());
+        Assert.Equal(("2", 100), (share.GetProperty("version").GetString(), share.GetProperty("percent").GetInt32()));
     }
 
     [Fact]

@@ -8,7 +8,7 @@ namespace ServingGateway.Auth;
 /// <summary>
 /// Appends one JSON line per repository or admin call (with its outcome) and per 401/403 to
 /// <see cref="AuditOptions.Path"/>: <c>{"time", "caller", "role", "method", "route", "model", "status",
-/// "outcome"}</c>, and one per <see cref="Event"/> (a rollout's decisions). Route is the route pattern the router selected (the raw path, cut to 256 characters, when
+/// "outcome"}</c>, with a <c>details</c> object when the endpoint added one (<see cref="AuditDetails"/>), and one per <see cref="Event"/> (a rollout's decisions). Route is the route pattern the router selected (the raw path, cut to 256 characters, when
 /// none matched); never a key. Written and flushed before the response ends, under one lock; rotated by size.
 /// Refusals are also counted in <see cref="AuthMetrics"/>.
 /// </summary>
@@ -146,6 +146,24 @@ internal sealed partial class AuditLog : IDisposable
 
             writer.WriteNumber("status"u8, status);
             writer.WriteString("outcome"u8, outcome);
+            if (context.Features.Get<AuditDetails>() is { } details)
+            {
+                writer.WriteStartObject("details"u8);
+                foreach (var (name, text, number) in details.Fields)
+                {
+                    if (number is { } n)
+                    {
+                        writer.WriteNumber(name, n);
+                    }
+                    else
+                    {
+                        writer.WriteString(name, text is null ? null : Cut(text));
+                    }
+                }
+
+                writer.WriteEndObject();
+            }
+
             writer.WriteEndObject();
         }
 

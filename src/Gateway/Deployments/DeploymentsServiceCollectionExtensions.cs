@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using ServingGateway.Deployments.Fleet;
 using ServingGateway.Deployments.Rollouts;
 using ServingGateway.Deployments.Shadow;
+using ServingGateway.Deployments.Versions;
 using ServingGateway.Hosting;
 
 namespace ServingGateway.Deployments;
@@ -26,8 +27,10 @@ internal static class DeploymentsServiceCollectionExtensions
         services.AddSingleton<RolloutEvidence>();
         services.AddSingleton<IRolloutEvidence>(sp => sp.GetRequiredService<RolloutEvidence>());
         services.AddSingleton<IShadowResults>(sp => sp.GetRequiredService<RolloutEvidence>());
+        ReloadableOptions.Add<VersionUploadOptions>(services, configuration, VersionUploadOptions.SectionName, o => o.Validate());
         if (role == GatewayRole.Standalone)
         {
+            services.AddSingleton<VersionStore>();
             services.AddRollouts(configuration);
         }
 
@@ -58,6 +61,9 @@ internal static class DeploymentsServiceCollectionExtensions
         if (role == GatewayRole.Standalone)
         {
             endpoints.MapRolloutEndpoints();
+
+            // Versions are stored in this process's model repository; through an edge they go to each node (docs/OPERATIONS.md).
+            endpoints.MapVersionEndpoints();
         }
 
         if (role == GatewayRole.Edge)

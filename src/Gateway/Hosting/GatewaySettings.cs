@@ -1,5 +1,6 @@
 using ServingGateway.Auth;
 using ServingGateway.Deployments.Shadow;
+using ServingGateway.Deployments.Versions;
 using ServingGateway.Edge;
 using ServingGateway.Inference;
 using ServingGateway.Inference.Caching;
@@ -89,6 +90,7 @@ internal sealed class GatewaySettings
             errors.AddRange(edge.Validate(role == GatewayRole.Edge));
             errors.AddRange(auth.Validate());
             errors.AddRange(limits.Validate());
+            errors.AddRange(Bind<VersionUploadOptions>(configuration, VersionUploadOptions.SectionName, errors).Validate());
             errors.AddRange(Bind<ShadowOptions>(configuration, ShadowOptions.SectionName, errors).Validate());
         }
 

@@ -508,6 +508,7 @@ internal sealed partial class ModelRepository : IDisposable
         return next;
     }
 
+    /// <summary>Whether <paramref name="folder"/> names a version: a canonical number (no sign, no leading zero), at most 18 digits.</summary>
     internal static bool IsVersionFolder(string folder, out long version)
     {
         // Canonical numbers only: "01" and "1" would otherwise name the same version twice.

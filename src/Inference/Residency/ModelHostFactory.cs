@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Microsoft.ML.OnnxRuntime;
 using ServingGateway.Inference.Catalog;
 using ServingGateway.Inference.Drift;
 using ServingGateway.Inference.Metrics;
@@ -97,6 +98,37 @@ internal sealed partial class ModelHostFactory
             {
                 _gpuLoads.Exit();
             }
+        }
+    }
+
+    /// <summary>
+    /// The signature <paramref name="versionDirectory"/> would serve with under <paramref name="config"/> (its
+    /// max_batch_size and config.pbtxt declarations applied, as <see cref="Create(string, long, string, string, ModelConfig)"/>
+    /// applies them), read from one CPU session created for the purpose and disposed before returning: nothing stays loaded.
+    /// </summary>
+    /// <exception cref="InvalidDataException">ONNX Runtime cannot load the file, or it does not fit the config; the message says why.</exception>
+    public ModelSignature ReadSignature(string versionDirectory, ModelConfig config)
+    {
+        var modelPath = Path.Combine(versionDirectory, ModelFileName);
+        if (!File.Exists(modelPath))
+        {
+            throw new InvalidDataException($"no {ModelFileName} in the version folder");
+        }
+
+        var settings = new SessionSettings(ExecutionProviderKind.Cpu, 0, config.IntraOpThreads, config.InterOpThreads);
+        InferenceSession session;
+        try
+        {
+            session = _sessions.Create(modelPath, settings, out _);
+        }
+        catch (OnnxRuntimeException ex)
+        {
+            throw new InvalidDataException(ex.Message.Trim(), ex);
+        }
+
+        using (session)
+        {
+            return DeclaredTensors.Apply(OnnxSessionFactory.ReadSignature(session, config.MaxBatchSize, _options.DefaultMaxBatchSize), config);
         }
     }
 

@@ -21,6 +21,7 @@ internal static class RolloutsServiceCollectionExtensions
         services.AddSingleton<IVersionFleet>(sp => new LocalVersionFleet(sp.GetRequiredService<ModelVersions>()));
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<RolloutDriver>(sp, (Func<string, IReadOnlyList<long>>)sp.GetRequiredService<ModelVersions>().OnDisk));
         services.AddHostedService(sp => sp.GetRequiredService<RolloutDriver>());
+        services.AddSingleton<IRolloutStatusSource, RolloutStatusSource>();
 
         // First of all hosted services: the splits apply, and the versions a rollout left off with are named, before
         // the repository's first load (RepositoryLoader) and before the server takes traffic.

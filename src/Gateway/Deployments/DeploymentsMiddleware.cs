@@ -3,6 +3,7 @@ using System.IO.Hashing;
 using System.Text;
 using Microsoft.Extensions.Options;
 using ServingGateway.Deployments.Shadow;
+using ServingGateway.Inference;
 using ServingGateway.Inference.Common;
 using ServingGateway.Routing;
 
@@ -118,7 +119,7 @@ internal sealed class DeploymentsMiddleware(RequestDelegate next, TrafficSplits 
             return true;
         }
 
-        pin = values.Count == 1 && IsVersionText(values[0]) ? values[0] : null;
+        pin = values.Count == 1 && values[0] is { } text && VersionCatalog.TryParseVersion(text, out _) ? text : null;
         return pin is not null;
     }
 
@@ -137,10 +138,6 @@ internal sealed class DeploymentsMiddleware(RequestDelegate next, TrafficSplits 
         var hash = XxHash3.HashToUInt64(Encoding.UTF8.GetBytes(model + "\n" + key));
         return (int)(hash % 100);
     }
-
-    // A version folder's canonical number: "1", "12", never "01", "+1" or "1.0".
-    private static bool IsVersionText(string? text) =>
-        text is { Length: > 0 and <= 18 } && text[0] != '0' && long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out _);
 
     // The version named by the answer, else the one chosen or routed to; null when neither names a number.
     private static long? AnsweredBy(HttpContext context)

@@ -27,7 +27,6 @@ internal sealed class DeploymentsMiddleware(RequestDelegate next, TrafficSplits 
     /// <summary>The request header that pins a version, and the response header that names the version which answered.</summary>
     public const string VersionHeader = "X-Model-Version";
 
-    private const string InferenceHeaderLength = "Inference-Header-Content-Length";
     private const string InferPattern = "/v2/models/{model}/infer";
     private const string VersionedInferPattern = "/v2/models/{model}/versions/{version}/infer";
 
@@ -105,8 +104,8 @@ internal sealed class DeploymentsMiddleware(RequestDelegate next, TrafficSplits 
 
         if (!sent.Overflowed && !answered.Overflowed && AnsweredBy(context) is { } version && version != shadow.Version)
         {
-            shadows.TryOffer(model, shadow.Version, sent.Captured, context.Request.ContentType, context.Request.Headers[InferenceHeaderLength].FirstOrDefault(),
-                answered.Captured, context.Response.Headers[InferenceHeaderLength].FirstOrDefault(), context.Response.StatusCode);
+            shadows.TryOffer(model, shadow.Version, sent.Captured, context.Request.ContentType, context.Request.Headers[InProcessShadowRunner.HeaderLengthHeader].FirstOrDefault(),
+                answered.Captured, context.Response.Headers[InProcessShadowRunner.HeaderLengthHeader].FirstOrDefault(), context.Response.StatusCode);
         }
     }
 

@@ -65,6 +65,13 @@ public sealed class RolloutTests : IDisposable
         }
     }
 
+    // After a promotion or rollback the version that lost its traffic unloads once Deployments:UnloadGraceMilliseconds
+    // (1 s) has passed and its requests have drained.
+    private static Task ServesOnlyAsync(GatewayServer server, string model, string version) =>
+        Poll.UntilAsync(
+            () => Task.FromResult(server.Repository.GetIndex().Where(r => r.Name == model && r.State == "READY").Select(r => r.Version).SequenceEqual([version])),
+            () => $"{model} to serve only version {version}: {string.Join(", ", server.Repository.GetIndex().Where(r => r.Name == model).Select(r => $"{r.Version} {r.State}"))}");
+
     [Fact]
     public async Task Canary_SameWeightsNewVersion_PromotedWithZeroFailedRequests()
     {
@@ -106,7 +113,7 @@ public sealed class RolloutTests : IDisposable
         Assert.Empty(failures);
         Assert.Equal(["start", "loaded", "step", "promote"], promoted.GetProperty("decisions").EnumerateArray().Select(d => d.GetProperty("action").GetString()));
         Assert.True(versions.GetValueOrDefault("1") > 0 && versions.GetValueOrDefault("2") > 0, string.Join(", ", versions));
-        Assert.Equal(["2"], server.Repository.GetIndex().Where(r => r.Name == "mlp" && r.State == "READY").Select(r => r.Version));
+        await ServesOnlyAsync(server, "mlp", "2");
         Assert.True(Directory.Exists(Path.Combine(_models.Path, "mlp", "1")));
         var audited = File.ReadAllLines(server.AuditPath).Where(l => l.Contains("\"event\":\"rollout\"", StringComparison.Ordinal)).ToList();
         Assert.Contains(audited, l => l.Contains("\"caller\":\"ops\"", StringComparison.Ordinal) && l.Contains("\"outcome\":\"start\"", StringComparison.Ordinal));
@@ -119,6 +126,33 @@ public sealed class RolloutTests : IDisposable
         Assert.Equal(promoted.GetProperty("decisions").GetArrayLength(), mlp.GetProperty("rollout").GetProperty("decisions").GetArrayLength());
         var share = Assert.Single(mlp.GetProperty("traffic_split").GetProperty("shares").EnumerateArray());
         Assert.Equal(("2", 100), (share.GetProperty("version").GetString(), share.GetProperty("percent").GetInt32()));
+    }
+
+    [Fact]
+    public async Task Canary_TenTimesSlowerVersion_RolledBackAtItsFirstStepByP99RatioWithZeroFailedRequests()
+    {
+        using var models = RolloutEdgeTests.PacedRepository();
+        await using var server = await GatewayServer.StartAsync(models.Path, "--Deployments:StateFile", _stateFile, "--Deployments:TickMilliseconds", "100");
+        JsonElement rolledBack;
+        var load = new SteadyLoad([server.Client], "v2/models/paced/infer", RolloutEdgeTests.PacedRequest, null);
+        await using (load)
+        {
+            rolledBack = await RolloutEdgeTests.RollOutAsync(server.Client, "paced", """
+                {"version": 2, "strategy": "canary", "steps": [25, 50, 100], "step_seconds": 3,
+                 "analysis": {"max_error_rate": 0, "max_p99_ratio": 2, "min_requests": 5}}
+                """, key: null);
+        }
+
+        // At its first step (step 0): no step was taken (a window with too few requests may have been extended).
+        var actions = rolledBack.GetProperty("decisions").EnumerateArray().Select(d => d.GetProperty("action").GetString()!).ToArray();
+        Assert.True(rolledBack.GetProperty("state").GetString() == "rolled_back", rolledBack.ToString());
+        Assert.Equal(["start", "loaded"], actions[..2]);
+        Assert.Equal("rollback", actions[^1]);
+        Assert.True(actions[2..^1].All(action => action == "extend"), rolledBack.ToString());
+        Assert.Equal(0, rolledBack.GetProperty("step").GetInt32());
+        Assert.Contains("max_p99_ratio", rolledBack.GetProperty("decisions").EnumerateArray().Last().GetProperty("reason").GetString(), StringComparison.Ordinal);
+        Assert.Empty(load.Failures);
+        await ServesOnlyAsync(server, "paced", "1");
     }
 
     [Fact]
@@ -180,7 +214,7 @@ public sealed class RolloutTests : IDisposable
         Assert.True(rollback.GetProperty("new").GetProperty("compared").GetInt64() > 0);
         Assert.Empty(failures);
         Assert.Equal(["1"], versions.Keys);
-        Assert.Equal(["1"], server.Repository.GetIndex().Where(r => r.Name == "versioned" && r.State == "READY").Select(r => r.Version));
+        await ServesOnlyAsync(server, "versioned", "1");
     }
 
     [Fact]

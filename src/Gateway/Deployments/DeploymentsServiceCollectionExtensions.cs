@@ -13,8 +13,11 @@ namespace ServingGateway.Deployments;
 /// </summary>
 internal static class DeploymentsServiceCollectionExtensions
 {
-    /// <summary>The deployments' services for <paramref name="role"/> (none on a node).</summary>
-    public static IServiceCollection AddDeployments(this IServiceCollection services, IConfiguration configuration, GatewayRole role)
+    /// <summary>
+    /// The deployments' services for <paramref name="role"/> (none on a node); the rollouts' state lives in
+    /// <paramref name="redis"/> when set (shared by every edge), else in a file.
+    /// </summary>
+    public static IServiceCollection AddDeployments(this IServiceCollection services, IConfiguration configuration, GatewayRole role, string? redis)
     {
         if (role == GatewayRole.Node)
         {
@@ -31,7 +34,7 @@ internal static class DeploymentsServiceCollectionExtensions
         if (role == GatewayRole.Standalone)
         {
             services.AddSingleton<VersionStore>();
-            services.AddRollouts(configuration);
+            services.AddSingleton<IVersionFleet>(sp => new LocalVersionFleet(sp.GetRequiredService<Inference.ModelVersions>()));
         }
 
         if (role == GatewayRole.Edge)
@@ -39,6 +42,8 @@ internal static class DeploymentsServiceCollectionExtensions
             services.AddSingleton<NodeFanOut>();
             services.AddSingleton<IVersionFleet, EdgeVersionFleet>();
         }
+
+        services.AddRollouts(configuration, role, redis);
 
         services.AddShadowMirroring(configuration, role);
         return services;
@@ -58,10 +63,14 @@ internal static class DeploymentsServiceCollectionExtensions
     /// <summary>The /admin endpoints, each requiring the deploy role (none on a node).</summary>
     public static IEndpointRouteBuilder MapDeploymentEndpoints(this IEndpointRouteBuilder endpoints, GatewayRole role)
     {
+        if (role == GatewayRole.Node)
+        {
+            return endpoints;
+        }
+
+        endpoints.MapRolloutEndpoints();
         if (role == GatewayRole.Standalone)
         {
-            endpoints.MapRolloutEndpoints();
-
             // Versions are stored in this process's model repository; through an edge they go to each node (docs/OPERATIONS.md).
             endpoints.MapVersionEndpoints();
         }

@@ -17,6 +17,9 @@ internal sealed class EdgeVersionFleet(NodeFanOut nodes) : IVersionFleet
         Check(calls, $"loading '{model}' versions {string.Join(", ", versions)}");
     }
 
+    /// <summary>Unknown before a load: Triton's index lists the versions a node's policy names, not every folder on its disk.</summary>
+    public IReadOnlyList<long>? Stored(string model) => null;
+
     public async Task<IReadOnlyList<long>> ReadyAsync(string model, CancellationToken cancellationToken)
     {
         var calls = await nodes.SendAsync(HttpMethod.Post, "/v2/repository/index", "{\"ready\":true}"u8.ToArray(), "application/json", cancellationToken).ConfigureAwait(false);

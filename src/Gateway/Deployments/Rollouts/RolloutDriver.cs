@@ -7,9 +7,15 @@ namespace ServingGateway.Deployments.Rollouts;
 /// <summary>
 /// Drives every model's rollout (<see cref="Rollout"/>): starts them, ticks them on the injected clock every
 /// <see cref="RolloutOptions.TickMilliseconds"/>, carries out what they decide (split, evidence window, fleet) and, on
-/// every change, audits the decision and rewrites the state file. One lock guards the rollouts; the fleet's loads run
-/// outside it, one after another per model, in the order they were decided.
+/// every change, audits the decision and rewrites the stored state (<see cref="IRolloutStore"/>). One lock guards the
+/// rollouts; the fleet's loads run outside it, one after another per model, in the order they were decided.
 /// </summary>
+/// <remarks>
+/// Only the holder of the lease (<see cref="IRolloutLease"/>: always this process when nothing is shared) drives. The
+/// others follow: every <see cref="RolloutOptions.FollowMilliseconds"/> they read the stored revision and, when it
+/// moved, apply the stored splits, so every edge routes by the same split within a second of a change. A follower
+/// that takes the lease over reads the state back and resumes each running rollout (<see cref="Rollout.Restarted"/>).
+/// </remarks>
 internal sealed partial class RolloutDriver : BackgroundService
 {
     private readonly Lock _lock = new();
@@ -20,28 +26,38 @@ internal sealed partial class RolloutDriver : BackgroundService
     private readonly ITrafficSplits _trafficSplits;
     private readonly IRolloutEvidence _evidence;
     private readonly IVersionFleet _fleet;
-    private readonly Func<string, IReadOnlyList<long>> _stored;
-    private readonly RolloutStore _store;
+    private readonly IRolloutStore _store;
+    private readonly IRolloutLease _lease;
     private readonly AuditLog _audit;
+    private readonly RolloutMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly TimeSpan _tick;
+    private readonly TimeSpan _follow;
+    private readonly TimeSpan _unloadGrace;
     private readonly ILogger<RolloutDriver> _logger;
+    private volatile bool _driving;
+    private long? _followed;
 
-    // stored: the versions of a model on disk, highest first (empty for an unknown model): what a rollout may roll out.
     public RolloutDriver(
-        ITrafficSplits trafficSplits, IRolloutEvidence evidence, IVersionFleet fleet, Func<string, IReadOnlyList<long>> stored, RolloutStore store,
-        AuditLog audit, IOptions<RolloutOptions> options, TimeProvider time, ILogger<RolloutDriver> logger)
+        ITrafficSplits trafficSplits, IRolloutEvidence evidence, IVersionFleet fleet, IRolloutStore store, IRolloutLease lease,
+        AuditLog audit, RolloutMetrics metrics, IOptions<RolloutOptions> options, TimeProvider time, ILogger<RolloutDriver> logger)
     {
         _trafficSplits = trafficSplits;
         _evidence = evidence;
         _fleet = fleet;
-        _stored = stored;
         _store = store;
+        _lease = lease;
         _audit = audit;
+        _metrics = metrics;
         _time = time;
         _tick = TimeSpan.FromMilliseconds(options.Value.TickMilliseconds);
+        _unloadGrace = TimeSpan.FromMilliseconds(options.Value.UnloadGraceMilliseconds);
+        _follow = TimeSpan.FromMilliseconds(Math.Min(options.Value.TickMilliseconds, options.Value.FollowMilliseconds));
         _logger = logger;
     }
+
+    /// <summary>Whether this process drives the rollouts now (holds the lease); the others forward admin calls to it.</summary>
+    public bool IsDriving => _driving;
 
     /// <summary>
     /// Reads the state file back and applies its splits (call before traffic). Returns, per model with a rollout, the
@@ -50,19 +66,13 @@ internal sealed partial class RolloutDriver : BackgroundService
     /// <exception cref="InvalidDataException">The state file is not valid.</exception>
     public IReadOnlyDictionary<string, IReadOnlyList<long>> Restore()
     {
-        var (splits, rollouts) = _store.Load();
+        var state = _store.Load();
         var serving = new Dictionary<string, IReadOnlyList<long>>(StringComparer.Ordinal);
         lock (_lock)
         {
-            foreach (var (model, split) in splits)
+            Replace(state);
+            foreach (var rollout in state.Rollouts)
             {
-                _splits[model] = split;
-                _trafficSplits.Set(model, split);
-            }
-
-            foreach (var rollout in rollouts)
-            {
-                _rollouts[rollout.Model] = rollout;
                 serving[rollout.Model] = rollout.State switch
                 {
                     RolloutState.Promoted => [rollout.New],
@@ -72,8 +82,33 @@ internal sealed partial class RolloutDriver : BackgroundService
             }
         }
 
-        Log.Restored(_logger, _store.Path, splits.Count, rollouts.Count(r => !r.IsFinished));
+        Log.Restored(_logger, _store.Describe, state.Splits.Count, state.Rollouts.Count(r => !r.IsFinished));
         return serving;
+    }
+
+    // Under _lock: the stored state replaces the one in memory, and its splits apply (those of models no longer named go).
+    private void Replace(DeploymentsState state)
+    {
+        foreach (var model in _splits.Keys.Except(state.Splits.Keys).ToList())
+        {
+            _splits.Remove(model);
+            _trafficSplits.Remove(model);
+        }
+
+        foreach (var (model, split) in state.Splits)
+        {
+            if (!_splits.TryGetValue(model, out var applied) || !ReferenceEquals(applied, split))
+            {
+                _splits[model] = split;
+                _trafficSplits.Set(model, split);
+            }
+        }
+
+        _rollouts.Clear();
+        foreach (var rollout in state.Rollouts)
+        {
+            _rollouts[rollout.Model] = rollout;
+        }
     }
 
     /// <summary>The model's latest rollout (running or finished) with the live readings of both versions; null when it never had one.</summary>
@@ -135,13 +170,14 @@ internal sealed partial class RolloutDriver : BackgroundService
     /// <exception cref="DeploymentException">404 for a model or version not on disk; 409 when a rollout of the model is running, when it has no ready version, or when the version is already the current one.</exception>
     public async Task<Rollout> StartAsync(string model, RolloutSpec spec, string by, CancellationToken cancellationToken)
     {
-        var stored = _stored(model);
-        if (stored.Count == 0)
+        EnsureDriving();
+        var stored = _fleet.Stored(model);
+        if (stored is { Count: 0 })
         {
             throw new DeploymentException(StatusCodes.Status404NotFound, $"unknown model '{model}': it has no version on disk");
         }
 
-        if (!stored.Contains(spec.Version))
+        if (stored is not null && !stored.Contains(spec.Version))
         {
             throw new DeploymentException(StatusCodes.Status404NotFound,
                 $"model '{model}' has no version {spec.Version} on disk (stored: {string.Join(", ", stored)}); upload it first");
@@ -150,6 +186,7 @@ internal sealed partial class RolloutDriver : BackgroundService
         var ready = await _fleet.ReadyAsync(model, cancellationToken);
         lock (_lock)
         {
+            EnsureDriving();
             if (_rollouts.TryGetValue(model, out var running) && !running.IsFinished)
             {
                 throw new DeploymentException(StatusCodes.Status409Conflict, 
@@ -186,6 +223,7 @@ internal sealed partial class RolloutDriver : BackgroundService
     /// <exception cref="DeploymentException">404 for a model with no rollout or an unknown command; 409 when the rollout's state does not allow it.</exception>
     public Rollout Command(string model, string command, string by)
     {
+        EnsureDriving();
         lock (_lock)
         {
             if (!_rollouts.TryGetValue(model, out var rollout))
@@ -212,6 +250,11 @@ internal sealed partial class RolloutDriver : BackgroundService
     {
         lock (_lock)
         {
+            if (!_driving)
+            {
+                return;
+            }
+
             var now = _time.GetUtcNow();
             foreach (var rollout in _rollouts.Values.Where(r => !r.IsFinished).ToList())
             {
@@ -244,32 +287,133 @@ internal sealed partial class RolloutDriver : BackgroundService
         }
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>
+    /// Takes the lease or renews it; taking it over reads the stored state back and resumes every running rollout.
+    /// Returns whether this process drives now.
+    /// </summary>
+    public bool Lead()
     {
+        var holding = _lease.TryHold();
+        if (holding && !_driving)
+        {
+            TakeOver();
+        }
+        else if (!holding && _driving)
+        {
+            _driving = false;
+            _followed = null;
+            Log.LeaseLost(_logger);
+        }
+
+        return _driving;
+    }
+
+    /// <summary>A follower's look at the stored state: when its revision moved, its splits apply here too.</summary>
+    public void Follow()
+    {
+        if (_driving || _store.Revision() is not { } revision || revision == _followed)
+        {
+            return;
+        }
+
+        DeploymentsState state;
+        try
+        {
+            state = _store.Load();
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException)
+        {
+            Log.FollowFailed(_logger, _store.Describe, ex.Message);
+            return;
+        }
+
         lock (_lock)
         {
+            if (!_driving)
+            {
+                Replace(state);
+                _followed = revision;
+            }
+        }
+    }
+
+    private void TakeOver()
+    {
+        DeploymentsState state;
+        try
+        {
+            state = _store.Load();
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException)
+        {
+            Log.FollowFailed(_logger, _store.Describe, ex.Message);
+            _lease.Release();
+            return;
+        }
+
+        lock (_lock)
+        {
+            Replace(state);
+            _loads.Clear();
+            _driving = true;
             var now = _time.GetUtcNow();
-            foreach (var rollout in _rollouts.Values.Where(r => !r.IsFinished))
+            foreach (var rollout in _rollouts.Values.Where(r => !r.IsFinished).ToList())
             {
                 Apply(rollout, rollout.Restarted(now));
             }
         }
 
+        Log.Driving(_logger, _store.Describe, _rollouts.Values.Count(r => !r.IsFinished));
+    }
+
+    // Admin calls reach the driving process (RolloutEndpoints forwards them); one that lost the lease meanwhile refuses.
+    private void EnsureDriving()
+    {
+        if (!_driving)
+        {
+            throw new DeploymentException(StatusCodes.Status503ServiceUnavailable,
+                "this process does not drive the rollouts now (another edge holds the lease, or none does yet): retry in a second");
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
         try
         {
             while (!stoppingToken.IsCancellationRequested)
             {
-                await Task.Delay(_tick, _time, stoppingToken);
-                Tick();
+                // A takeover resumes the running rollouts (loading again); their first look comes a tick later.
+                var wasDriving = _driving;
+                if (!Lead())
+                {
+                    Follow();
+                }
+                else if (wasDriving)
+                {
+                    Tick();
+                }
+
+                await Task.Delay(_driving ? _tick : _follow, _time, stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            // Stopping: a running rollout resumes from the state file at the next start.
+            // Stopping: a running rollout resumes from the stored state at the next start, or on the edge that takes the lease.
         }
     }
 
-    // Under _lock.
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        if (_driving)
+        {
+            _driving = false;
+            _lease.Release();
+        }
+    }
+
+    // Under _lock. The state is stored first: when the lease was lost meanwhile (this process stalled past its expiry
+    // and another took over), nothing of the decision is carried out here, and the stored state replaces this one's.
     private void Apply(Rollout rollout, RolloutActions actions)
     {
         if (ReferenceEquals(actions, RolloutActions.None))
@@ -278,6 +422,23 @@ internal sealed partial class RolloutDriver : BackgroundService
         }
 
         var model = rollout.Model;
+        var splits = actions.Split is { } next ? new Dictionary<string, TrafficSplit>(_splits, StringComparer.Ordinal) { [model] = next } : _splits;
+        try
+        {
+            _store.Save(splits, _rollouts.Values);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Log.SaveFailed(_logger, _store.Describe, ex.Message);
+        }
+        catch (RolloutLeaseLostException)
+        {
+            _driving = false;
+            _followed = null;
+            Log.LeaseLost(_logger);
+            return;
+        }
+
         if (actions.Split is { } split)
         {
             _splits[model] = split;
@@ -292,7 +453,9 @@ internal sealed partial class RolloutDriver : BackgroundService
         if (actions.Serve is { } versions)
         {
             var previous = _fleetWork.TryGetValue(model, out var work) ? work : Task.CompletedTask;
-            var serve = ServeAfterAsync(previous, model, versions);
+            // A split that moved traffic off a version first lets the requests already routed to it arrive (through an edge
+            // they may still be on their way to a node), then the version drains and unloads.
+            var serve = ServeAfterAsync(previous, model, versions, actions.Split is not null && !actions.Loading ? _unloadGrace : TimeSpan.Zero);
             _fleetWork[model] = serve.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             if (actions.Loading)
             {
@@ -303,6 +466,7 @@ internal sealed partial class RolloutDriver : BackgroundService
         if (actions.Decision is { } decision)
         {
             Log.Decided(_logger, model, decision.Action, decision.Percent, decision.Reason);
+            _metrics.Decided(model, decision.Action);
             _audit.Event(decision.By, "rollout", model, decision.Action, w =>
             {
                 w.WriteNumber("version"u8, rollout.New);
@@ -313,20 +477,16 @@ internal sealed partial class RolloutDriver : BackgroundService
                 w.WriteEndObject();
             });
         }
-
-        try
-        {
-            _store.Save(_splits, _rollouts.Values);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            Log.SaveFailed(_logger, _store.Path, ex.Message);
-        }
     }
 
-    private async Task ServeAfterAsync(Task previous, string model, IReadOnlyList<long> versions)
+    private async Task ServeAfterAsync(Task previous, string model, IReadOnlyList<long> versions, TimeSpan grace)
     {
         await previous;
+        if (grace > TimeSpan.Zero)
+        {
+            await Task.Delay(grace, _time);
+        }
+
         try
         {
             await _fleet.ServeAsync(model, versions, CancellationToken.None);
@@ -350,10 +510,19 @@ internal sealed partial class RolloutDriver : BackgroundService
         [LoggerMessage(181, LogLevel.Error, "Rollout of {Model}: serving versions [{Versions}] failed: {Reason}")]
         public static partial void ServeFailed(ILogger logger, string model, string versions, string reason);
 
-        [LoggerMessage(182, LogLevel.Error, "Could not write the deployments state file {Path}: {Reason}; the state in memory goes on, a restart would lose the latest change")]
-        public static partial void SaveFailed(ILogger logger, string path, string reason);
+        [LoggerMessage(182, LogLevel.Error, "Could not write the deployments state ({Store}): {Reason}; the state in memory goes on, a restart would lose the latest change")]
+        public static partial void SaveFailed(ILogger logger, string store, string reason);
 
-        [LoggerMessage(183, LogLevel.Information, "Deployments state {Path}: {Splits} split(s) applied, {Running} rollout(s) to resume")]
-        public static partial void Restored(ILogger logger, string path, int splits, int running);
+        [LoggerMessage(183, LogLevel.Information, "Deployments state ({Store}): {Splits} split(s) applied, {Running} rollout(s) to resume")]
+        public static partial void Restored(ILogger logger, string store, int splits, int running);
+
+        [LoggerMessage(185, LogLevel.Information, "This process drives the rollouts now (it holds the lease; state {Store}): {Running} running rollout(s) resume")]
+        public static partial void Driving(ILogger logger, string store, int running);
+
+        [LoggerMessage(186, LogLevel.Warning, "This process lost the rollouts' lease: another drives them now, this one follows their splits")]
+        public static partial void LeaseLost(ILogger logger);
+
+        [LoggerMessage(187, LogLevel.Warning, "Could not read the deployments state ({Store}): {Reason}; the splits applied here stay as they were")]
+        public static partial void FollowFailed(ILogger logger, string store, string reason);
     }
 }

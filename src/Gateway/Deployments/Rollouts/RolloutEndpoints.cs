@@ -6,7 +6,9 @@ namespace ServingGateway.Deployments.Rollouts;
 /// <summary>
 /// <c>POST /admin/models/{model}/rollouts</c> (start), <c>GET .../rollouts/current</c> (state, readings, decisions) and
 /// <c>POST .../rollouts/current/{command}</c> (promote, rollback, pause, resume), each needing the deploy role
-/// (docs/API.md). Refusals are <c>{"error": "..."}</c> with 400, 404, 409 or 413.
+/// (docs/API.md). Refusals are <c>{"error": "..."}</c> with 400, 404, 409 or 413. On an edge that does not drive the
+/// rollouts (with <c>--redis</c>, another edge holds the lease) each call goes on to the one that does
+/// (<see cref="RolloutForwarder"/>); 503 while none does.
 /// </summary>
 internal static class RolloutEndpoints
 {
@@ -28,6 +30,12 @@ internal static class RolloutEndpoints
         try
         {
             var body = await ReadBodyAsync(context.Request, context.RequestAborted);
+            if (!driver.IsDriving)
+            {
+                await context.RequestServices.GetRequiredService<RolloutForwarder>().ForwardAsync(context, body);
+                return;
+            }
+
             var spec = RolloutRequest.Parse(body);
             await driver.StartAsync(model, spec, Caller(context), context.RequestAborted);
             context.Response.Headers.Location = $"/admin/models/{Uri.EscapeDataString(model)}/rollouts/current";
@@ -42,13 +50,21 @@ internal static class RolloutEndpoints
     private static Task CurrentAsync(HttpContext context)
     {
         var driver = context.RequestServices.GetRequiredService<RolloutDriver>();
-        return WriteCurrentAsync(context, driver, (string)context.Request.RouteValues["model"]!, StatusCodes.Status200OK);
+        return driver.IsDriving
+            ? WriteCurrentAsync(context, driver, (string)context.Request.RouteValues["model"]!, StatusCodes.Status200OK)
+            : context.RequestServices.GetRequiredService<RolloutForwarder>().ForwardAsync(context, []);
     }
 
     private static async Task CommandAsync(HttpContext context)
     {
         var driver = context.RequestServices.GetRequiredService<RolloutDriver>();
         var model = (string)context.Request.RouteValues["model"]!;
+        if (!driver.IsDriving)
+        {
+            await context.RequestServices.GetRequiredService<RolloutForwarder>().ForwardAsync(context, []);
+            return;
+        }
+
         try
         {
             driver.Command(model, (string)context.Request.RouteValues["command"]!, Caller(context));

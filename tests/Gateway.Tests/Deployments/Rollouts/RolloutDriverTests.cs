@@ -7,6 +7,7 @@ using ServingGateway.Auth;
 using ServingGateway.Deployments;
 using ServingGateway.Deployments.Rollouts;
 using ServingGateway.Edge;
+using ServingGateway.TestSupport;
 
 namespace ServingGateway.Gateway.Tests.Deployments.Rollouts;
 
@@ -17,6 +18,7 @@ public sealed class RolloutDriverTests : IDisposable
     private readonly FakeTrafficSplits _splits = new();
     private readonly FakeRolloutEvidence _evidence = new();
     private readonly FakeVersionFleet _fleet = new();
+    private int _grace; // Deployments:UnloadGraceMilliseconds: none unless a test sets it
     private readonly List<IDisposable> _owned = [];
 
     public void Dispose()
@@ -37,14 +39,20 @@ public sealed class RolloutDriverTests : IDisposable
 
     private static VersionEvidence Good(double p99 = 10) => new(50, 0, p99 / 2, p99, 0, double.NaN);
 
-    private RolloutDriver Create(ITrafficSplits? splits = null)
+    // lead: the driver takes its (local) lease at once, as its loop does first; a restarted process leaves it to StartAsync.
+    private RolloutDriver Create(ITrafficSplits? splits = null, bool lead = true)
     {
         var services = new ServiceCollection().AddSingleton<EdgeMetrics>().BuildServiceProvider();
         var audit = new AuditLog(Options.Create(new AuditOptions { Path = AuditPath }), _time, new AuthMetrics(services), NullLogger<AuditLog>.Instance);
-        var driver = new RolloutDriver(splits ?? _splits, _evidence, _fleet, _fleet.Stored, new RolloutStore(StatePath), audit,
-            Options.Create(new RolloutOptions()), _time, NullLogger<RolloutDriver>.Instance);
+        var driver = new RolloutDriver(splits ?? _splits, _evidence, _fleet, new RolloutStore(StatePath), new LocalRolloutLease(), audit, new RolloutMetrics(Prometheus.Metrics.NewCustomRegistry(), splits ?? _splits),
+            Options.Create(new RolloutOptions { UnloadGraceMilliseconds = _grace }), _time, NullLogger<RolloutDriver>.Instance);
         _owned.Add(audit);
         _owned.Add(driver);
+        if (lead)
+        {
+            Assert.True(driver.Lead());
+        }
+
         return driver;
     }
 
@@ -168,7 +176,7 @@ public sealed class RolloutDriverTests : IDisposable
 
         // A new process: empty splits until restored.
         var splits = new FakeTrafficSplits();
-        var second = Create(splits);
+        var second = Create(splits, lead: false);
         var serving = second.Restore();
         Assert.Equal([1L, 2L], serving["mlp"]);
         Assert.Equal([new VersionShare(1, 50), new VersionShare(2, 50)], splits.Get("mlp")!.Shares);
@@ -208,5 +216,23 @@ public sealed class RolloutDriverTests : IDisposable
         var outcomes = File.ReadAllLines(AuditPath).Select(l => JsonDocument.Parse(l).RootElement).Where(l => l.GetProperty("caller").GetString() == "ops");
         Assert.Equal(["pause", "resume", "promote"], outcomes.Select(l => l.GetProperty("outcome").GetString()));
         Assert.Equal(409, Assert.Throws<DeploymentException>(() => driver.Command("mlp", "pause", "ops")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Command_Promote_OldVersionUnloadedOnlyAfterTheGrace()
+    {
+        _grace = 1000;
+        var driver = Create();
+        await driver.StartAsync("mlp", Canary, "ci", CancellationToken.None);
+        await StepAsync(driver, TimeSpan.Zero);
+
+        driver.Command("mlp", "promote", "ops");
+
+        // The split moved at once; the unload waits for requests routed by the old split to arrive.
+        Assert.Equal(TrafficSplit.All(2).Shares, _splits.Get("mlp")!.Shares);
+        Assert.Equal([[1L, 2L]], _fleet.Served);
+        var waited = await FakeClockSteps.AdvanceUntilAsync(_time, () => _fleet.Served.Count == 2, "the old version unloaded", TimeSpan.FromSeconds(30));
+        Assert.True(waited >= TimeSpan.FromSeconds(1), $"unloaded after {waited.TotalMilliseconds} ms, inside the 1000 ms grace");
+        Assert.Equal([[1L, 2L], [2L]], _fleet.Served);
     }
 }

@@ -32,8 +32,20 @@ internal sealed class RolloutMetrics
         registry.AddBeforeCollectCallback(Report);
     }
 
-    /// <summary>Counts one decision.</summary>
-    public void Decided(string model, string action) => _decisions.WithLabels(model, action).Inc();
+    /// <summary>
+    /// Counts one decision. A start also makes the model's rollback and promote series exist at 0, so that the first
+    /// rollback is an increase a rule can see (a series that appears at 1 has none).
+    /// </summary>
+    public void Decided(string model, string action)
+    {
+        if (action == "start")
+        {
+            _decisions.WithLabels(model, "rollback").IncTo(0);
+            _decisions.WithLabels(model, "promote").IncTo(0);
+        }
+
+        _decisions.WithLabels(model, action).Inc();
+    }
 
     // At each scrape: the splits as they are now; versions that left a split leave the gauge.
     private void Report()

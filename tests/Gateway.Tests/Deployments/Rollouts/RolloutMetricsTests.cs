@@ -30,8 +30,12 @@ public sealed class RolloutMetricsTests
 
         _splits.Remove("mlp");
         Assert.Empty(await ScrapeAsync("sg_traffic_split_percent"));
+        metrics.Decided("mlp", "start");
+        Assert.Equal(
+            ["sg_rollout_decisions_total{model=\"mlp\",action=\"promote\"} 0", "sg_rollout_decisions_total{model=\"mlp\",action=\"rollback\"} 0", "sg_rollout_decisions_total{model=\"mlp\",action=\"start\"} 1"],
+            await ScrapeAsync("sg_rollout_decisions_total"));
         metrics.Decided("mlp", "rollback");
         metrics.Decided("mlp", "rollback");
-        Assert.Equal(["sg_rollout_decisions_total{model=\"mlp\",action=\"rollback\"} 2"], await ScrapeAsync("sg_rollout_decisions_total"));
+        Assert.Contains("sg_rollout_decisions_total{model=\"mlp\",action=\"rollback\"} 2", await ScrapeAsync("sg_rollout_decisions_total"));
     }
 }

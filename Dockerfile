@@ -3,7 +3,7 @@
 #   docker build -t servinggateway .                       target cpu (the default): ASP.NET runtime image, CPU
 #   docker build --target gpu -t servinggateway:gpu .      CUDA 13 + cuDNN 9 runtime, ONNX Runtime with CUDA
 # Both run as a non-root user, serve the model repository mounted at /models (read-only is fine; the audit log
-# goes to /data), listen on port 8000 (REST) and 8001 (gRPC) and check
+# and the deployments state file go to /data), listen on port 8000 (REST) and 8001 (gRPC) and check
 # themselves on /v2/health/ready. The role and every switch come from the command line (arguments after the
 # image name replace CMD) or the environment (Section__Key, e.g. Inference__MaxResidentModels=4).
 # Beyond loopback the server refuses to start without API keys (Auth:Keys) or Auth__AllowAnonymous=true, and a
@@ -42,7 +42,8 @@ ENV Urls=http://0.0.0.0:8000 \
     GrpcUrls=http://0.0.0.0:8001 \
     Inference__ModelRepository=/models \
     Inference__DefaultExecutionProvider=cuda \
-    Audit__Path=/data/audit.log
+    Audit__Path=/data/audit.log \
+    Deployments__StateFile=/data/deployments.json
 EXPOSE 8000 8001
 USER 1654
 HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 CMD ["/app/deploy/healthcheck.sh"]
@@ -61,7 +62,8 @@ ENV ASPNETCORE_HTTP_PORTS= \
     Urls=http://0.0.0.0:8000 \
     GrpcUrls=http://0.0.0.0:8001 \
     Inference__ModelRepository=/models \
-    Audit__Path=/data/audit.log
+    Audit__Path=/data/audit.log \
+    Deployments__StateFile=/data/deployments.json
 EXPOSE 8000 8001
 # APP_UID: the non-root user the ASP.NET images define.
 USER $APP_UID

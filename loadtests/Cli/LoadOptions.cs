@@ -57,6 +57,9 @@ internal sealed class LoadOptions
 
     public double? SloP99Ms { get; set; }
 
+    /// <summary>--expect-version: the model version whose share of the answers the report follows over time.</summary>
+    public string? ExpectVersion { get; set; }
+
     /// <summary>--slo: the latency of one answer that counts it as goodput, ms.</summary>
     public double? SloMs { get; set; }
 

@@ -28,7 +28,7 @@ internal static class RunCommand
         var progress = options.NoProgress ? null : LiveProgress.ForConsole();
         var summary = await session.RunAsync(options.Load!, options.Duration, options.Warmup, progress, cancellationToken).ConfigureAwait(false);
         var thresholds = ThresholdEvaluator.Evaluate(options.Thresholds, summary);
-        var report = new RunReport(summary, thresholds, options.Url!.ToString(), Describe(session, options), ConsoleOutput.CommandLine("run", args));
+        var report = new RunReport(summary, thresholds, options.Url!.ToString(), Describe(session, options), ConsoleOutput.CommandLine("run", args), options.ExpectVersion);
         var paths = ReportWriter.WriteRun(report, ReportDirectory(options));
         ConsoleOutput.Tables("Load test", ReportTables.ForRun(report));
         Console.Out.WriteLine($"Reports: {string.Join(", ", paths)}");

@@ -49,6 +49,8 @@ internal static class Switches
             (o, v) => o.Thresholds.MinRate = ValueParsers.NonNegative(v)) { ScenarioKey = "minRate" },
         new("--slo", "MS", CommandKind.Both, "latency objective of each answer, ms: goodput = 2xx answers within it, reported per second and in total; find-max-rate --criterion goodput judges by it",
             (o, v) => o.SloMs = ValueParsers.Positive(v)) { ScenarioKey = "slo" },
+        new("--expect-version", "V", CommandKind.Run, "a model version a rollout is expected to bring: the report follows its share of the answers over time (X-Model-Version; gRPC model_version), beside every version's",
+            (o, v) => o.ExpectVersion = ValueParsers.Version(v)) { ScenarioKey = "expectVersion" },
         new("--report-dir", "DIR", CommandKind.Both, "where the reports go (default loadtest-reports/<UTC time>)",
             (o, v) => o.ReportDir = v) { ScenarioKey = "reportDir" },
         new("--no-progress", null, CommandKind.Both, "no live progress",

@@ -126,6 +126,12 @@ internal static class ValueParsers
             ? uri
             : throw new FormatException($"'{text}' is not an http:// or https:// URL");
 
+    /// <summary>A model version as a repository names its folder: a number without sign or leading zero ("2", not "02").</summary>
+    public static string Version(string text) =>
+        text is { Length: > 0 and <= 18 } && text[0] != '0' && text.All(char.IsAsciiDigit)
+            ? text
+            : throw new FormatException($"'{text}' is not a model version (a number such as 2)");
+
     /// <summary>The API key, or with <c>env:NAME</c> the value of environment variable NAME.</summary>
     public static string ApiKey(string text)
     {

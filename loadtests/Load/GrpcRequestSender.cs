@@ -27,14 +27,14 @@ internal sealed class GrpcRequestSender(IReadOnlyList<GrpcChannel> channels, IRe
     /// <summary>The trailer with the seconds to wait before retrying (the server's GrpcStatus.RetryAfterTrailer).</summary>
     public const string RetryAfterTrailer = "retry-after";
 
-    // ModelInfer on pre-serialized bytes: the request marshaller passes them through, the response one drops the
-    // message (already read whole by the client) without decoding it.
-    private static readonly Method<byte[], byte[]> ModelInfer = new(
+    // ModelInfer on pre-serialized bytes: the request marshaller passes them through, the response one reads only the
+    // model_version at the head of the message (already read whole by the client) and decodes nothing else.
+    private static readonly Method<byte[], string> ModelInfer = new(
         MethodType.Unary,
         GRPCInferenceService.Descriptor.FullName,
         "ModelInfer",
         Marshallers.Create(static (byte[] bytes) => bytes, static bytes => bytes),
-        new Marshaller<byte[]>(static (_, _) => throw new NotSupportedException("responses are never sent"), static _ => []));
+        new Marshaller<string>(static (_, _) => throw new NotSupportedException("responses are never sent"), static context => ModelVersionOf(context.PayloadAsReadOnlySequence()) ?? ""));
 
     private readonly CallInvoker[] _invokers = [.. channels.Select(c => c.CreateCallInvoker())];
     private long _nextChannel = -1;
@@ -51,9 +51,9 @@ internal sealed class GrpcRequestSender(IReadOnlyList<GrpcChannel> channels, IRe
         try
         {
             using var call = invoker.AsyncUnaryCall(ModelInfer, null, new CallOptions(headers, cancellationToken: timeoutSource.Token), target.NextBody().Bytes);
-            await call.ResponseAsync.ConfigureAwait(false);
+            var version = await call.ResponseAsync.ConfigureAwait(false);
             var answer = await call.ResponseHeadersAsync.ConfigureAwait(false);
-            return new RequestOutcome(targetIndex, ResponseStatus.Grpc(StatusCode.OK), null, answer.GetValue("x-cache"), answer.GetValue("x-served-by"));
+            return new RequestOutcome(targetIndex, ResponseStatus.Grpc(StatusCode.OK), null, answer.GetValue("x-cache"), answer.GetValue("x-served-by"), Version: version.Length > 0 ? version : null);
         }
         catch (Exception ex) when (ex is RpcException or OperationCanceledException && cancellationToken.IsCancellationRequested)
         {
@@ -106,4 +106,52 @@ internal sealed class GrpcRequestSender(IReadOnlyList<GrpcChannel> channels, IRe
         HttpRequestException http => RequestSender.TransportReason(http),
         _ => RequestSender.Cut(ex.Message),
     };
+
+    /// <summary>
+    /// The <c>model_version</c> (field 2) of a serialized ModelInferResponse, read from the message's head: fields 1
+    /// (model_name) and 2 come first as every encoder writes fields in number order; null when it is not there.
+    /// </summary>
+    internal static string? ModelVersionOf(System.Buffers.ReadOnlySequence<byte> message)
+    {
+        Span<byte> head = stackalloc byte[(int)Math.Min(message.Length, 512)];
+        System.Buffers.BuffersExtensions.CopyTo(message.Slice(0, head.Length), head);
+        var at = 0;
+        while (at < head.Length && ReadVarint(head, ref at) is { } tag && (tag & 7) == 2 && ReadVarint(head, ref at) is { } length)
+        {
+            if (length > (ulong)(head.Length - at))
+            {
+                return null;
+            }
+
+            if (tag >> 3 == 2)
+            {
+                return System.Text.Encoding.UTF8.GetString(head.Slice(at, (int)length));
+            }
+
+            if (tag >> 3 != 1)
+            {
+                return null;
+            }
+
+            at += (int)length;
+        }
+
+        return null;
+    }
+
+    private static ulong? ReadVarint(ReadOnlySpan<byte> bytes, ref int at)
+    {
+        ulong value = 0;
+        for (var shift = 0; shift < 64 && at < bytes.Length; shift += 7)
+        {
+            var b = bytes[at++];
+            value |= (ulong)(b & 0x7F) << shift;
+            if (b < 0x80)
+            {
+                return value;
+            }
+        }
+
+        return null;
+    }
 }

@@ -4,10 +4,11 @@ namespace ServingGateway.LoadTool.Load;
 
 /// <summary>
 /// What became of one request: the HTTP or gRPC status (HTTP 0 when no response came: a connection error or a
-/// timeout), why it failed (null on success), the X-Cache and X-Served-By headers, and whether it carried a
-/// retry delay (Retry-After, or gRPC's retry-after trailer).
+/// timeout), why it failed (null on success), the X-Cache and X-Served-By headers, whether it carried a
+/// retry delay (Retry-After, or gRPC's retry-after trailer), and the model version that answered (REST: the
+/// X-Model-Version header; gRPC: the response's model_version).
 /// </summary>
-internal readonly record struct RequestOutcome(int Target, ResponseStatus StatusCode, string? Error, string? Cache, string? ServedBy, bool RetryAfter = false)
+internal readonly record struct RequestOutcome(int Target, ResponseStatus StatusCode, string? Error, string? Cache, string? ServedBy, bool RetryAfter = false, string? Version = null)
 {
     /// <summary>A 2xx response (gRPC: OK).</summary>
     public bool IsSuccess => StatusCode.IsSuccess;

@@ -6,7 +6,7 @@ namespace ServingGateway.LoadTool.Load;
 /// <summary>
 /// Sends infer requests to the targets over one <see cref="HttpClient"/> and turns every result into
 /// a <see cref="RequestOutcome"/>: the status, the reason of a failure (the <c>error</c> of the JSON
-/// error body, or the transport error), and the X-Cache and X-Served-By headers. A response counts
+/// error body, or the transport error), and the X-Cache, X-Served-By and X-Model-Version headers. A response counts
 /// as finished when its body has been read to the end, as in wrk.
 /// </summary>
 internal sealed class RequestSender(HttpClient client, IReadOnlyList<LoadTarget> targets, TargetSelector selector) : IRequestSender
@@ -29,14 +29,15 @@ internal sealed class RequestSender(HttpClient client, IReadOnlyList<LoadTarget>
             var status = (int)response.StatusCode;
             var cache = Header(response, "X-Cache");
             var servedBy = Header(response, "X-Served-By");
+            var version = Header(response, "X-Model-Version");
             if (response.IsSuccessStatusCode)
             {
                 await response.Content.CopyToAsync(Stream.Null, cancellationToken).ConfigureAwait(false);
-                return new RequestOutcome(targetIndex, status, null, cache, servedBy);
+                return new RequestOutcome(targetIndex, status, null, cache, servedBy, Version: version);
             }
 
             var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-            return new RequestOutcome(targetIndex, status, ErrorReason(body), cache, servedBy, response.Headers.RetryAfter is not null);
+            return new RequestOutcome(targetIndex, status, ErrorReason(body), cache, servedBy, response.Headers.RetryAfter is not null, version);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

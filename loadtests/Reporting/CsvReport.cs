@@ -24,6 +24,21 @@ internal static class CsvReport
         return csv.ToString();
     }
 
+    /// <summary>second,version,answers: the answers of each model version in each second (X-Model-Version; a rollout over time).</summary>
+    public static string Versions(RunSummary summary)
+    {
+        var csv = new StringBuilder().AppendLine("second,version,answers");
+        foreach (var s in summary.Timeline)
+        {
+            foreach (var (version, answers) in (s.Versions ?? new Dictionary<string, long>()).OrderBy(p => p.Key, StringComparer.Ordinal))
+            {
+                csv.AppendJoin(',', Formatting.Count(s.Second), version, Formatting.Count(answers)).AppendLine();
+            }
+        }
+
+        return csv.ToString();
+    }
+
     /// <summary>
     /// percentile,latency_ms,service_time_ms: the fixed percentiles (50 … 99.9, 100 = max), then
     /// HdrHistogram's full distribution of latency as percentile,latency_ms,count_at_or_below.

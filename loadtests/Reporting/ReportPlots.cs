@@ -40,6 +40,29 @@ internal static class ReportPlots
     }
 
     /// <summary>
+    /// The share of each second's answers by model version (the five versions with the most answers): a rollout as
+    /// it happens, with <paramref name="expected"/> (<c>--expect-version</c>) always drawn.
+    /// </summary>
+    public static string VersionsOverTime(RunSummary summary, string? expected)
+    {
+        var plot = NewPlot("Answers by model version", "second", "share of the second's answers (%)");
+        double[] xs = [.. summary.Timeline.Select(s => (double)s.Second)];
+        var versions = summary.Versions.OrderByDescending(p => p.Value).Select(p => p.Key).Take(5).ToList();
+        if (expected is not null && !versions.Contains(expected))
+        {
+            versions.Add(expected);
+        }
+
+        foreach (var version in versions)
+        {
+            Line(plot, xs, [.. summary.Timeline.Select(s => s.Versions is { Count: > 0 } all ? 100.0 * s.AnswersOf(version) / all.Values.Sum() : 0)],
+                version == expected ? $"version {version} (expected)" : $"version {version}");
+        }
+
+        return Svg(plot);
+    }
+
+    /// <summary>
     /// Latency and service time by percentile, HdrHistogram style: the x axis is
     /// log10(1 / (1 − p)), so 90%, 99%, 99.9% are evenly spaced and the tail is readable.
     /// </summary>

@@ -27,6 +27,7 @@ internal static class ReportTables
 
         tables.Add(Distribution("X-Cache", s.Cache, s.Responses));
         tables.Add(Distribution("X-Served-By", s.ServedBy, s.Responses));
+        tables.Add(Distribution("X-Model-Version", s.Versions, s.Responses));
         if (report.Thresholds.Count > 0)
         {
             tables.Add(new("Thresholds", ["threshold", "limit", "measured", "result"],
@@ -63,6 +64,12 @@ internal static class ReportTables
         if (s.Slo is { } slo)
         {
             rows.Add(["goodput", $"{Formatting.Rate(s.Goodput ?? 0)} req/s within {Formatting.Ms(slo.TotalMilliseconds)} ms ({Formatting.Count(s.WithinSlo ?? 0)} answers, {Formatting.Percent(s.GoodputShare ?? 0)} of the requests)"]);
+        }
+
+        if (report.ExpectedVersion is var (answers, firstSecond, lastShare))
+        {
+            rows.Add([$"version {report.ExpectVersion}", $"{Formatting.Count(answers)} of {Formatting.Count(s.Responses)} answers; "
+                + (firstSecond is { } first ? $"first in second {first}; {Formatting.Percent(lastShare)} of the last second's answers" : "never answered")]);
         }
 
         if (s.SuccessLatency is { Count: > 0 } ok)

@@ -18,11 +18,17 @@ internal static class ReportWriter
         var tables = ReportTables.ForRun(report);
         var s = report.Summary;
         string[] plots = [ReportPlots.LatencyOverTime(s), ReportPlots.PercentileDistribution(s), ReportPlots.ThroughputOverTime(s)];
+        if (report.ExpectVersion is not null || s.Versions.Count > 1)
+        {
+            plots = [.. plots, ReportPlots.VersionsOverTime(s, report.ExpectVersion)];
+        }
+
         return Write(directory,
         [
             ("report.md", MarkdownReport.Render("Load test report", tables, RunNote + " Per-second data: timeline.csv; full distribution: percentiles.csv.")),
             ("report.html", HtmlReport.Render("Load test report", RunNote, tables, plots)),
             ("timeline.csv", CsvReport.Timeline(s)),
+            ("versions.csv", CsvReport.Versions(s)),
             ("percentiles.csv", CsvReport.Percentiles(s)),
             ("summary.json", JsonSerializer.Serialize(SummaryJson(report), JsonOptions)),
         ]);
@@ -115,6 +121,9 @@ internal static class ReportWriter
             s.Refusals,
             s.RefusalsWithRetryAfter,
             s.ServedBy,
+            s.Versions,
+            report.ExpectVersion,
+            ExpectedVersion = report.ExpectedVersion is var (answers, first, lastShare) ? new { Answers = answers, FirstSecond = first, LastSecondShare = lastShare } : null,
             s.OpenLoop,
             Thresholds = report.Thresholds,
             Passed = report.Thresholds.All(t => t.Passed),

@@ -40,6 +40,8 @@ internal sealed class LatencyRecorder
     private readonly Dictionary<ResponseStatus, long> _statuses = [];
     private readonly Dictionary<string, long> _cache = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _servedBy = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _versions = new(StringComparer.Ordinal);
+    private Dictionary<string, long> _secondVersions = new(StringComparer.Ordinal);
     private readonly int _lastSecond;
     private readonly long? _sloMicros;
     private readonly TimeSpan? _slo;
@@ -114,6 +116,8 @@ internal sealed class LatencyRecorder
                 Increment(_statuses, outcome.StatusCode);
                 Increment(_cache, outcome.Cache ?? "(none)");
                 Increment(_servedBy, outcome.ServedBy ?? "(none)");
+                Increment(_versions, outcome.Version ?? "(none)");
+                Increment(_secondVersions, outcome.Version ?? "(none)");
                 if (outcome.IsSuccess)
                 {
                     LatencyDistribution.Record(_success, latency);
@@ -213,6 +217,7 @@ internal sealed class LatencyRecorder
                 StatusCounts = new Dictionary<ResponseStatus, long>(_statuses),
                 Cache = new Dictionary<string, long>(_cache, StringComparer.Ordinal),
                 ServedBy = new Dictionary<string, long>(_servedBy, StringComparer.Ordinal),
+                Versions = new Dictionary<string, long>(_versions, StringComparer.Ordinal),
                 Slo = _slo,
                 WithinSlo = _slo is null ? null : _withinSlo,
                 SuccessLatency = new LatencyDistribution(_success.Copy()),
@@ -242,6 +247,7 @@ internal sealed class LatencyRecorder
             _secondFinished = 0;
             _secondErrors = 0;
             _secondWithinSlo = 0;
+            _secondVersions = new Dictionary<string, long>(StringComparer.Ordinal);
             _currentSecond++;
         }
     }
@@ -258,7 +264,8 @@ internal sealed class LatencyRecorder
             has ? _second.GetValueAtPercentile(99) / 1000.0 : 0,
             has ? _second.GetMaxValue() / 1000.0 : 0,
             _slo is null ? null : _secondWithinSlo,
-            _secondSuccess.TotalCount > 0 ? _secondSuccess.GetValueAtPercentile(99) / 1000.0 : 0);
+            _secondSuccess.TotalCount > 0 ? _secondSuccess.GetValueAtPercentile(99) / 1000.0 : 0,
+            _secondVersions.Count > 0 ? new Dictionary<string, long>(_secondVersions, StringComparer.Ordinal) : null);
     }
 
     private static void Increment<TKey>(Dictionary<TKey, long> counts, TKey key, TKey other)

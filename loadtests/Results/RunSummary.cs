@@ -47,6 +47,9 @@ internal sealed record RunSummary
     /// <summary>X-Served-By values of the responses ("(none)" when absent).</summary>
     public required IReadOnlyDictionary<string, long> ServedBy { get; init; }
 
+    /// <summary>The model versions that answered (X-Model-Version; gRPC model_version; "(none)" when absent).</summary>
+    public IReadOnlyDictionary<string, long> Versions { get; init; } = new Dictionary<string, long>(StringComparer.Ordinal);
+
     /// <summary>The latency an answer must keep to count as goodput (<c>--slo</c>); null when none was given.</summary>
     public TimeSpan? Slo { get; init; }
 

@@ -42,6 +42,7 @@ public static class InferenceServiceCollectionExtensions
         services.AddSingleton<ModelResidency>();
         services.AddSingleton<ModelRepository>();
         services.AddSingleton(sp => new NodeReadings(sp.GetRequiredService<ModelRepository>()));
+        services.AddSingleton(sp => new ModelVersions(sp.GetRequiredService<ModelRepository>()));
         services.AddSingleton(sp => new VersionCatalog(
             sp.GetRequiredService<ModelRepository>(), sp.GetRequiredService<ModelHostFactory>(), sp.GetRequiredService<IOptions<InferenceOptions>>().Value));
         services.AddHostedService<RepositoryLoader>();

@@ -121,6 +121,18 @@ def versioned_model(version):
     return finish(graph, f"Version {version}: y = x + {float(version)}, FP32 [batch, 4].")
 
 
+def scaled_model(factor):
+    k = numpy_helper.from_array(np.array(float(factor), dtype=np.float32), "k")
+    graph = helper.make_graph(
+        [helper.make_node("Mul", ["x", "k"], ["y"], name="scale")],
+        f"scaled_v{factor}",
+        [fp32("x", ["batch", 4])],
+        [fp32("y", ["batch", 4])],
+        initializer=[k],
+    )
+    return finish(graph, f"Version {factor}: y = x * {float(factor)}, FP32 [batch, 4].")
+
+
 def lookup_model():
     table = numpy_helper.from_array(np.arange(12, dtype=np.float32).reshape(4, 3), "table")
     graph = helper.make_graph(
@@ -236,6 +248,10 @@ def files():
     )
     yield "wide/1/model.onnx", wide_model()
     yield "wide/config.json", config_bytes({"max_batch_size": 4, "instances": 1})
+    # Outside the model repository (servers on tests/Assets/models must not see it): a model whose two versions'
+    # outputs differ by a known ratio, copied into a temporary repository by the shadow tests.
+    for v in (2, 3):
+        yield f"../shadow/scaled/{v}/model.onnx", scaled_model(v)
     # Outside the model repository (the server must not see it): ../expected/.
     yield "../expected/mlp_reference.json", mlp_reference_json()
 

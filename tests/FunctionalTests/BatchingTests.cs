@@ -279,7 +279,13 @@ public sealed class BatchingTests : IAsyncLifetime
         var version = _server.Repository.GetReady("slowd")![0];
         Assert.Matches(""""overload_policy":\s*\{\s*"string_value":\s*"deadline"""", await Client.GetStringAsync("v2/models/slowd/config"));
         var refusedBefore = await RejectedCountAsync("slowd", "deadline");
-        (await SlowPAsync(256, "{}", "slowd")).Dispose(); // one 256-row run: the batcher learns its drain rate
+        // One 256-row run: the batcher learns its drain rate. With a timeout of its own: on a loaded machine the loop can
+        // take longer than the 40 ms default deadline to dispatch it, and a request dropped in the queue teaches nothing
+        // (then the request below was admitted with no rate known, and timed out in the queue instead of being refused).
+        using (var teach = await SlowPAsync(256, """{"timeout":60000000}""", "slowd"))
+        {
+            Assert.Equal(HttpStatusCode.OK, teach.StatusCode);
+        }
 
         var dispatched = version.Statistics.Queue.Count;
         // Both with their own 60 s deadline (a timeout), so both are admitted: one runs, one waits behind it.

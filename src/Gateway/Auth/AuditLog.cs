@@ -8,7 +8,7 @@ namespace ServingGateway.Auth;
 /// <summary>
 /// Appends one JSON line per repository or admin call (with its outcome) and per 401/403 to
 /// <see cref="AuditOptions.Path"/>: <c>{"time", "caller", "role", "method", "route", "model", "status",
-/// "outcome"}</c>, with a <c>details</c> object when the endpoint added one (<see cref="AuditDetails"/>). Route is the route pattern the router selected (the raw path, cut to 256 characters, when
+/// "outcome"}</c>, with a <c>details</c> object when the endpoint added one (<see cref="AuditDetails"/>), and one per <see cref="Event"/> (a rollout's decisions). Route is the route pattern the router selected (the raw path, cut to 256 characters, when
 /// none matched); never a key. Written and flushed before the response ends, under one lock; rotated by size.
 /// Refusals are also counted in <see cref="AuthMetrics"/>.
 /// </summary>
@@ -57,6 +57,29 @@ internal sealed partial class AuditLog : IDisposable
         }
     }
 
+    /// <summary>
+    /// Records something done outside a request, or more than its request line says (a rollout's decision and the
+    /// readings it was made on): <c>{"time", "caller", "event", "model", "outcome", ...fields}</c>.
+    /// </summary>
+    public void Event(string caller, string name, string model, string outcome, Action<Utf8JsonWriter> fields)
+    {
+        using var stream = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(stream, WriterOptions))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("time"u8, _time.GetUtcNow().UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
+            writer.WriteString("caller"u8, caller);
+            writer.WriteString("event"u8, name);
+            writer.WriteString("model"u8, Cut(model));
+            writer.WriteString("outcome"u8, outcome);
+            fields(writer);
+            writer.WriteEndObject();
+        }
+
+        stream.WriteByte((byte)'\n');
+        Write(stream.ToArray());
+    }
+
     public void Dispose()
     {
         lock (_lock)
@@ -68,7 +91,11 @@ internal sealed partial class AuditLog : IDisposable
 
     private void Append(HttpContext context, int status, string caller, GatewayRoles? role, string outcome)
     {
-        var line = Format(context, status, caller, role, outcome);
+        Write(Format(context, status, caller, role, outcome));
+    }
+
+    private void Write(byte[] line)
+    {
         try
         {
             lock (_lock)

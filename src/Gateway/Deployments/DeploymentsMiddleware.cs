@@ -1,6 +1,9 @@
 using System.Globalization;
 using System.IO.Hashing;
 using System.Text;
+using Microsoft.Extensions.Options;
+using ServingGateway.Deployments.Shadow;
+using ServingGateway.Inference;
 using ServingGateway.Inference.Common;
 using ServingGateway.Routing;
 
@@ -15,8 +18,12 @@ namespace ServingGateway.Deployments;
 /// response header) for the rollout's analysis (<see cref="RolloutEvidence"/>). Standalone, the choice is the route's
 /// version value the infer endpoint reads; an edge also forwards to that version's path (<see cref="DeploymentChoice"/>).
 /// </summary>
-internal sealed class DeploymentsMiddleware(RequestDelegate next, TrafficSplits splits, RolloutEvidence evidence, TimeProvider time)
+internal sealed class DeploymentsMiddleware(RequestDelegate next, TrafficSplits splits, RolloutEvidence evidence, TimeProvider time, IServiceProvider services)
 {
+    // Shadow mirroring runs where a shadow runner is registered (ShadowServiceCollectionExtensions); null elsewhere.
+    private readonly ShadowMirroring? _shadows = services.GetService<ShadowMirroring>();
+    private readonly long _captureLimit = services.GetService<IOptions<ShadowOptions>>()?.Value.MaxQueuedBytes ?? 0;
+
     /// <summary>The request header that pins a version, and the response header that names the version which answered.</summary>
     public const string VersionHeader = "X-Model-Version";
 
@@ -43,22 +50,63 @@ internal sealed class DeploymentsMiddleware(RequestDelegate next, TrafficSplits 
             context.Features.Set(new DeploymentChoice(model, chosen));
         }
 
+        if (slots?.Split.Shadow is { } shadow && _shadows is { } shadows && shadows.ShouldMirror(model, shadow))
+        {
+            return MirrorAsync(context, model, shadow, shadows);
+        }
+
         if (slots is not null)
         {
-            // Recorded once the answer is complete, whatever wrote it (the endpoint, or the JSON error middleware).
-            var started = time.GetTimestamp();
-            context.Response.OnCompleted(() =>
-            {
-                if (AnsweredBy(context) is { } version)
-                {
-                    evidence.RecordAnswer(model, version, context.Response.StatusCode, time.GetElapsedTime(started).TotalMilliseconds);
-                }
-
-                return Task.CompletedTask;
-            });
+            Record(context, model);
         }
 
         return next(context);
+    }
+
+    // Records the answer once it is complete, whatever wrote it (the endpoint, or the JSON error middleware).
+    private void Record(HttpContext context, string model)
+    {
+        var started = time.GetTimestamp();
+        context.Response.OnCompleted(() =>
+        {
+            if (AnsweredBy(context) is { } version)
+            {
+                evidence.RecordAnswer(model, version, context.Response.StatusCode, time.GetElapsedTime(started).TotalMilliseconds);
+            }
+
+            return Task.CompletedTask;
+        });
+    }
+
+    // A request sampled for the shadow: its body and its answer pass through as always and are copied on the way (up to
+    // Deployments:Shadow:MaxQueuedBytes each), then offered to the shadow, which runs later, off this request's path.
+    // An answer given by the shadow version itself (a pin) is not compared with itself.
+    private async Task MirrorAsync(HttpContext context, string model, ShadowMirror shadow, ShadowMirroring shadows)
+    {
+        Record(context, model);
+        var (request, response) = (context.Request.Body, context.Response.Body);
+        var sent = new CapturingStream(request, _captureLimit);
+        var answered = new CapturingStream(response, _captureLimit);
+        context.Request.Body = sent;
+        context.Response.Body = answered;
+        try
+        {
+            await next(context);
+
+            // What the endpoint wrote through the body's pipe and left for the server to flush goes through the copy now.
+            await context.Response.BodyWriter.FlushAsync(context.RequestAborted);
+        }
+        finally
+        {
+            context.Request.Body = request;
+            context.Response.Body = response;
+        }
+
+        if (!sent.Overflowed && !answered.Overflowed && AnsweredBy(context) is { } version && version != shadow.Version)
+        {
+            shadows.TryOffer(model, shadow.Version, sent.Captured, context.Request.ContentType, context.Request.Headers[InProcessShadowRunner.HeaderLengthHeader].FirstOrDefault(),
+                answered.Captured, context.Response.Headers[InProcessShadowRunner.HeaderLengthHeader].FirstOrDefault(), context.Response.StatusCode);
+        }
     }
 
     // The X-Model-Version pin: false when it is not one version number.
@@ -70,7 +118,7 @@ internal sealed class DeploymentsMiddleware(RequestDelegate next, TrafficSplits 
             return true;
         }
 
-        pin = values.Count == 1 && IsVersionText(values[0]) ? values[0] : null;
+        pin = values.Count == 1 && values[0] is { } text && VersionCatalog.TryParseVersion(text, out _) ? text : null;
         return pin is not null;
     }
 
@@ -89,10 +137,6 @@ internal sealed class DeploymentsMiddleware(RequestDelegate next, TrafficSplits 
         var hash = XxHash3.HashToUInt64(Encoding.UTF8.GetBytes(model + "\n" + key));
         return (int)(hash % 100);
     }
-
-    // A version folder's canonical number: "1", "12", never "01", "+1" or "1.0".
-    private static bool IsVersionText(string? text) =>
-        text is { Length: > 0 and <= 18 } && text[0] != '0' && long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out _);
 
     // The version named by the answer, else the one chosen or routed to; null when neither names a number.
     private static long? AnsweredBy(HttpContext context)

@@ -1,5 +1,7 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using ServingGateway.Deployments.Fleet;
+using ServingGateway.Deployments.Rollouts;
+using ServingGateway.Deployments.Shadow;
 using ServingGateway.Deployments.Versions;
 using ServingGateway.Hosting;
 
@@ -11,8 +13,11 @@ namespace ServingGateway.Deployments;
 /// </summary>
 internal static class DeploymentsServiceCollectionExtensions
 {
-    /// <summary>The deployments' services for <paramref name="role"/> (on a node: version uploads only).</summary>
-    public static IServiceCollection AddDeployments(this IServiceCollection services, IConfiguration configuration, GatewayRole role)
+    /// <summary>
+    /// The deployments' services for <paramref name="role"/> (on a node: version uploads only); the rollouts' state
+    /// lives in <paramref name="redis"/> when set (shared by every edge), else in a file.
+    /// </summary>
+    public static IServiceCollection AddDeployments(this IServiceCollection services, IConfiguration configuration, GatewayRole role, string? redis)
     {
         // Version uploads on every role: stored here (standalone, node: what its edges send it) or sent to every node (edge).
         ReloadableOptions.Add<VersionUploadOptions>(services, configuration, VersionUploadOptions.SectionName, o => o.Validate());
@@ -36,12 +41,23 @@ internal static class DeploymentsServiceCollectionExtensions
         services.AddSingleton<ITrafficSplits>(sp => sp.GetRequiredService<TrafficSplits>());
         services.AddSingleton<RolloutEvidence>();
         services.AddSingleton<IRolloutEvidence>(sp => sp.GetRequiredService<RolloutEvidence>());
+        services.AddSingleton<IShadowResults>(sp => sp.GetRequiredService<RolloutEvidence>());
+        if (role == GatewayRole.Standalone)
+        {
+            services.AddSingleton<IVersionFleet>(sp => new LocalVersionFleet(sp.GetRequiredService<Inference.ModelVersions>()));
+        }
+
         if (role == GatewayRole.Edge)
         {
             services.AddSingleton<NodeFanOut>();
+            services.AddSingleton<VersionCatchUp>();
+            services.AddHostedService(sp => sp.GetRequiredService<VersionCatchUp>());
             services.AddSingleton<IVersionFleet, EdgeVersionFleet>();
         }
 
+        services.AddRollouts(configuration, role, redis);
+
+        services.AddShadowMirroring(configuration, role);
         return services;
     }
 
@@ -60,7 +76,13 @@ internal static class DeploymentsServiceCollectionExtensions
     public static IEndpointRouteBuilder MapDeploymentEndpoints(this IEndpointRouteBuilder endpoints, GatewayRole role)
     {
         // Every role: an edge sends uploads on to each node, which stores them (node key).
-        endpoints.MapVersionEndpoints();
+        endpoints.MapVersionEndpoints(role);
+        if (role == GatewayRole.Node)
+        {
+            return endpoints;
+        }
+
+        endpoints.MapRolloutEndpoints();
         if (role == GatewayRole.Edge)
         {
             endpoints.MapEdgeRepositoryEndpoints();

@@ -1,3 +1,4 @@
+using ServingGateway.Deployments.Shadow;
 using System.Collections.Concurrent;
 
 namespace ServingGateway.Deployments;
@@ -8,7 +9,7 @@ namespace ServingGateway.Deployments;
 /// mirror. A model's window is replaced whole at <see cref="StartWindow"/>, so a recording racing the switch lands in
 /// one window or the other, never half in each. Memory: one histogram per version per model under a split.
 /// </summary>
-internal sealed class RolloutEvidence : IRolloutEvidence
+internal sealed class RolloutEvidence : IRolloutEvidence, IShadowResults
 {
     private readonly ConcurrentDictionary<string, Window> _windows = new(StringComparer.Ordinal);
 

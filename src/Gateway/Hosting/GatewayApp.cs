@@ -106,7 +106,7 @@ internal static partial class GatewayApp
             builder.Services.AddRateLimits(builder.Configuration, settings.Cache.Redis);
         }
 
-        builder.Services.AddDeployments(builder.Configuration, role);
+        builder.Services.AddDeployments(builder.Configuration, role, settings.Cache.Redis);
 
         if (role == GatewayRole.Edge)
         {

@@ -1,4 +1,5 @@
 using ServingGateway.Auth;
+using ServingGateway.Deployments.Shadow;
 using ServingGateway.Deployments.Versions;
 using ServingGateway.Edge;
 using ServingGateway.Inference;
@@ -89,6 +90,7 @@ internal sealed class GatewaySettings
             errors.AddRange(edge.Validate(role == GatewayRole.Edge));
             errors.AddRange(auth.Validate());
             errors.AddRange(limits.Validate());
+            errors.AddRange(Bind<ShadowOptions>(configuration, ShadowOptions.SectionName, errors).Validate());
         }
 
         errors.AddRange(Bind<VersionUploadOptions>(configuration, VersionUploadOptions.SectionName, errors).Validate());

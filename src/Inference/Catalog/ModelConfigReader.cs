@@ -412,7 +412,7 @@ internal static class ModelConfigReader
         return null;
     }
 
-    private static VersionPolicy? ReadPolicy(JsonElement value, List<string> errors)
+    internal static VersionPolicy? ReadPolicy(JsonElement value, List<string> errors)
     {
         const string Expected = "\"version_policy\" must be {\"latest\": {\"num_versions\": N}}, {\"all\": {}} or {\"specific\": {\"versions\": [...]}}";
         if (value.ValueKind != JsonValueKind.Object || value.EnumerateObject().Count() != 1)

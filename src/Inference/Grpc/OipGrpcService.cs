@@ -154,7 +154,17 @@ internal sealed class OipGrpcService(
     {
         CheckRepositoryName(request.RepositoryName);
         RepositoryEndpoints.CheckLoadParameters(request.Parameters.Keys);
-        await repository.LoadAsync(request.ModelName, context.CancellationToken);
+        if (request.Parameters.TryGetValue("config", out var config))
+        {
+            var policy = RepositoryEndpoints.ReadVersionPolicyOverride(
+                config.ParameterChoiceCase == ModelRepositoryParameter.ParameterChoiceOneofCase.StringParam ? config.StringParam : null);
+            await repository.LoadAsync(request.ModelName, policy, context.CancellationToken);
+        }
+        else
+        {
+            await repository.LoadAsync(request.ModelName, context.CancellationToken);
+        }
+
         return new RepositoryModelLoadResponse();
     }
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using ServingGateway.Inference.Catalog;
 using ServingGateway.Inference.Protocol;
 using ServingGateway.Inference.Repository;
 using ServingGateway.Inference.Serving;
@@ -48,41 +49,88 @@ internal sealed class RepositoryEndpoints(ModelRepository repository, RequestBod
     private async Task LoadAsync(HttpContext context)
     {
         var name = (string)context.Request.RouteValues["model"]!;
-        await ReadManagementBodyAsync(context);
-        await repository.LoadAsync(name, context.RequestAborted);
+        var policy = await ReadManagementBodyAsync(context);
+        if (policy is null)
+        {
+            await repository.LoadAsync(name, context.RequestAborted);
+        }
+        else
+        {
+            await repository.LoadAsync(name, policy, context.RequestAborted);
+        }
+
         await WriteIndexAsync(context, [.. repository.GetIndex().Where(r => r.Name == name)]);
     }
 
     private async Task UnloadAsync(HttpContext context)
     {
         var name = (string)context.Request.RouteValues["model"]!;
-        await ReadManagementBodyAsync(context);
+        if (await ReadManagementBodyAsync(context) is not null)
+        {
+            throw InferenceException.BadRequest("an unload takes no \"config\" parameter");
+        }
+
         await repository.UnloadAsync(name, context.RequestAborted);
         await WriteIndexAsync(context, [.. repository.GetIndex().Where(r => r.Name == name)]);
     }
 
-    private async Task ReadManagementBodyAsync(HttpContext context)
+    // Triton's optional {"parameters": {...}}: accepted when well-formed. Returns the version_policy of a "config"
+    // override (the only override accepted), else null.
+    private async Task<VersionPolicy?> ReadManagementBodyAsync(HttpContext context)
     {
-        // Triton's optional {"parameters": {...}}: accepted when well-formed; config overrides are not supported.
         using var body = await PooledBody.ReadAsync(context.Request, MaxBodyBytes, budget, context.RequestAborted);
-        if (!body.Span.IsEmpty)
+        if (body.Span.IsEmpty)
         {
-            using var document = ParseObject(body.Span);
-            if (document.RootElement.TryGetProperty("parameters", out var parameters) && parameters.ValueKind == JsonValueKind.Object)
-            {
-                CheckLoadParameters(parameters.EnumerateObject().Select(p => p.Name));
-            }
+            return null;
         }
+
+        using var document = ParseObject(body.Span);
+        if (!document.RootElement.TryGetProperty("parameters", out var parameters) || parameters.ValueKind != JsonValueKind.Object)
+        {
+            return null;
+        }
+
+        CheckLoadParameters(parameters.EnumerateObject().Select(p => p.Name));
+        return parameters.TryGetProperty("config", out var config)
+            ? ReadVersionPolicyOverride(config.ValueKind == JsonValueKind.String ? config.GetString() : null)
+            : null;
     }
 
-    /// <summary>Refuses Triton's load parameters that override a version's files (<c>config</c>, <c>file:...</c>).</summary>
+    /// <summary>Refuses Triton's load parameters that override a version's files (<c>file:...</c>).</summary>
     /// <exception cref="InferenceException">400 when one is named.</exception>
     internal static void CheckLoadParameters(IEnumerable<string> names)
     {
-        if (names.Any(n => n == "config" || n.StartsWith("file:", StringComparison.Ordinal)))
+        if (names.Any(n => n.StartsWith("file:", StringComparison.Ordinal)))
         {
-            throw InferenceException.BadRequest("load parameters \"config\" and \"file:\" overrides are not supported; change the files in the model repository");
+            throw InferenceException.BadRequest("load parameter \"file:\" overrides are not supported; change the files in the model repository");
         }
+    }
+
+    /// <summary>
+    /// The versions a load's <c>"config"</c> parameter names: a JSON object in a string (<paramref name="configJson"/>;
+    /// null when the parameter is not a string) holding only <c>version_policy</c>, served until the next override or
+    /// unload; every other field is refused.
+    /// </summary>
+    /// <exception cref="InferenceException">400 for anything else.</exception>
+    internal static VersionPolicy ReadVersionPolicyOverride(string? configJson)
+    {
+        const string Only = "load parameter \"config\" overrides other than \"version_policy\" are not supported: send "
+            + "{\"version_policy\": {\"specific\": {\"versions\": [1, 2]}}} as a JSON string, and change other fields in the model repository";
+        if (configJson is null)
+        {
+            throw InferenceException.BadRequest(Only);
+        }
+
+        using var document = ParseObject(System.Text.Encoding.UTF8.GetBytes(configJson));
+        var fields = document.RootElement.EnumerateObject().ToList();
+        if (fields.Count != 1 || fields[0].Name != "version_policy")
+        {
+            throw InferenceException.BadRequest(Only);
+        }
+
+        var errors = new List<string>();
+        return ModelConfigReader.ReadPolicy(fields[0].Value, errors)
+            ?? throw InferenceException.BadRequest(string.Join("; ", errors));
     }
 
     private static JsonDocument ParseObject(ReadOnlySpan<byte> json)

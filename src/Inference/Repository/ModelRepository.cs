@@ -17,6 +17,7 @@ namespace ServingGateway.Inference.Repository;
 internal sealed partial class ModelRepository : IDisposable
 {
     private readonly ConcurrentDictionary<string, ModelEntry> _models = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, VersionPolicy> _overrides = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly InferenceOptions _options;
     private readonly ModelHostFactory _hosts;
@@ -124,6 +125,42 @@ internal sealed partial class ModelRepository : IDisposable
         }
     }
 
+    /// <summary>
+    /// Loads or reloads <paramref name="name"/> serving the versions <paramref name="policy"/> selects in place of its
+    /// version_policy; the override stays for later reloads until another replaces it, an unload, or a call with null
+    /// (back to the model's version_policy). Otherwise as <see cref="LoadAsync(string, CancellationToken)"/>.
+    /// </summary>
+    /// <exception cref="InferenceException">404 for a model with no folder; 400 when no version could be loaded.</exception>
+    public Task LoadAsync(string name, VersionPolicy? policy, CancellationToken cancellationToken)
+    {
+        if (!IsValidName(name) || !Directory.Exists(Path.Combine(Root, name)))
+        {
+            throw InferenceException.NotFound($"unknown model '{name}': no folder of that name in the model repository");
+        }
+
+        SetOverride(name, policy);
+        return LoadAsync(name, cancellationToken);
+    }
+
+    /// <summary>
+    /// Sets (or with null clears) the versions <paramref name="name"/> serves in place of its version_policy, without
+    /// loading: the next load follows it (a restart sets it before the first load).
+    /// </summary>
+    public void SetOverride(string name, VersionPolicy? policy)
+    {
+        if (policy is null)
+        {
+            _overrides.TryRemove(name, out _);
+        }
+        else
+        {
+            _overrides[name] = policy;
+        }
+    }
+
+    /// <summary>The override of <paramref name="name"/>'s version_policy; null when it follows its own.</summary>
+    public VersionPolicy? GetOverride(string name) => _overrides.TryGetValue(name, out var policy) ? policy : null;
+
     /// <summary>Unloads every version of <paramref name="name"/>; requests in flight finish first.</summary>
     /// <exception cref="InferenceException">404 for an unknown model.</exception>
     public async Task UnloadAsync(string name, CancellationToken cancellationToken)
@@ -136,6 +173,7 @@ internal sealed partial class ModelRepository : IDisposable
                 throw InferenceException.NotFound($"unknown model '{name}'");
             }
 
+            _overrides.TryRemove(name, out _);
             var old = entry.Snapshot;
             entry.Snapshot = new ModelSnapshot(
                 [],
@@ -400,7 +438,8 @@ internal sealed partial class ModelRepository : IDisposable
             return Publish(entry, old, ModelSnapshot.Unavailable(reason));
         }
 
-        var wanted = config.VersionPolicy.Select(onDisk);
+        var policy = GetOverride(name) ?? config.VersionPolicy;
+        var wanted = policy.Select(onDisk);
         var loading = wanted.Select(v => new VersionStatus(v, ModelState.Loading, "")).ToArray();
         entry.Snapshot = old with { Versions = loading };
 
@@ -411,7 +450,7 @@ internal sealed partial class ModelRepository : IDisposable
             var versionDirectory = Path.Combine(directory, version.ToString(CultureInfo.InvariantCulture));
             if (!onDisk.Contains(version))
             {
-                statuses.Add(new VersionStatus(version, ModelState.Unavailable, $"version folder {version} not found ({config.VersionPolicy} policy)"));
+                statuses.Add(new VersionStatus(version, ModelState.Unavailable, $"version folder {version} not found ({policy} policy)"));
                 continue;
             }
 

@@ -14,6 +14,7 @@ namespace ServingGateway.FunctionalTests.Infrastructure;
 internal sealed class GatewayServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private string? _stateFile;
 
     private GatewayServer(WebApplication app, Uri address, string auditPath, Uri? grpcAddress)
     {
@@ -48,12 +49,16 @@ internal sealed class GatewayServer : IAsyncDisposable
     {
         // Never beside a shared repository (tests/Assets): each server its own audit file.
         var audit = extraArgs.Contains("--Audit:Path") ? extraArgs[Array.IndexOf(extraArgs, "--Audit:Path") + 1] : TempAuditPath();
+
+        // Nor a shared deployments state file: one a test passes survives the server (a restart reads it back).
+        var stateFile = extraArgs.Contains("--Deployments:StateFile") ? null : Path.Combine(Path.GetTempPath(), $"sg-deployments-{Guid.NewGuid():N}.json");
         var app = GatewayApp.Build(CommandLine.Parse(
         [
             "--urls", "http://127.0.0.1:0",
             "--models", models,
             "--Logging:LogLevel:Default", "Warning",
             "--Audit:Path", audit,
+            .. stateFile is null ? Array.Empty<string>() : ["--Deployments:StateFile", stateFile],
             .. extraArgs,
         ]));
         await app.StartAsync();
@@ -61,7 +66,7 @@ internal sealed class GatewayServer : IAsyncDisposable
         var grpc = extraArgs.Contains("--grpc-urls") ? extraArgs[Array.IndexOf(extraArgs, "--grpc-urls") + 1] : null;
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
             .First(a => a != grpc).Replace("://0.0.0.0:", "://127.0.0.1:", StringComparison.Ordinal);
-        var server = new GatewayServer(app, new Uri(address + "/"), audit, grpc is null ? null : new Uri(grpc + "/"));
+        var server = new GatewayServer(app, new Uri(address + "/"), audit, grpc is null ? null : new Uri(grpc + "/")) { _stateFile = stateFile };
         await server.WaitReadyAsync();
         return server;
     }
@@ -101,5 +106,9 @@ internal sealed class GatewayServer : IAsyncDisposable
         await _app.DisposeAsync();
         File.Delete(AuditPath);
         File.Delete(AuditPath + ".1");
+        if (_stateFile is not null)
+        {
+            File.Delete(_stateFile);
+        }
     }
 }

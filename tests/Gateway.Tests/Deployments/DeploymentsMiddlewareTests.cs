@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using ServingGateway.Deployments;
 
@@ -189,7 +190,8 @@ public sealed class DeploymentsMiddlewareTests
             },
             _splits,
             _evidence,
-            _time);
+            _time,
+            new ServiceCollection().BuildServiceProvider());
         await middleware.InvokeAsync(context);
         await response.CompleteAsync();
         return context;

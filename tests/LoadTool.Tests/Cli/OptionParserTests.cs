@@ -46,6 +46,20 @@ public sealed class OptionParserTests
         Assert.Contains(errors, e => e.StartsWith("choose a load model", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("2", "2", null)]
+    [InlineData("02", null, "--expect-version: '02' is not a model version (a number such as 2)")]
+    [InlineData("v2", null, "--expect-version: 'v2' is not a model version (a number such as 2)")]
+    public void Parse_ExpectVersion_AVersionNumberOnly(string value, string? expected, string? error)
+    {
+        var errors = new List<string>();
+
+        var options = OptionParser.Parse(["--expect-version", value], CommandKind.Run, errors);
+
+        Assert.Equal(expected, options.ExpectVersion);
+        Assert.Equal(error is null ? [] : [error], errors);
+    }
+
     [Fact]
     public void Parse_Protocol_GrpcWhenAskedHttpByDefault()
     {

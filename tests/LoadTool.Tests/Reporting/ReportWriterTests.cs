@@ -20,7 +20,7 @@ public sealed class ReportWriterTests : IDisposable
 
         var paths = ReportWriter.WriteRun(report, _directory);
 
-        Assert.Equal(["report.md", "report.html", "timeline.csv", "percentiles.csv", "summary.json"], paths.Select(Path.GetFileName));
+        Assert.Equal(["report.md", "report.html", "timeline.csv", "versions.csv", "percentiles.csv", "summary.json"], paths.Select(Path.GetFileName));
         var markdown = File.ReadAllText(Path.Combine(_directory, "report.md"));
         Assert.Contains("| p99.9 |", markdown, StringComparison.Ordinal);
         Assert.Contains("| hit-memory | 200 | 64.516% |", markdown, StringComparison.Ordinal);
@@ -71,6 +71,49 @@ public sealed class ReportWriterTests : IDisposable
         using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(_directory, "summary.json")));
         Assert.Equal(10, json.RootElement.GetProperty("slo_ms").GetDouble());
         Assert.Equal(299, json.RootElement.GetProperty("within_slo").GetInt64());
+    }
+
+    [Fact]
+    public void WriteRun_ExpectVersion_FollowsItsShareOfTheAnswersOverTime()
+    {
+        // A rollout seen from outside: second 0 all version 1, second 1 half and half, second 2 all version 2.
+        var time = new FakeTimeProvider();
+        var start = time.GetTimestamp();
+        var recorder = new LatencyRecorder(time, start, TimeSpan.FromSeconds(3), ["mlp"]);
+        long Ms(double ms) => start + (long)(ms / 1000 * time.TimestampFrequency);
+        for (var i = 0; i < 30; i++)
+        {
+            var sent = Ms(i * 100);
+            var version = i < 10 || (i < 20 && i % 2 == 0) ? "1" : "2";
+            recorder.Record(sent, sent, sent + Ms(2) - start, new RequestOutcome(0, 200, null, null, null, Version: version));
+        }
+
+        var summary = recorder.Summarize(Ms(3000), stoppedEarly: false) with { Description = "open loop, 10 req/s" };
+        var report = new RunReport(summary, [], "http://127.0.0.1:8000/", ["mlp"], "run --expect-version 2", ExpectVersion: "2");
+
+        ReportWriter.WriteRun(report, _directory);
+
+        Assert.Equal(["second,version,answers", "0,1,10", "1,1,5", "1,2,5", "2,2,10"], File.ReadAllLines(Path.Combine(_directory, "versions.csv")));
+        var markdown = File.ReadAllText(Path.Combine(_directory, "report.md"));
+        Assert.Contains("| version 2 | 15 of 30 answers; first in second 1; 100% of the last second's answers |", markdown, StringComparison.Ordinal);
+        Assert.Contains("| 2 | 15 | 50% |", markdown, StringComparison.Ordinal); // the X-Model-Version table
+        var html = File.ReadAllText(Path.Combine(_directory, "report.html"));
+        Assert.Equal(4, CountOf(html, "<svg"));
+        Assert.Contains("version 2 (expected)", html, StringComparison.Ordinal);
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(_directory, "summary.json")));
+        Assert.Equal("2", json.RootElement.GetProperty("expect_version").GetString());
+        Assert.Equal(1, json.RootElement.GetProperty("expected_version").GetProperty("first_second").GetInt32());
+        Assert.Equal(15, json.RootElement.GetProperty("versions").GetProperty("1").GetInt64());
+    }
+
+    [Fact]
+    public void WriteRun_ExpectedVersionNeverAnswers_SaysSo()
+    {
+        var report = new RunReport(ThreeSecondRun(), [], "http://127.0.0.1:8000/", ["mlp"], "run --expect-version 7", ExpectVersion: "7");
+
+        ReportWriter.WriteRun(report, _directory);
+
+        Assert.Contains("| version 7 | 0 of 310 answers; never answered |", File.ReadAllText(Path.Combine(_directory, "report.md")), StringComparison.Ordinal);
     }
 
     [Fact]

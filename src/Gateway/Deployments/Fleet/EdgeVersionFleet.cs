@@ -7,15 +7,33 @@ namespace ServingGateway.Deployments.Fleet;
 /// <summary>
 /// <see cref="IVersionFleet"/> on an edge: every node, through the repository extension. Serving a set of versions is
 /// Triton's load with a config override that holds only <c>version_policy: specific</c>; the versions ready are those
-/// every node's repository index lists as READY.
+/// every node's repository index lists as READY. Before a load, nodes that lack one of the versions get it copied from
+/// a node that has it (<see cref="VersionCatchUp"/>); a version stored with different digests is never loaded.
 /// </summary>
-internal sealed class EdgeVersionFleet(NodeFanOut nodes) : IVersionFleet
+internal sealed class EdgeVersionFleet(NodeFanOut nodes, VersionCatchUp catchUp) : IVersionFleet
 {
     public async Task ServeAsync(string model, IReadOnlyList<long> versions, CancellationToken cancellationToken)
     {
+        var caught = await catchUp.CatchUpAsync(model, versions, cancellationToken).ConfigureAwait(false);
+        if (versions.Select(v => caught.Fleet.Describe(model, v).Conflict).OfType<string>().ToList() is { Count: > 0 } conflicts)
+        {
+            throw new DeploymentException(StatusCodes.Status409Conflict, string.Join("; ", conflicts));
+        }
+
+        if (caught.Failures.Count > 0)
+        {
+            throw new DeploymentException(StatusCodes.Status502BadGateway, string.Join("; ", caught.Failures));
+        }
+
         var calls = await nodes.SendAsync(HttpMethod.Post, $"/v2/repository/models/{Uri.EscapeDataString(model)}/load", LoadBody(versions), "application/json", cancellationToken).ConfigureAwait(false);
         Check(calls, $"loading '{model}' versions {string.Join(", ", versions)}");
     }
+
+    /// <summary>
+    /// The versions any node stores, by the catch-up's last reading of the nodes' listings (a node that lacks one gets
+    /// it copied before a load); null when there is no reading since the last upload through this edge.
+    /// </summary>
+    public IReadOnlyList<long>? Stored(string model) => catchUp.Latest?.Stored(model);
 
     public async Task<IReadOnlyList<long>> ReadyAsync(string model, CancellationToken cancellationToken)
     {

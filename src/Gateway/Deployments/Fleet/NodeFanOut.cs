@@ -12,7 +12,8 @@ namespace ServingGateway.Deployments.Fleet;
 /// Sends one call to every node of the edge's REST cluster at once (healthy or not: a node that cannot take it is
 /// reported, not skipped), with the edge's node key, over the same client settings YARP forwards with (the nodes' CA
 /// for https). Each call is bounded by <see cref="CallTimeout"/>. Used where one node is not enough: repository
-/// load/unload and the deployments' loads.
+/// load/unload and the deployments' loads; and the one client the deployments reach a single node with
+/// (<see cref="SendToNodeAsync"/>: the shadow's runs), so every call from the deployments to a node is authorized alike.
 /// </summary>
 internal sealed class NodeFanOut(IProxyStateLookup proxy, IForwarderHttpClientFactory clients, IOptionsMonitor<EdgeOptions> edge) : IDisposable
 {
@@ -26,6 +27,23 @@ internal sealed class NodeFanOut(IProxyStateLookup proxy, IForwarderHttpClientFa
         proxy.TryGetCluster(NodeDiscovery.ClusterId, out var cluster)
             ? [.. cluster.Destinations.Values.Select(d => d.Model.Config.Address.TrimEnd('/')).Order(StringComparer.Ordinal)]
             : [];
+
+    /// <summary>The nodes routing may send to now (healthy, not passive-failed), by URL in ordinal order.</summary>
+    public IReadOnlyList<string> AvailableNodes() =>
+        proxy.TryGetCluster(NodeDiscovery.ClusterId, out var cluster)
+            ? [.. cluster.DestinationsState.AvailableDestinations.Select(d => d.Model.Config.Address.TrimEnd('/')).Order(StringComparer.Ordinal)]
+            : [];
+
+    /// <summary>Sends <paramref name="message"/> (to a node's URL) with the edge's node key; the caller bounds it and disposes the response.</summary>
+    public Task<HttpResponseMessage> SendToNodeAsync(HttpRequestMessage message, CancellationToken cancellationToken)
+    {
+        if (edge.CurrentValue.NodeKey is { Length: > 0 } key)
+        {
+            message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        }
+
+        return _client.Value.SendAsync(message, cancellationToken);
+    }
 
     /// <summary>Sends <paramref name="method"/> <paramref name="path"/> with <paramref name="body"/> (JSON, or none) to every node; one answer per node.</summary>
     public Task<IReadOnlyList<NodeCall>> SendAsync(HttpMethod method, string path, ReadOnlyMemory<byte> body, string? contentType, CancellationToken cancellationToken) =>
@@ -54,14 +72,9 @@ internal sealed class NodeFanOut(IProxyStateLookup proxy, IForwarderHttpClientFa
         timeout.CancelAfter(callTimeout);
         using var request = new HttpRequestMessage(method, node + path) { Version = System.Net.HttpVersion.Version11, Content = content() };
 
-        if (edge.CurrentValue.NodeKey is { Length: > 0 } key)
-        {
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        }
-
         try
         {
-            using var response = await _client.Value.SendAsync(request, timeout.Token).ConfigureAwait(false);
+            using var response = await SendToNodeAsync(request, timeout.Token).ConfigureAwait(false);
             var text = await response.Content.ReadAsStringAsync(timeout.Token).ConfigureAwait(false);
             return new NodeCall(node, (int)response.StatusCode, text);
         }

@@ -20,11 +20,13 @@ internal sealed partial class NodeUploadFanOut : IVersionUploads
 
     private readonly NodeFanOut _nodes;
     private readonly IOptionsMonitor<VersionUploadOptions> _options;
+    private readonly VersionCatchUp _catchUp;
     private readonly ILogger<NodeUploadFanOut> _logger;
 
-    public NodeUploadFanOut(NodeFanOut nodes, IOptionsMonitor<VersionUploadOptions> options, ILogger<NodeUploadFanOut> logger)
+    public NodeUploadFanOut(NodeFanOut nodes, VersionCatchUp catchUp, IOptionsMonitor<VersionUploadOptions> options, ILogger<NodeUploadFanOut> logger)
     {
         _nodes = nodes;
+        _catchUp = catchUp;
         _options = options;
         _logger = logger;
     }
@@ -51,33 +53,10 @@ internal sealed partial class NodeUploadFanOut : IVersionUploads
         }
         finally
         {
+            // What the nodes store changed (on some of them at least): the catch-up's reading is stale.
+            _catchUp.Forget();
             File.Delete(path);
         }
-    }
-
-    /// <summary>
-    /// Every node's <c>GET /admin/models</c>, in the order of their addresses: the parsed answer (the caller disposes
-    /// it), or why there is none (unreachable, or a status other than 200).
-    /// </summary>
-    public async Task<IReadOnlyList<(string Node, JsonDocument? Listing, string? Error)>> ListNodesAsync(CancellationToken cancellationToken)
-    {
-        var calls = await _nodes.SendAsync(HttpMethod.Get, VersionEndpoints.ListRoute, ReadOnlyMemory<byte>.Empty, null, cancellationToken).ConfigureAwait(false);
-        return [.. calls.Select(call =>
-        {
-            if (call.Status != StatusCodes.Status200OK)
-            {
-                return (call.Node, (JsonDocument?)null, (string?)call.Describe());
-            }
-
-            try
-            {
-                return (call.Node, JsonDocument.Parse(call.Body), null);
-            }
-            catch (JsonException ex)
-            {
-                return (call.Node, null, $"{call.Node}: not JSON ({ex.Message})");
-            }
-        })];
     }
 
     /// <summary>What the nodes' answers make of the upload (see the class remarks).</summary>
@@ -140,7 +119,7 @@ internal sealed partial class NodeUploadFanOut : IVersionUploads
 
     private static partial class Log
     {
-        [LoggerMessage(172, LogLevel.Warning, "Upload of model {Model} version {Version}: {Outcome}")]
+        [LoggerMessage(204, LogLevel.Warning, "Upload of model {Model} version {Version}: {Outcome}")]
         public static partial void NodesFailed(ILogger logger, string model, string version, string outcome);
     }
 }

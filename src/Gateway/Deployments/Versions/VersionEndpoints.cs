@@ -1,9 +1,12 @@
+using System.Formats.Tar;
 using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using ServingGateway.Auth;
+using ServingGateway.Deployments.Fleet;
+using ServingGateway.Hosting;
 using ServingGateway.Inference;
 using ServingGateway.Inference.Common;
 
@@ -26,11 +29,19 @@ internal static class VersionEndpoints
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
     private static readonly JsonSerializerOptions RolloutOptions = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    /// <summary>Maps both endpoints, requiring the deploy role.</summary>
-    public static IEndpointRouteBuilder MapVersionEndpoints(this IEndpointRouteBuilder endpoints)
+    /// <summary>A node's archive of one stored version, for an edge's catch-up of another node.</summary>
+    public const string ArchiveRoute = "/admin/models/{model}/versions/{version}/archive";
+
+    /// <summary>Maps both endpoints, requiring the deploy role (on a node, the node key), and on a node the archive endpoint.</summary>
+    public static IEndpointRouteBuilder MapVersionEndpoints(this IEndpointRouteBuilder endpoints, GatewayRole role)
     {
         endpoints.MapPut(UploadRoute, UploadAsync).RequireRole(GatewayRoles.Deploy);
         endpoints.MapGet(ListRoute, ListAsync).RequireRole(GatewayRoles.Deploy);
+        if (role == GatewayRole.Node)
+        {
+            endpoints.MapGet(ArchiveRoute, ArchiveAsync).RequireRole(GatewayRoles.Deploy);
+        }
+
         return endpoints;
     }
 
@@ -81,7 +92,7 @@ internal static class VersionEndpoints
     {
         var splits = context.RequestServices.GetService<ITrafficSplits>();
         var rollouts = context.RequestServices.GetService<IRolloutStatusSource>();
-        if (context.RequestServices.GetService<NodeUploadFanOut>() is { } nodes)
+        if (context.RequestServices.GetService<VersionCatchUp>() is { } nodes)
         {
             await ListNodesAsync(context, nodes, splits, rollouts);
             return;
@@ -119,64 +130,109 @@ internal static class VersionEndpoints
         });
     }
 
-    // An edge's listing: each model any node holds, with every node's reason and versions as that node lists them,
-    // and the edge's split and rollout; nodes that did not answer under "unreachable".
-    private static async Task ListNodesAsync(HttpContext context, NodeUploadFanOut fanOut, ITrafficSplits? splits, IRolloutStatusSource? rollouts)
+    // An edge's listing: each model any node stores, its versions compared across the nodes (digest when they agree,
+    // state, which nodes hold it and which lack it, the conflict when digests differ), each node's own entry, and the
+    // edge's split and rollout; nodes that did not answer under "unreachable".
+    private static async Task ListNodesAsync(HttpContext context, VersionCatchUp nodes, ITrafficSplits? splits, IRolloutStatusSource? rollouts)
     {
-        var listings = await fanOut.ListNodesAsync(context.RequestAborted);
-        try
+        var (fleet, unreachable) = await nodes.ListAsync(context.RequestAborted);
+        await WriteJsonAsync(context, StatusCodes.Status200OK, writer =>
         {
-            var byNode = listings.Where(l => l.Listing is not null)
-                .Select(l => (l.Node, Models: l.Listing!.RootElement.GetProperty("models").EnumerateArray().ToList())).ToList();
-            var names = byNode.SelectMany(n => n.Models.Select(m => m.GetProperty("name").GetString()!)).Distinct().Order(StringComparer.Ordinal);
-            await WriteJsonAsync(context, StatusCodes.Status200OK, writer =>
+            writer.WriteStartObject();
+            writer.WriteStartArray("models"u8);
+            foreach (var name in fleet.Models)
             {
                 writer.WriteStartObject();
-                writer.WriteStartArray("models"u8);
-                foreach (var name in names)
+                writer.WriteString("name"u8, name);
+                writer.WriteStartArray("versions"u8);
+                foreach (var version in fleet.Versions(name))
                 {
                     writer.WriteStartObject();
-                    writer.WriteString("name"u8, name);
-                    writer.WriteStartArray("nodes"u8);
-                    foreach (var (node, models) in byNode)
+                    writer.WriteString("version"u8, version.Version.ToString(CultureInfo.InvariantCulture));
+                    writer.WriteString("digest"u8, version.Digest);
+                    writer.WriteString("state"u8, version.State);
+                    WriteStrings(writer, "stored_on"u8, version.Nodes);
+                    WriteStrings(writer, "missing_on"u8, version.Missing);
+                    writer.WriteString("conflict"u8, version.Conflict);
+                    writer.WriteEndObject();
+                }
+
+                writer.WriteEndArray();
+                writer.WriteStartArray("nodes"u8);
+                foreach (var listing in fleet.Listings)
+                {
+                    if (listing.Json.TryGetValue(name, out var model))
                     {
-                        if (models.Find(m => m.GetProperty("name").GetString() == name) is { ValueKind: JsonValueKind.Object } model)
-                        {
-                            writer.WriteStartObject();
-                            writer.WriteString("node"u8, node);
-                            writer.WritePropertyName("reason"u8);
-                            model.GetProperty("reason").WriteTo(writer);
-                            writer.WritePropertyName("versions"u8);
-                            model.GetProperty("versions").WriteTo(writer);
-                            writer.WriteEndObject();
-                        }
+                        writer.WriteStartObject();
+                        writer.WriteString("node"u8, listing.Node);
+                        writer.WritePropertyName("reason"u8);
+                        model.GetProperty("reason").WriteTo(writer);
+                        writer.WritePropertyName("versions"u8);
+                        model.GetProperty("versions").WriteTo(writer);
+                        writer.WriteEndObject();
                     }
-
-                    writer.WriteEndArray();
-                    WriteDeployment(writer, name, splits, rollouts);
-                    writer.WriteEndObject();
                 }
 
                 writer.WriteEndArray();
-                writer.WriteStartArray("unreachable"u8);
-                foreach (var (node, _, error) in listings.Where(l => l.Listing is null))
-                {
-                    writer.WriteStartObject();
-                    writer.WriteString("node"u8, node);
-                    writer.WriteString("error"u8, error);
-                    writer.WriteEndObject();
-                }
-
-                writer.WriteEndArray();
+                WriteDeployment(writer, name, splits, rollouts);
                 writer.WriteEndObject();
-            });
-        }
-        finally
-        {
-            foreach (var (_, listing, _) in listings)
-            {
-                listing?.Dispose();
             }
+
+            writer.WriteEndArray();
+            writer.WriteStartArray("unreachable"u8);
+            foreach (var (node, error) in unreachable)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("node"u8, node);
+                writer.WriteString("error"u8, error);
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        });
+    }
+
+    private static void WriteStrings(Utf8JsonWriter writer, ReadOnlySpan<byte> name, IEnumerable<string> values)
+    {
+        writer.WriteStartArray(name);
+        foreach (var value in values)
+        {
+            writer.WriteStringValue(value);
+        }
+
+        writer.WriteEndArray();
+    }
+
+    // A node's version folder as a tar (the model's config files at its root, as an upload carries them), streamed:
+    // what an edge copies to a node that lacks the version. Versions are immutable, so the folder cannot change under it.
+    private static async Task ArchiveAsync(HttpContext context, string model, string version)
+    {
+        if (!VersionCatalog.IsValidModelName(model) || !VersionCatalog.TryParseVersion(version, out _))
+        {
+            await ErrorResponse.WriteAsync(context, StatusCodes.Status400BadRequest, $"'{UploadRefusedException.Echo(model)}' version '{UploadRefusedException.Echo(version)}' is not a model name and version");
+            return;
+        }
+
+        var modelDirectory = Path.Combine(context.RequestServices.GetRequiredService<VersionCatalog>().Root, model);
+        var versionDirectory = Path.Combine(modelDirectory, version);
+        if (!Directory.Exists(versionDirectory))
+        {
+            await ErrorResponse.WriteAsync(context, StatusCodes.Status404NotFound, $"model '{model}' has no version {version} on this node");
+            return;
+        }
+
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        context.Response.ContentType = "application/x-tar";
+        await using var tar = new TarWriter(context.Response.Body, TarEntryFormat.Pax, leaveOpen: true);
+        foreach (var config in VersionCatalog.ConfigFileNames.Select(n => Path.Combine(modelDirectory, n)).Where(File.Exists))
+        {
+            await tar.WriteEntryAsync(config, Path.GetFileName(config), context.RequestAborted);
+        }
+
+        foreach (var file in Directory.GetFiles(versionDirectory, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            await tar.WriteEntryAsync(file, Path.GetRelativePath(versionDirectory, file).Replace(Path.DirectorySeparatorChar, '/'), context.RequestAborted);
         }
     }
 

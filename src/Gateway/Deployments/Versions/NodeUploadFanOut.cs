@@ -49,7 +49,7 @@ internal sealed partial class NodeUploadFanOut : IVersionUploads
                 content.Headers.ContentType = MediaTypeHeaderValue.Parse(request.ContentType);
                 return content;
             }, UploadTimeout, cancellationToken).ConfigureAwait(false);
-            return Decide(request, [.. calls.Select(NodeAnswer.Read)], receipt);
+            return Decide(request, [.. calls.Select(NodeAnswer.Read)], receipt, _logger);
         }
         finally
         {
@@ -60,7 +60,7 @@ internal sealed partial class NodeUploadFanOut : IVersionUploads
     }
 
     /// <summary>What the nodes' answers make of the upload (see the class remarks).</summary>
-    internal StoredVersion Decide(UploadRequest request, NodeAnswer[] answers, UploadReceipt receipt)
+    internal static StoredVersion Decide(UploadRequest request, NodeAnswer[] answers, UploadReceipt receipt, ILogger logger)
     {
         var digests = answers.Select(a => a.Digest).Distinct(StringComparer.Ordinal).ToArray();
         if (answers.All(a => a.Status is StatusCodes.Status200OK or StatusCodes.Status201Created) && digests is [{ } digest])
@@ -86,7 +86,7 @@ internal sealed partial class NodeUploadFanOut : IVersionUploads
         var failed = answers.Where(a => a.Status is not (StatusCodes.Status200OK or StatusCodes.Status201Created))
             .Select(a => a.Status == 0 ? $"{a.Node}: unreachable ({a.Message})" : $"{a.Node}: {a.Status} {a.Message}");
         var text = $"the upload did not reach every node: stored on [{string.Join(", ", stored)}]; failed on [{string.Join("; ", failed)}]";
-        Log.NodesFailed(_logger, request.Model, request.Version, text);
+        Log.NodesFailed(logger, request.Model, request.Version, text);
         throw receipt.Refuse("nodes_failed", StatusCodes.Status502BadGateway, text);
     }
 

@@ -9,8 +9,8 @@ namespace ServingGateway.Deployments.Fleet;
 /// <c>GET /admin/models</c>, compares them (<see cref="FleetVersions"/>) and copies each version a node lacks from a
 /// node that has it: <c>GET .../versions/{v}/archive</c> on the source streamed into <c>PUT .../versions/{v}</c> on the
 /// target, which checks it as any upload (digest, signature, atomic store). A version stored with different digests
-/// is never copied. It runs when a node becomes available to the edge (at start, added, or healthy again; looked at
-/// every second), before a rollout serves versions (<see cref="EdgeVersionFleet.ServeAsync"/>), and its last reading
+/// is never copied. It runs when a node becomes available to the edge (added after the edge started, or healthy again
+/// after it was not; looked at every second), before a rollout serves versions (<see cref="EdgeVersionFleet.ServeAsync"/>), and its last reading
 /// answers <see cref="EdgeVersionFleet.Stored"/>. One pass at a time.
 /// </summary>
 internal sealed partial class VersionCatchUp : BackgroundService
@@ -151,16 +151,34 @@ internal sealed partial class VersionCatchUp : BackgroundService
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(PollInterval, _time);
+        var seeded = false;
         do
         {
+            // The nodes known when the edge first sees any are taken as they are (no pass at every edge's start:
+            // a rollout's load catches up what it needs); one that is down then catches up when it comes up.
+            if (!seeded)
+            {
+                var known = _nodes.Nodes();
+                _synced.UnionWith(known);
+                seeded = known.Count > 0;
+                continue;
+            }
+
             var available = _nodes.AvailableNodes();
             _synced.IntersectWith(available);
             if (!available.All(_synced.Contains))
             {
+                // Once per arrival, whatever the outcome (logged): a node that cannot be listed or copied to is not
+                // asked again every second, but when it comes back after leaving, and before each load.
+                _synced.UnionWith(available);
                 try
                 {
                     var result = await CatchUpAsync(null, null, stoppingToken).ConfigureAwait(false);
-                    _synced.UnionWith(result.Fleet.Nodes.Intersect(available));
+                    foreach (var (node, error) in result.Unreachable)
+                    {
+                        Log.NotListed(_logger, node, error);
+                    }
+
                     foreach (var conflict in result.Conflicts())
                     {
                         Log.Conflict(_logger, conflict);
@@ -194,5 +212,8 @@ internal sealed partial class VersionCatchUp : BackgroundService
 
         [LoggerMessage(203, LogLevel.Warning, "Catch-up pass failed: {Reason}")]
         public static partial void PassFailed(ILogger logger, string reason);
+
+        [LoggerMessage(205, LogLevel.Warning, "Catch-up: node {Node} did not list its versions: {Reason}")]
+        public static partial void NotListed(ILogger logger, string node, string reason);
     }
 }

@@ -130,6 +130,22 @@ public sealed class RolloutEdgeTests(RolloutEdgeTests.Cluster cluster) : IClassF
         return [.. rows.Where(r => r.GetProperty("name").GetString() == model).Select(r => r.GetProperty("version").GetString()!).Order()];
     }
 
+    /// <summary>
+    /// Asserts that <c>/status/data</c> (on loopback: no key needed) shows <paramref name="model"/> routed wholly to
+    /// <paramref name="version"/> and its rollout promoted there.
+    /// </summary>
+    internal static async Task StatusShowsPromotedAsync(HttpClient client, string model, long version)
+    {
+        var traffic = JsonDocument.Parse(await client.GetStringAsync("status/data")).RootElement.GetProperty("traffic");
+        var split = Assert.Single(traffic.GetProperty("splits").EnumerateArray(), s => s.GetProperty("model").GetString() == model);
+        var share = Assert.Single(split.GetProperty("shares").EnumerateArray());
+        Assert.Equal((version, 100), (share.GetProperty("version").GetInt64(), share.GetProperty("percent").GetInt32()));
+        var rollout = Assert.Single(traffic.GetProperty("rollouts").EnumerateArray(), r => r.GetProperty("model").GetString() == model);
+        Assert.Equal(("promoted", 100, version), (rollout.GetProperty("state").GetString(), rollout.GetProperty("percent").GetInt32(), rollout.GetProperty("version").GetInt64()));
+        Assert.Equal("promote", rollout.GetProperty("last_decision").GetProperty("action").GetString());
+        Assert.Contains($"{model}: 100% to version {version}", traffic.GetProperty("summary").GetString(), StringComparison.Ordinal);
+    }
+
     private static string[] Actions(JsonElement rollout) =>
         [.. rollout.GetProperty("decisions").EnumerateArray().Select(d => d.GetProperty("action").GetString()!)];
 
@@ -153,6 +169,12 @@ public sealed class RolloutEdgeTests(RolloutEdgeTests.Cluster cluster) : IClassF
         foreach (var node in cluster.Nodes)
         {
             await Poll.UntilAsync(async () => (await ReadyAsync(node.Client, "mlp")).SequenceEqual(["2"]), $"{node.Url} to serve only version 2");
+        }
+
+        await StatusShowsPromotedAsync(cluster.Edge.Client, "mlp", 2);
+        using (var nodeStatus = JsonDocument.Parse(await cluster.Nodes[0].Client.GetStringAsync("status/data")))
+        {
+            Assert.Equal(0, nodeStatus.RootElement.GetProperty("traffic").GetProperty("splits").GetArrayLength()); // the edge splits, not the node
         }
 
         Assert.Contains(File.ReadAllLines(cluster.Edge.AuditPath), l => l.Contains("\"event\":\"rollout\"", StringComparison.Ordinal)

@@ -126,6 +126,9 @@ public sealed class RolloutTests : IDisposable
         Assert.Equal(promoted.GetProperty("decisions").GetArrayLength(), mlp.GetProperty("rollout").GetProperty("decisions").GetArrayLength());
         var share = Assert.Single(mlp.GetProperty("traffic_split").GetProperty("shares").EnumerateArray());
         Assert.Equal(("2", 100), (share.GetProperty("version").GetString(), share.GetProperty("percent").GetInt32()));
+
+        // The status page's data shows the split and the rollout.
+        await RolloutEdgeTests.StatusShowsPromotedAsync(server.Client, "mlp", 2);
     }
 
     [Fact]

@@ -105,7 +105,7 @@ public sealed class StatusPageTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal("0", before);
         Assert.Equal("ready", state);
         Assert.InRange(peak, 0.1, Requests); // 60 requests within one or two 5 s periods
-        Assert.StartsWith("none", traffic, StringComparison.Ordinal);
+        Assert.StartsWith("no traffic split", traffic, StringComparison.Ordinal);
         Assert.Contains("standalone", nodes, StringComparison.Ordinal);
         Assert.True(errors.Count == 0, "browser errors: " + string.Join("; ", errors));
         Assert.True(new FileInfo(shot).Length > 10_000, $"screenshot {shot} is {new FileInfo(shot).Length} bytes");

@@ -56,6 +56,7 @@ internal static class DeploymentsServiceCollectionExtensions
         }
 
         services.AddRollouts(configuration, role, redis);
+        services.AddSingleton<DeploymentsStatus>();
 
         services.AddShadowMirroring(configuration, role);
         return services;

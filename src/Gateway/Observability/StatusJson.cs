@@ -5,8 +5,8 @@ namespace ServingGateway.Observability;
 /// <summary>The body of <c>GET /status/data</c> (docs/API.md): models with their history, traffic split and rollouts, and an edge's nodes.</summary>
 internal static class StatusJson
 {
-    /// <summary>What the traffic section says while the product has no traffic splits or rollouts (issue 10 adds them).</summary>
-    public const string NoTraffic = "none: every request goes to the version it names, or the highest ready one";
+    /// <summary>What the traffic section says on a node (its edges split the traffic and drive the rollouts).</summary>
+    public const string NoTraffic = "none here: a node serves the version each request names, or the highest ready one; its edges split the traffic";
 
     /// <summary>Writes the whole object.</summary>
     /// <param name="writer">Where to.</param>
@@ -14,7 +14,9 @@ internal static class StatusJson
     /// <param name="now">The server's time.</param>
     /// <param name="models">The model versions with their samples; null on an edge (its nodes serve the models).</param>
     /// <param name="nodes">The nodes and their health; null except on an edge.</param>
-    public static void Write(Utf8JsonWriter writer, string role, DateTimeOffset now, IReadOnlyList<StatusSeries>? models, IReadOnlyList<NodeHealthReading>? nodes)
+    /// <param name="traffic">Writes the traffic section (splits and rollouts); null on a node, which has none.</param>
+    public static void Write(
+        Utf8JsonWriter writer, string role, DateTimeOffset now, IReadOnlyList<StatusSeries>? models, IReadOnlyList<NodeHealthReading>? nodes, Action<Utf8JsonWriter>? traffic)
     {
         writer.WriteStartObject();
         writer.WriteString("role", role);
@@ -37,13 +39,22 @@ internal static class StatusJson
             writer.WriteEndArray();
         }
 
-        writer.WriteStartObject("traffic");
-        writer.WriteStartArray("splits");
-        writer.WriteEndArray();
-        writer.WriteStartArray("rollouts");
-        writer.WriteEndArray();
-        writer.WriteString("summary", NoTraffic);
-        writer.WriteEndObject();
+        writer.WritePropertyName("traffic");
+        if (traffic is null)
+        {
+            writer.WriteStartObject();
+            writer.WriteStartArray("splits");
+            writer.WriteEndArray();
+            writer.WriteStartArray("rollouts");
+            writer.WriteEndArray();
+            writer.WriteString("summary", NoTraffic);
+            writer.WriteEndObject();
+        }
+        else
+        {
+            traffic(writer);
+        }
+
         writer.WritePropertyName("nodes");
         if (nodes is null)
         {

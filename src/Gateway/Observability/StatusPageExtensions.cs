@@ -46,10 +46,11 @@ internal static class StatusPageExtensions
             var services = context.RequestServices;
             var models = services.GetService<StatusHistory>()?.Current();
             var nodes = services.GetService<EdgeNodesReader>()?.Read();
+            var traffic = services.GetService<Deployments.DeploymentsStatus>();
             var buffer = new ArrayBufferWriter<byte>(4096);
             using (var writer = new Utf8JsonWriter(buffer))
             {
-                StatusJson.Write(writer, name, services.GetRequiredService<TimeProvider>().GetUtcNow(), models, nodes);
+                StatusJson.Write(writer, name, services.GetRequiredService<TimeProvider>().GetUtcNow(), models, nodes, traffic is null ? null : traffic.WriteTraffic);
             }
 
             context.Response.ContentType = "application/json";

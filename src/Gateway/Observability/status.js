@@ -154,11 +154,20 @@
     document.getElementById("updated").textContent = new Date(data.time).toLocaleTimeString();
     document.getElementById("period").textContent =
       `a sample every ${data.sample_period_seconds} s, last ${Math.round(data.sample_period_seconds * data.samples_kept / 60)} min`;
-    const traffic = data.traffic;
-    document.getElementById("traffic").textContent =
-      traffic.splits.length === 0 && traffic.rollouts.length === 0 ? traffic.summary : JSON.stringify(traffic);
+    renderTraffic(data.traffic);
     renderModels(data.models);
     renderNodes(data.role, data.nodes);
+  }
+
+  // The split each model is routed by (the summary), then one line per rollout: its state, percent and last decision.
+  function renderTraffic(traffic) {
+    const box = document.getElementById("traffic");
+    box.replaceChildren(el("span", { class: "split" }, traffic.summary));
+    for (const r of traffic.rollouts) {
+      const last = r.last_decision ? ` (${r.last_decision.action}: ${r.last_decision.reason})` : "";
+      box.append(el("br"), el("span", { class: "rollout", "data-model": r.model, "data-state": r.state },
+        `${r.model}: ${r.strategy} of version ${r.version} over ${r.current_version}, ${r.state} at ${r.percent}%${last}`));
+    }
   }
 
   async function refresh() {

@@ -17,7 +17,7 @@ public sealed class StatusJsonTests
         var buffer = new ArrayBufferWriter<byte>();
         using (var writer = new Utf8JsonWriter(buffer))
         {
-            StatusJson.Write(writer, role, now, models, nodes);
+            StatusJson.Write(writer, role, now, models, nodes, traffic: null);
         }
 
         return JsonDocument.Parse(buffer.WrittenMemory).RootElement.Clone();

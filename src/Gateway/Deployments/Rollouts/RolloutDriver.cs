@@ -164,6 +164,42 @@ internal sealed partial class RolloutDriver : BackgroundService
     }
 
     /// <summary>
+    /// Every model's latest rollout in brief, as the status page shows it (docs/API.md, "Status page data"): model,
+    /// versions, strategy, state, percent and the last decision, written under the lock. On a process that does not
+    /// drive the rollouts: the stored state as it last followed it.
+    /// </summary>
+    public void WriteSummaries(Utf8JsonWriter w)
+    {
+        lock (_lock)
+        {
+            w.WriteStartArray();
+            foreach (var rollout in _rollouts.Values.OrderBy(r => r.Model, StringComparer.Ordinal))
+            {
+                w.WriteStartObject();
+                w.WriteString("model"u8, rollout.Model);
+                w.WriteNumber("version"u8, rollout.New);
+                w.WriteNumber("current_version"u8, rollout.Current);
+                w.WriteString("strategy"u8, RolloutJson.StrategyName(rollout.Spec.Strategy));
+                w.WriteString("state"u8, RolloutJson.StateName(rollout.State));
+                w.WriteNumber("percent"u8, rollout.Percent);
+                if (rollout.Decisions.Count > 0)
+                {
+                    var last = rollout.Decisions[^1];
+                    w.WriteStartObject("last_decision"u8);
+                    w.WriteString("time"u8, last.Time);
+                    w.WriteString("action"u8, last.Action);
+                    w.WriteString("reason"u8, last.Reason);
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+        }
+    }
+
+    /// <summary>
     /// Starts a rollout of <paramref name="spec"/> on <paramref name="model"/>: the new version loads in the
     /// background (state <c>loading</c>) while all traffic stays on the current one.
     /// </summary>

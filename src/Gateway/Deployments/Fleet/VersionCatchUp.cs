@@ -18,6 +18,9 @@ internal sealed partial class VersionCatchUp : BackgroundService
     /// <summary>How often the edge looks for nodes that became available.</summary>
     public static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
 
+    /// <summary>How long before a node that did not answer its listing in a pass is tried again.</summary>
+    public static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(5);
+
     /// <summary>How long one copy may take (the target receives, checks and stores it).</summary>
     public static readonly TimeSpan CopyTimeout = TimeSpan.FromMinutes(10);
 
@@ -147,11 +150,29 @@ internal sealed partial class VersionCatchUp : BackgroundService
         }
     }
 
-    /// <summary>Every <see cref="PollInterval"/>: a node available now that was not at the last pass starts one (every model).</summary>
+    /// <summary>
+    /// Marks <paramref name="nodes"/> as behind (an upload through the edge failed on them): the next look that finds
+    /// them available starts a pass, repeated every <see cref="RetryInterval"/> until they answer their listing.
+    /// </summary>
+    public void Missed(IEnumerable<string> nodes)
+    {
+        lock (_synced)
+        {
+            _synced.ExceptWith(nodes);
+        }
+    }
+
+    /// <summary>
+    /// Every <see cref="PollInterval"/>: a node available now that is not caught up (it left and came back, was
+    /// added, or missed an upload) starts a pass over every model; one that did not answer its listing is tried again
+    /// after <see cref="RetryInterval"/>. A node that answered is caught up whatever its copies did (logged): it is not
+    /// asked again every second, but when it comes back after leaving, misses another upload, and before each load.
+    /// </summary>
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(PollInterval, _time);
         var seeded = false;
+        var nextTry = DateTimeOffset.MinValue;
         do
         {
             // The nodes known when the edge first sees any are taken as they are (no pass at every edge's start:
@@ -159,35 +180,51 @@ internal sealed partial class VersionCatchUp : BackgroundService
             if (!seeded)
             {
                 var known = _nodes.Nodes();
-                _synced.UnionWith(known);
+                lock (_synced)
+                {
+                    _synced.UnionWith(known);
+                }
+
                 seeded = known.Count > 0;
                 continue;
             }
 
             var available = _nodes.AvailableNodes();
-            _synced.IntersectWith(available);
-            if (!available.All(_synced.Contains))
+            List<string> behind;
+            lock (_synced)
             {
-                // Once per arrival, whatever the outcome (logged): a node that cannot be listed or copied to is not
-                // asked again every second, but when it comes back after leaving, and before each load.
-                _synced.UnionWith(available);
-                try
-                {
-                    var result = await CatchUpAsync(null, null, stoppingToken).ConfigureAwait(false);
-                    foreach (var (node, error) in result.Unreachable)
-                    {
-                        Log.NotListed(_logger, node, error);
-                    }
+                _synced.IntersectWith(available);
+                behind = [.. available.Where(n => !_synced.Contains(n))];
+            }
 
-                    foreach (var conflict in result.Conflicts())
-                    {
-                        Log.Conflict(_logger, conflict);
-                    }
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+            if (behind.Count == 0 || _time.GetUtcNow() < nextTry)
+            {
+                continue;
+            }
+
+            try
+            {
+                var result = await CatchUpAsync(null, null, stoppingToken).ConfigureAwait(false);
+                lock (_synced)
                 {
-                    Log.PassFailed(_logger, ex.Message);
+                    _synced.UnionWith(behind.Intersect(result.Fleet.Nodes));
                 }
+
+                nextTry = behind.All(result.Fleet.Nodes.Contains) ? DateTimeOffset.MinValue : _time.GetUtcNow() + RetryInterval;
+                foreach (var (node, error) in result.Unreachable)
+                {
+                    Log.NotListed(_logger, node, error);
+                }
+
+                foreach (var conflict in result.Conflicts())
+                {
+                    Log.Conflict(_logger, conflict);
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+            {
+                nextTry = _time.GetUtcNow() + RetryInterval;
+                Log.PassFailed(_logger, ex.Message);
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));

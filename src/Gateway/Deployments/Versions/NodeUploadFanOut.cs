@@ -49,7 +49,9 @@ internal sealed partial class NodeUploadFanOut : IVersionUploads
                 content.Headers.ContentType = MediaTypeHeaderValue.Parse(request.ContentType);
                 return content;
             }, UploadTimeout, cancellationToken).ConfigureAwait(false);
-            return Decide(request, [.. calls.Select(NodeAnswer.Read)], receipt, _logger);
+            var answers = calls.Select(NodeAnswer.Read).ToArray();
+            _catchUp.Missed(answers.Where(a => a.Status is not (StatusCodes.Status200OK or StatusCodes.Status201Created)).Select(a => a.Node));
+            return Decide(request, answers, receipt, _logger);
         }
         finally
         {

@@ -9,8 +9,8 @@ namespace ServingGateway.Deployments.Fleet;
 /// <c>GET /admin/models</c>, compares them (<see cref="FleetVersions"/>) and copies each version a node lacks from a
 /// node that has it: <c>GET .../versions/{v}/archive</c> on the source streamed into <c>PUT .../versions/{v}</c> on the
 /// target, which checks it as any upload (digest, signature, atomic store). A version stored with different digests
-/// is never copied. It runs when a node becomes available to the edge (added after the edge started, or healthy again
-/// after it was not; looked at every second), before a rollout serves versions (<see cref="EdgeVersionFleet.ServeAsync"/>), and its last reading
+/// is never copied. It runs when a node that is behind is available to the edge (an upload through the edge failed on
+/// it, added after the edge started, or healthy again after it was not; looked at every second), before a rollout serves versions (<see cref="EdgeVersionFleet.ServeAsync"/>), and its last reading
 /// answers <see cref="EdgeVersionFleet.Stored"/>. One pass at a time.
 /// </summary>
 internal sealed partial class VersionCatchUp : BackgroundService

@@ -12,6 +12,11 @@
 # tracing came in, built with `dotnet build -c Release` in a worktree), measured in the same rounds: "tracing off"
 # over it is what the tracing code costs when no exporter is set (BASELINE_PORT, default 18023).
 #
+# PIN=1 pins the servers to core 0 and wrk and the sink to core 1 (taskset), so that what a server can do is bounded
+# by its own CPU, not by the load generator's or the sink's (which run elsewhere in production). Every run also
+# reports the server's own CPU time per 1000 requests (utime + stime from /proc, before and after the run): the cost
+# of tracing to the server itself, whatever else shares the machine.
+#
 # Environment: DURATION (wrk -d per run, default 10s), WARMUP (per server, default 5s), ROUNDS (default 3),
 # CONNECTIONS (default 8), OFF_PORT (18020), TRACED_PORT (18021), SINK_PORT (18022), OUT_DIR (keep raw wrk output
 # and the server logs there), SKIP_BUILD=1 (use the existing Release build). Needs: dotnet, wrk, curl, python3.
@@ -41,17 +46,27 @@ begin_run tracing-bench dotnet wrk curl python3
 build_release src/Gateway
 
 for port in "$OFF_PORT" "$TRACED_PORT" "$SINK_PORT"; do port_free "$port"; done
-python3 "$ROOT/benchmarks/tracing/otlp_sink.py" "$SINK_PORT" >"$WORK/sink.log" 2>&1 &
+SERVER_PIN=()
+SIDE_PIN=()
+if [[ "${PIN:-0}" == 1 ]]; then
+    command -v taskset >/dev/null || { log "taskset not found (util-linux)"; exit 2; }
+    SERVER_PIN=(taskset -c 0)
+    SIDE_PIN=(taskset -c 1)
+    WRK_PREFIX=(taskset -c 1)
+fi
+"${SIDE_PIN[@]}" python3 "$ROOT/benchmarks/tracing/otlp_sink.py" "$SINK_PORT" >"$WORK/sink.log" 2>&1 &
 SINK_PID=$!
 track $SINK_PID
 
 log "starting ServingGateway without tracing on $OFF_URL"
-dotnet "$GATEWAY_DLL" --models "$ROOT/models" --urls "$OFF_URL" >"$WORK/off.log" 2>&1 &
+"${SERVER_PIN[@]}" dotnet "$GATEWAY_DLL" --models "$ROOT/models" --urls "$OFF_URL" >"$WORK/off.log" 2>&1 &
+OFF_PID=$!
 track $!
 wait_ready "$OFF_URL" "$!" "$WORK/off.log"
 log "starting ServingGateway exporting to the sink on $TRACED_URL"
-dotnet "$GATEWAY_DLL" --models "$ROOT/models" --urls "$TRACED_URL" \
+"${SERVER_PIN[@]}" dotnet "$GATEWAY_DLL" --models "$ROOT/models" --urls "$TRACED_URL" \
     --Telemetry:OtlpEndpoint "http://127.0.0.1:$SINK_PORT" --Telemetry:SampleRatio 0.01 >"$WORK/traced.log" 2>&1 &
+TRACED_PID=$!
 track $!
 wait_ready "$TRACED_URL" "$!" "$WORK/traced.log"
 
@@ -74,7 +89,22 @@ run_wrk "$WORK/warmup.off.txt" "$SCRIPT" "$OFF_URL/v2/models/mlp/infer" "$CONNEC
 sample 1
 run_wrk "$WORK/warmup.traced.txt" "$SCRIPT" "$TRACED_URL/v2/models/mlp/infer" "$CONNECTIONS" "$WARMUP"
 
+# cpu_ticks PID: the process's user + system CPU time so far, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+HZ="$(getconf CLK_TCK)"
+# measured OUT PID URL: one wrk run against URL, with PID's CPU ms per 1000 requests written to OUT.cpu.
+measured() {
+    local out="$1" pid="$2" url="$3" before after requests
+    before="$(cpu_ticks "$pid")"
+    run_wrk "$out" "$SCRIPT" "$url/v2/models/mlp/infer" "$CONNECTIONS" "$DURATION"
+    after="$(cpu_ticks "$pid")"
+    requests="$(awk '/requests in/ { print $1 }' "$out")"
+    awk -v t=$((after - before)) -v hz="$HZ" -v n="$requests" 'BEGIN { printf "%.1f", t * 1000 / hz / (n / 1000) }' >"$out.cpu"
+}
+cpu() { cat "$1.cpu"; }
+
 ROWS=()
+CPU_ROWS=()
 BASE_ROWS=()
 for round in $(seq "$ROUNDS"); do
     if [[ -n "$BASELINE_DLL" ]]; then
@@ -82,13 +112,14 @@ for round in $(seq "$ROUNDS"); do
         run_wrk "$WORK/baseline.r$round.txt" "$SCRIPT" "$BASELINE_URL/v2/models/mlp/infer" "$CONNECTIONS" "$DURATION"
     fi
     log "round $round: tracing off ($DURATION, $CONNECTIONS connections)"
-    run_wrk "$WORK/off.r$round.txt" "$SCRIPT" "$OFF_URL/v2/models/mlp/infer" "$CONNECTIONS" "$DURATION"
+    measured "$WORK/off.r$round.txt" "$OFF_PID" "$OFF_URL"
     log "round $round: 1% of requests traced"
     sample 100
-    run_wrk "$WORK/p1.r$round.txt" "$SCRIPT" "$TRACED_URL/v2/models/mlp/infer" "$CONNECTIONS" "$DURATION"
+    measured "$WORK/p1.r$round.txt" "$TRACED_PID" "$TRACED_URL"
     log "round $round: every request traced"
     sample 1
-    run_wrk "$WORK/p100.r$round.txt" "$SCRIPT" "$TRACED_URL/v2/models/mlp/infer" "$CONNECTIONS" "$DURATION"
+    measured "$WORK/p100.r$round.txt" "$TRACED_PID" "$TRACED_URL"
+    CPU_ROWS+=("| $round | $(cpu "$WORK/off.r$round.txt") | $(cpu "$WORK/p1.r$round.txt") | $(ratio "$(cpu "$WORK/off.r$round.txt")" "$(cpu "$WORK/p1.r$round.txt")") | $(cpu "$WORK/p100.r$round.txt") | $(ratio "$(cpu "$WORK/off.r$round.txt")" "$(cpu "$WORK/p100.r$round.txt")") |")
     base="$WORK/off.r$round.txt"
     if [[ -n "$BASELINE_DLL" ]]; then
         BASE_ROWS+=("| $round | $(wrk_cells "$WORK/baseline.r$round.txt") | $(wrk_cells "$base") | $(ratio "$(rps "$base")" "$(rps "$WORK/baseline.r$round.txt")") |")
@@ -104,11 +135,17 @@ echo
 echo "Date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 echo "Machine: $(machine)"
 echo "Load average (1/5/15 min): $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) after the last run"
-echo "wrk: -t 2 -c $CONNECTIONS -d $DURATION --latency, mlp_random.lua; warm-up $WARMUP per server; $ROUNDS rounds, in turn"
+echo "wrk: -t 2 -c $CONNECTIONS -d $DURATION --latency, mlp_random.lua; warm-up $WARMUP per server; $ROUNDS rounds, in turn$([[ "${PIN:-0}" == 1 ]] && echo "; servers pinned to core 0, wrk and the sink to core 1")"
 echo
 echo "| round | tracing off req/s | p50 (ms) | p99 (ms) | 1% traced req/s | p50 (ms) | p99 (ms) | ratio | 100% traced req/s | p50 (ms) | p99 (ms) | ratio |"
 echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${ROWS[@]}"
+echo
+echo "The server's own CPU per 1000 requests (ms; ratio: off over traced, what its capacity would be beside tracing off's):"
+echo
+echo "| round | tracing off CPU ms/1000 | 1% traced | ratio | 100% traced | ratio |"
+echo "|---:|---:|---:|---:|---:|---:|"
+printf '%s\n' "${CPU_ROWS[@]}"
 echo
 if [[ -n "$BASELINE_DLL" ]]; then
     echo "Tracing off against the baseline build ($BASELINE_DLL):"

@@ -41,6 +41,7 @@ internal sealed class RedisRolloutLease : IRolloutLease
     private readonly ILogger _logger;
     private readonly string _id = Guid.NewGuid().ToString("N");
     private string? _token;
+    private bool _unreachable;
 
     /// <param name="redis">The connection (Redis may be away: every call then answers "not held").</param>
     /// <param name="configuration">Its configuration string, only to mask it in log lines.</param>
@@ -72,11 +73,24 @@ internal sealed class RedisRolloutLease : IRolloutLease
 
         try
         {
-            return (long)_redis.GetDatabase().ScriptEvaluate(HoldScript, [Key], [_token, _ttlMs]) == 1;
+            var held = (long)_redis.GetDatabase().ScriptEvaluate(HoldScript, [Key], [_token, _ttlMs]) == 1;
+            if (_unreachable)
+            {
+                _unreachable = false;
+                LeaseLog.Reachable(_logger);
+            }
+
+            return held;
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
-            LeaseLog.Unreachable(_logger, RedisConnections.Redact(ex.Message, _configuration));
+            // Said once while Redis stays away, not at every tick.
+            if (!_unreachable)
+            {
+                _unreachable = true;
+                LeaseLog.Unreachable(_logger, RedisConnections.Redact(ex.Message, _configuration));
+            }
+
             return false;
         }
     }
@@ -117,4 +131,7 @@ internal static partial class LeaseLog
 {
     [LoggerMessage(184, LogLevel.Warning, "The rollouts' lease in Redis cannot be read or renewed: {Reason}; this process does not drive rollouts until it can")]
     public static partial void Unreachable(ILogger logger, string reason);
+
+    [LoggerMessage(188, LogLevel.Information, "The rollouts' lease in Redis answers again")]
+    public static partial void Reachable(ILogger logger);
 }

@@ -63,10 +63,22 @@ internal sealed partial class RolloutDriver : BackgroundService
     /// Reads the state file back and applies its splits (call before traffic). Returns, per model with a rollout, the
     /// versions it must serve: unfinished ones resume (loading both versions again) once the driver runs.
     /// </summary>
-    /// <exception cref="InvalidDataException">The state file is not valid.</exception>
+    /// <exception cref="InvalidDataException">The stored state is not valid (a state file that is not one stops the start).</exception>
     public IReadOnlyDictionary<string, IReadOnlyList<long>> Restore()
     {
-        var state = _store.Load();
+        DeploymentsState state;
+        try
+        {
+            state = _store.Load();
+        }
+        catch (IOException ex)
+        {
+            // Redis is away (a file store that cannot be read is InvalidDataException, and stops the start): start with
+            // no split; the state applies once Redis answers (followed, or read back by the process that takes the lease).
+            Log.FollowFailed(_logger, _store.Describe, ex.Message);
+            return new Dictionary<string, IReadOnlyList<long>>(StringComparer.Ordinal);
+        }
+
         var serving = new Dictionary<string, IReadOnlyList<long>>(StringComparer.Ordinal);
         lock (_lock)
         {

@@ -196,4 +196,16 @@ public sealed class SharedRolloutsTests : IDisposable
         Assert.Equal(RolloutState.Loading, a.Current("mlp")!.Value.Rollout.State);
         Assert.Equal(RolloutState.Loading, new RedisRolloutStore(_connection, _redis.Endpoint, Lease("http://c")).Load().Rollouts.Single().State);
     }
+
+    [Fact]
+    public void Restore_RedisAway_StartsWithNoSplitAndDoesNotDrive()
+    {
+        var splits = new FakeTrafficSplits();
+        var driver = Driver("http://edge-a:8000", splits);
+        _redis.Kill();
+
+        Assert.Empty(driver.Restore());
+        Assert.Empty(splits.All);
+        Assert.False(driver.Lead());
+    }
 }

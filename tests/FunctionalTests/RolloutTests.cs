@@ -241,6 +241,10 @@ public sealed class RolloutTests : IDisposable
         await ExpectAsync(HttpStatusCode.NotFound, HttpMethod.Post, "admin/models/nope/rollouts", """{"version": 1, "strategy": "canary"}""", "unknown model 'nope'");
         await ExpectAsync(HttpStatusCode.Forbidden, HttpMethod.Post, "admin/models/mlp/rollouts", """{"version": 2, "strategy": "canary"}""", "lacks the deploy role", InferKey);
         await ExpectAsync(HttpStatusCode.Forbidden, HttpMethod.Get, "admin/models/mlp/rollouts/current", null, "lacks the deploy role", InferKey);
+        foreach (var command in new[] { "promote", "rollback", "pause", "resume" })
+        {
+            await ExpectAsync(HttpStatusCode.Forbidden, HttpMethod.Post, $"admin/models/mlp/rollouts/current/{command}", null, "lacks the deploy role", InferKey);
+        }
 
         using (var started = await SendAsync(server, HttpMethod.Post, "admin/models/mlp/rollouts", """{"version": 2, "strategy": "blue-green", "step_seconds": 600}"""))
         {

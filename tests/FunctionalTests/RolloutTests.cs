@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Text.Json;
 using ServingGateway.Auth;
@@ -78,24 +77,10 @@ public sealed class RolloutTests : IDisposable
         AddVersionTwo();
         await using var server = await StartAsync();
 
-        using var stop = new CancellationTokenSource();
-        var failures = new ConcurrentQueue<string>();
-        var versions = new ConcurrentDictionary<string, int>();
-        var clients = Enumerable.Range(0, 2).Select(_ => Task.Run(async () =>
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                using var response = await SendAsync(server, HttpMethod.Post, "v2/models/mlp/infer", MlpRequest, InferKey);
-                if (response.StatusCode != HttpStatusCode.OK)
-                {
-                    failures.Enqueue($"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
-                }
-
-                versions.AddOrUpdate(response.Headers.TryGetValues("X-Model-Version", out var v) ? v.Single() : "none", 1, (_, n) => n + 1);
-                await Task.Delay(50); // about 20 requests/s per client
-            }
-        })).ToArray();
-
+        // About 40 requests/s: two loops, each pausing 50 ms after an answer.
+        var load = new SteadyLoad([server.Client], "v2/models/mlp/infer", MlpRequest, InferKey, pause: TimeSpan.FromMilliseconds(50));
+        var failures = load.Failures;
+        var versions = load.Versions;
         using (var started = await SendAsync(server, HttpMethod.Post, "admin/models/mlp/rollouts", """
             {"version": 2, "strategy": "canary", "steps": [25, 50, 100], "step_seconds": 2,
              "analysis": {"max_error_rate": 0, "max_p99_ratio": 20, "min_requests": 3}}
@@ -106,8 +91,7 @@ public sealed class RolloutTests : IDisposable
         }
 
         var promoted = await WaitForStateAsync(server, "promoted", "rolled_back", "failed");
-        stop.Cancel();
-        await Task.WhenAll(clients);
+        await load.DisposeAsync();
 
         Assert.Equal("promoted", promoted.GetProperty("state").GetString());
         Assert.Empty(failures);
@@ -166,24 +150,9 @@ public sealed class RolloutTests : IDisposable
         models.WriteConfig("versioned", """{"max_batch_size": 8, "instances": 1, "version_policy": {"specific": {"versions": [1]}}}""");
         await using var server = await GatewayServer.StartAsync(models.Path,
             "--Deployments:StateFile", _stateFile, "--Deployments:TickMilliseconds", "100");
-        var request = Oip.JsonRequest("x", [1, 4], [0, 0, 0, 0]);
-        using var stop = new CancellationTokenSource();
-        var failures = new ConcurrentQueue<string>();
-        var versions = new ConcurrentDictionary<string, int>();
-        var client = Task.Run(async () =>
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                using var response = await server.Client.PostAsync("v2/models/versioned/infer", Oip.Json(request));
-                if (response.StatusCode != HttpStatusCode.OK)
-                {
-                    failures.Enqueue($"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
-                }
-
-                versions.AddOrUpdate(response.Headers.TryGetValues("X-Model-Version", out var v) ? v.Single() : "none", 1, (_, n) => n + 1);
-                await Task.Delay(40);
-            }
-        });
+        var load = new SteadyLoad([server.Client], "v2/models/versioned/infer", Oip.JsonRequest("x", [1, 4], [0, 0, 0, 0]), key: null, loops: 1);
+        var failures = load.Failures;
+        var versions = load.Versions;
 
         using (var started = await server.Client.PostAsync("admin/models/versioned/rollouts", Oip.Json("""
             {"version": 2, "strategy": "blue-green", "step_seconds": 2, "sample_ratio": 1,
@@ -208,8 +177,7 @@ public sealed class RolloutTests : IDisposable
             await Task.Delay(100);
         }
 
-        stop.Cancel();
-        await client;
+        await load.DisposeAsync();
 
         Assert.Equal("rolled_back", current.GetProperty("state").GetString());
         var rollback = current.GetProperty("decisions").EnumerateArray().Last();

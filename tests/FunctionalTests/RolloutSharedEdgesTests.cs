@@ -5,6 +5,7 @@ using System.Text.Json;
 using ServingGateway.FunctionalTests.Infrastructure;
 using ServingGateway.TestSupport;
 using StackExchange.Redis;
+using Xunit.Abstractions;
 
 namespace ServingGateway.FunctionalTests;
 
@@ -14,7 +15,7 @@ namespace ServingGateway.FunctionalTests;
 /// (no release: its lease has to expire) the other takes the rollout over and finishes it. Edge a is a process of its
 /// own, so that it can be killed.
 /// </summary>
-public sealed class RolloutSharedEdgesTests : IAsyncLifetime
+public sealed class RolloutSharedEdgesTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const double LeaseSeconds = 2;
     private readonly RedisServer _redis = new();
@@ -103,6 +104,7 @@ public sealed class RolloutSharedEdgesTests : IAsyncLifetime
             }
 
             Assert.True(onA is not null && onB is not null, $"the 50% step never reached both edges (a: {onA}, b: {onB})");
+            output.WriteLine($"the 50% split: on a at {onA.Value.TotalMilliseconds:0} ms, on b at {onB.Value.TotalMilliseconds:0} ms");
             Assert.True(onB - onA < TimeSpan.FromSeconds(1), $"b applied the split {(onB - onA)!.Value.TotalMilliseconds} ms after a");
 
             // a dies without letting the lease go: b takes the rollout over once the lease expires, and resumes it.
@@ -129,6 +131,7 @@ public sealed class RolloutSharedEdgesTests : IAsyncLifetime
             }
 
             var handover = killed.Elapsed;
+            output.WriteLine($"b resumed the rollout {handover.TotalMilliseconds:0} ms after a was killed (lease {LeaseSeconds} s)");
             Assert.True(handover < TimeSpan.FromSeconds(LeaseSeconds + 2), $"b took over {handover.TotalSeconds:0.0} s after a was killed (lease {LeaseSeconds} s)");
 
             var deadline = DateTime.UtcNow.AddSeconds(90);

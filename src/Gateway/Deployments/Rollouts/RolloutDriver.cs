@@ -109,11 +109,8 @@ internal sealed partial class RolloutDriver : BackgroundService
 
         foreach (var (model, split) in state.Splits)
         {
-            if (!_splits.TryGetValue(model, out var applied) || !ReferenceEquals(applied, split))
-            {
-                _splits[model] = split;
-                _trafficSplits.Set(model, split);
-            }
+            _splits[model] = split;
+            _trafficSplits.Set(model, split);
         }
 
         _rollouts.Clear();
@@ -348,30 +345,42 @@ internal sealed partial class RolloutDriver : BackgroundService
         }
         else if (!holding && _driving)
         {
-            _driving = false;
-            _followed = null;
-            Log.LeaseLost(_logger);
+            StepDown();
         }
 
         return _driving;
     }
 
-    /// <summary>A follower's look at the stored state: when its revision moved, its splits apply here too.</summary>
-    public void Follow()
+    // The lease is gone (not renewed, or a save found another holder): follow from now on, reading the stored state
+    // afresh at the next look, since this process's copy may hold a decision that was never stored.
+    private void StepDown()
     {
-        if (_driving || _store.Revision() is not { } revision || revision == _followed)
-        {
-            return;
-        }
+        _driving = false;
+        _followed = null;
+        Log.LeaseLost(_logger);
+    }
 
-        DeploymentsState state;
+    // The stored state, or false (logged) when it cannot be read now.
+    private bool TryLoad(out DeploymentsState state)
+    {
         try
         {
             state = _store.Load();
+            return true;
         }
         catch (Exception ex) when (ex is IOException or InvalidDataException)
         {
             Log.FollowFailed(_logger, _store.Describe, ex.Message);
+            state = null!;
+            return false;
+        }
+    }
+
+    /// <summary>A follower's look at the stored state: when its revision moved, its splits apply here too.</summary>
+    public void Follow()
+    {
+        if (_driving || _store.Revision() is not { } revision || revision == _followed || !TryLoad(out var state))
+        {
             return;
         }
 
@@ -387,14 +396,8 @@ internal sealed partial class RolloutDriver : BackgroundService
 
     private void TakeOver()
     {
-        DeploymentsState state;
-        try
+        if (!TryLoad(out var state))
         {
-            state = _store.Load();
-        }
-        catch (Exception ex) when (ex is IOException or InvalidDataException)
-        {
-            Log.FollowFailed(_logger, _store.Describe, ex.Message);
             _lease.Release();
             return;
         }
@@ -405,13 +408,14 @@ internal sealed partial class RolloutDriver : BackgroundService
             _loads.Clear();
             _driving = true;
             var now = _time.GetUtcNow();
-            foreach (var rollout in _rollouts.Values.Where(r => !r.IsFinished).ToList())
+            var running = _rollouts.Values.Where(r => !r.IsFinished).ToList();
+            foreach (var rollout in running)
             {
                 Apply(rollout, rollout.Restarted(now));
             }
-        }
 
-        Log.Driving(_logger, _store.Describe, _rollouts.Values.Count(r => !r.IsFinished));
+            Log.Driving(_logger, _store.Describe, running.Count);
+        }
     }
 
     // Admin calls reach the driving process (RolloutEndpoints forwards them); one that lost the lease meanwhile refuses.
@@ -481,9 +485,7 @@ internal sealed partial class RolloutDriver : BackgroundService
         }
         catch (RolloutLeaseLostException)
         {
-            _driving = false;
-            _followed = null;
-            Log.LeaseLost(_logger);
+            StepDown();
             return;
         }
 

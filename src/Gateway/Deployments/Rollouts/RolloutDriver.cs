@@ -212,7 +212,7 @@ internal sealed partial class RolloutDriver : BackgroundService
     /// Starts a rollout of <paramref name="spec"/> on <paramref name="model"/>: the new version loads in the
     /// background (state <c>loading</c>) while all traffic stays on the current one.
     /// </summary>
-    /// <exception cref="DeploymentException">404 for a model or version not on disk; 409 when a rollout of the model is running, when it has no ready version, or when the version is already the current one.</exception>
+    /// <exception cref="DeploymentException">404 for a model or version not on disk; 409 when a rollout of the model is running, when it has no ready version, or when the version is already the current one; 503 when this process does not drive the rollouts (or found, saving, that another took the lease).</exception>
     public async Task<Rollout> StartAsync(string model, RolloutSpec spec, string by, CancellationToken cancellationToken)
     {
         EnsureDriving();
@@ -260,6 +260,7 @@ internal sealed partial class RolloutDriver : BackgroundService
             var (rollout, actions) = Rollout.Start(model, spec, current, _time.GetUtcNow(), by);
             _rollouts[model] = rollout;
             Apply(rollout, actions);
+            EnsureDriving(); // the save found another holder: nothing was carried out, so nothing was started
             return rollout;
         }
     }
@@ -286,6 +287,7 @@ internal sealed partial class RolloutDriver : BackgroundService
                 _ => throw new DeploymentException(StatusCodes.Status404NotFound, $"unknown rollout command '{command}': promote, rollback, pause or resume"),
             };
             Apply(rollout, actions);
+            EnsureDriving(); // as in StartAsync: a refused save carried nothing out
             return rollout;
         }
     }

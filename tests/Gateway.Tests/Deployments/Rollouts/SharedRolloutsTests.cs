@@ -208,4 +208,24 @@ public sealed class SharedRolloutsTests : IDisposable
         Assert.Empty(splits.All);
         Assert.False(driver.Lead());
     }
+
+    [Fact]
+    public async Task StartAsync_LeaseTakenBeforeItsSave_503AndNothingCarriedOut()
+    {
+        var splitsA = new FakeTrafficSplits();
+        var a = Driver("http://edge-a:8000", splitsA);
+        Assert.True(a.Lead());
+
+        // a stalls past its lease; b takes it; a, not having looked since, still believes it drives.
+        await ExpireAsync();
+        Assert.True(Lease("http://edge-b:8000").TryHold());
+
+        var ex = await Assert.ThrowsAsync<DeploymentException>(() => a.StartAsync("mlp", Canary, "ci", CancellationToken.None));
+
+        Assert.Equal(503, ex.StatusCode);
+        Assert.False(a.IsDriving);
+        Assert.Null(splitsA.Get("mlp"));
+        Assert.Empty(_fleet.Served);
+        Assert.Empty(new RedisRolloutStore(_connection, _redis.Endpoint, Lease("http://c")).Load().Rollouts);
+    }
 }

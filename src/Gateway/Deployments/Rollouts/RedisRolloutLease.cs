@@ -41,7 +41,7 @@ internal sealed class RedisRolloutLease : IRolloutLease
     private readonly ILogger _logger;
     private readonly string _id = Guid.NewGuid().ToString("N");
     private string? _token;
-    private bool _unreachable;
+    private volatile bool _unreachable;
 
     /// <param name="redis">The connection (Redis may be away: every call then answers "not held").</param>
     /// <param name="configuration">Its configuration string, only to mask it in log lines.</param>
@@ -74,23 +74,12 @@ internal sealed class RedisRolloutLease : IRolloutLease
         try
         {
             var held = (long)_redis.GetDatabase().ScriptEvaluate(HoldScript, [Key], [_token, _ttlMs]) == 1;
-            if (_unreachable)
-            {
-                _unreachable = false;
-                LeaseLog.Reachable(_logger);
-            }
-
+            Answered();
             return held;
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
-            // Said once while Redis stays away, not at every tick.
-            if (!_unreachable)
-            {
-                _unreachable = true;
-                LeaseLog.Unreachable(_logger, RedisConnections.Redact(ex.Message, _configuration));
-            }
-
+            Unreachable(ex);
             return false;
         }
     }
@@ -105,10 +94,11 @@ internal sealed class RedisRolloutLease : IRolloutLease
         try
         {
             _redis.GetDatabase().ScriptEvaluate(ReleaseScript, [Key], [_token]);
+            Answered();
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
-            LeaseLog.Unreachable(_logger, RedisConnections.Redact(ex.Message, _configuration));
+            Unreachable(ex);
         }
     }
 
@@ -117,12 +107,32 @@ internal sealed class RedisRolloutLease : IRolloutLease
         try
         {
             var holder = (string?)_redis.GetDatabase().StringGet(Key);
+            Answered();
             return holder?.IndexOf(' ', StringComparison.Ordinal) is int space and > 0 ? holder[(space + 1)..] : null;
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
-            LeaseLog.Unreachable(_logger, RedisConnections.Redact(ex.Message, _configuration));
+            Unreachable(ex);
             return null;
+        }
+    }
+
+    // An outage is said once when it starts and once when Redis answers again, not at every tick or forwarded call.
+    private void Unreachable(Exception ex)
+    {
+        if (!_unreachable)
+        {
+            _unreachable = true;
+            LeaseLog.Unreachable(_logger, RedisConnections.Redact(ex.Message, _configuration));
+        }
+    }
+
+    private void Answered()
+    {
+        if (_unreachable)
+        {
+            _unreachable = false;
+            LeaseLog.Reachable(_logger);
         }
     }
 }

@@ -144,6 +144,12 @@ internal sealed class ApiKeyMiddleware
         return roles;
     }
 
+    /// <summary>The header that carries a key when <c>Authorization</c> does not.</summary>
+    internal const string KeyHeader = "X-Api-Key";
+
+    /// <summary>Every header a key may come in: what the edge strips before forwarding, and what is passed on with a forwarded admin call.</summary>
+    internal static readonly string[] KeyHeaders = ["Authorization", KeyHeader];
+
     /// <summary>The key a request presents: <c>Authorization: Bearer KEY</c>, else <c>X-Api-Key</c>; null when none.</summary>
     internal static string? Presented(HttpRequest request)
     {
@@ -153,7 +159,7 @@ internal sealed class ApiKeyMiddleware
             return authorization[7..].Trim();
         }
 
-        var header = request.Headers["X-Api-Key"].ToString();
+        var header = request.Headers[KeyHeader].ToString();
         return header.Length > 0 ? header : null;
     }
 

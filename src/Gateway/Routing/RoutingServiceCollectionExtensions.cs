@@ -25,8 +25,11 @@ internal static class RoutingServiceCollectionExtensions
             .AddTransforms(context =>
             {
                 // The client's key stays at the edge; the node sees the edge's own key (Edge:NodeKey).
-                context.AddRequestHeaderRemove("X-Api-Key");
-                context.AddRequestHeaderRemove("Authorization");
+                foreach (var header in ApiKeyMiddleware.KeyHeaders)
+                {
+                    context.AddRequestHeaderRemove(header);
+                }
+
                 if (edge.NodeKey is { Length: > 0 } nodeKey)
                 {
                     context.AddRequestHeader("Authorization", "Bearer " + nodeKey, append: false);

@@ -1,4 +1,5 @@
 using System.Net.Http.Headers;
+using ServingGateway.Auth;
 using ServingGateway.Inference.Common;
 
 namespace ServingGateway.Deployments.Rollouts;
@@ -12,8 +13,6 @@ internal sealed class RolloutForwarder(IRolloutLease lease) : IDisposable
 {
     /// <summary>Marks a forwarded call: the edge it reaches answers it or refuses, and never forwards it on.</summary>
     public const string Header = "X-SG-Forwarded-Rollout";
-
-    private static readonly string[] PassedHeaders = ["Authorization", "X-Api-Key"];
 
     private readonly HttpClient _client = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(1) }) { Timeout = TimeSpan.FromSeconds(30) };
 
@@ -37,7 +36,7 @@ internal sealed class RolloutForwarder(IRolloutLease lease) : IDisposable
         }
 
         using var request = new HttpRequestMessage(new HttpMethod(context.Request.Method), driver + context.Request.Path + context.Request.QueryString);
-        foreach (var name in PassedHeaders)
+        foreach (var name in ApiKeyMiddleware.KeyHeaders)
         {
             if (context.Request.Headers.TryGetValue(name, out var value))
             {

@@ -156,6 +156,13 @@ if [[ -n "$BASELINE_DLL" ]]; then
     echo
 fi
 cat "$WORK/sink.log"
+# The spans that reached the sink per recorded request: every request of the 100% runs and the traced warm-up, and one
+# in a hundred of the 1% runs. Below the spans a request makes (docs/BENCHMARKS.md), the rest were dropped by
+# OpenTelemetry's batch processor, whose queue is full whenever the exporter waits on the sink.
+recorded="$(cat "$WORK"/warmup.traced.txt "$WORK"/p100.r*.txt | awk '/requests in/ { n += $1 } END { print n }')"
+recorded="$(cat "$WORK"/p1.r*.txt | awk -v n="$recorded" '/requests in/ { n += $1 / 100 } END { printf "%d", n }')"
+spans="$(sed -n 's/.* \([0-9]*\) spans$/\1/p' "$WORK/sink.log")"
+awk -v s="${spans:-0}" -v n="$recorded" 'BEGIN { printf "spans received per recorded request: %.2f (%d spans, about %d recorded requests)\n", s / n, s, n }'
 if grep -qi "exception\|fail" "$WORK/traced.log"; then echo "the traced server logged errors: see $WORK/traced.log"; fi
 echo
 if [[ "$KEEP_WORK" == 1 ]]; then echo "Raw wrk output and server logs: $WORK"; fi

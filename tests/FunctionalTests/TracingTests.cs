@@ -56,10 +56,14 @@ public sealed class TracingTests
         Assert.Contains(edgeSpans, s => s.Parent == clientSpan);
         var nodeServer = nodeSpans.Single(s => s.Scope == "Microsoft.AspNetCore");
         Assert.Contains(edgeSpans, s => s.SpanId == nodeServer.Parent);
-        var infer = nodeSpans.Single(s => s.Name == "infer");
-        Assert.Equal(nodeServer.SpanId, infer.Parent);
-        Assert.Equal(infer.SpanId, nodeSpans.Single(s => s.Name == "queue wait").Parent);
-        Assert.Contains((traceId, infer.SpanId), nodeSpans.Single(s => s.Name == "batch run").Links);
+        // The node's request span is its infer span: named by the route, tagged with the model and the version served.
+        Assert.Equal("POST /v2/models/{model}/infer", nodeServer.Name);
+        Assert.Equal("mlp", nodeServer.Attributes["model"]);
+        Assert.Equal("1", nodeServer.Attributes["model.version"]);
+        Assert.Equal("/v2/models/{model}/infer", nodeServer.Attributes["http.route"]);
+        Assert.Equal(nodeServer.SpanId, nodeSpans.Single(s => s.Name == "queue wait").Parent);
+        Assert.Equal(nodeServer.SpanId, nodeSpans.Single(s => s.Name == "encode").Parent);
+        Assert.Contains((traceId, nodeServer.SpanId), nodeSpans.Single(s => s.Name == "batch run").Links);
 
         Assert.DoesNotContain(collector.Spans, s => s.Scope.StartsWith("ServingGateway", StringComparison.Ordinal) && s.TraceId != traceId);
     }
@@ -85,7 +89,25 @@ public sealed class TracingTests
         }
 
         using var after = await traced.Client.PostAsync("v2/models/mlp/infer", Oip.Json(MlpRequest));
-        Assert.Matches("^[0-9a-f]{32}$", after.Headers.GetValues("X-Trace-Id").Single());
+        var afterTrace = after.Headers.GetValues("X-Trace-Id").Single();
+        Assert.Matches("^[0-9a-f]{32}$", afterTrace);
+
+        // Probes and scrapes are never recorded, even when every new trace is.
+        foreach (var scrape in (string[])["v2/health/ready", "metrics", "status"])
+        {
+            using var scraped = await traced.Client.GetAsync(scrape);
+            Assert.Equal(HttpStatusCode.OK, scraped.StatusCode);
+            Assert.False(scraped.Headers.Contains("X-Trace-Id"), scrape);
+        }
+
+        using var last = await traced.Client.PostAsync("v2/models/mlp/infer", Oip.Json(MlpRequest));
+        var lastTrace = last.Headers.GetValues("X-Trace-Id").Single();
+        await Poll.UntilAsync(
+            () => Task.FromResult(collector.Spans.Any(s => s.TraceId == lastTrace && s.Scope == "Microsoft.AspNetCore")),
+            () => $"the last request's span (trace {lastTrace}); received: {string.Join("; ", collector.Spans.Select(s => $"{s.Scope}/{s.Name}"))}");
+        var requestSpans = collector.Spans.Where(s => s.Scope == "Microsoft.AspNetCore").ToList();
+        Assert.Equal(["POST /v2/models/{model}/infer", "POST /v2/models/{model}/infer"], requestSpans.Select(s => s.Name));
+        Assert.Equal([afterTrace, lastTrace], requestSpans.Select(s => s.TraceId));
 
         using var off = await traced.Client.PostAsync("v2/trace/setting", Oip.Json("""{"trace_level": ["OFF"]}"""));
         Assert.Equal(HttpStatusCode.OK, off.StatusCode);
@@ -147,7 +169,7 @@ public sealed class TracingTests
         && trace.Any(s => s.Service == "servinggateway-edge" && s.Name == "route")
         && trace.Any(s => s.Service == "servinggateway-edge" && s.Scope == "Yarp.ReverseProxy")
         && trace.Any(s => s.Service == "servinggateway-node" && s.Scope == "Microsoft.AspNetCore")
-        && trace.Any(s => s.Service == "servinggateway-node" && s.Name == "infer")
+        && trace.Any(s => s.Service == "servinggateway-node" && s.Name == "encode")
         && trace.Any(s => s.Service == "servinggateway-node" && s.Name == "queue wait")
         && trace.Any(s => s.Service == "servinggateway-node" && s.Name == "batch run");
 }

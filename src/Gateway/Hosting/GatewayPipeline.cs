@@ -21,7 +21,7 @@ internal static class GatewayPipeline
     /// <summary>The middleware in front of the endpoints, in order.</summary>
     public static WebApplication UseGatewayPipeline(this WebApplication app, GatewayRole role)
     {
-        app.UseTraceIdHeader();
+        app.UseRequestSpan();
         app.UseJsonErrors();
         if (role != GatewayRole.Edge)
         {

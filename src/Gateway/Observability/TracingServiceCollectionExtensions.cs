@@ -11,7 +11,7 @@ namespace ServingGateway.Observability;
 
 /// <summary>
 /// Observability: tracing with OpenTelemetry (when <see cref="TelemetryOptions"/> names an exporter), the trace and
-/// log settings, and the <see cref="TraceIdHeader"/> on every recorded request's response.
+/// log settings, and the request's span (<see cref="UseRequestSpan"/>).
 /// </summary>
 internal static class TracingServiceCollectionExtensions
 {
@@ -20,6 +20,10 @@ internal static class TracingServiceCollectionExtensions
 
     // .NET's HttpClient: on an edge, the request to the node (the span whose id the node sees as its parent).
     private const string HttpClientSourceName = "System.Net.Http";
+
+    // ASP.NET Core's request span, started by the host for every request it serves (continuing a client's traceparent);
+    // UseRequestSpan names and tags it.
+    private const string HostingSourceName = "Microsoft.AspNetCore";
 
     public static IServiceCollection AddGatewayTracing(this IServiceCollection services, TelemetryOptions options, GatewayRole role)
     {
@@ -44,8 +48,7 @@ internal static class TracingServiceCollectionExtensions
             {
                 tracing
                     .SetSampler(new TraceSampler(settings))
-                    .AddSource(GatewayTelemetry.SourceName, GatewayTelemetry.YarpSourceName, HttpClientSourceName, InferenceTelemetry.SourceName, BatchingTelemetry.SourceName)
-                    .AddAspNetCoreInstrumentation(aspNetCore => aspNetCore.Filter = static context => !IsScrape(context.Request.Path));
+                    .AddSource(HostingSourceName, GatewayTelemetry.SourceName, GatewayTelemetry.YarpSourceName, HttpClientSourceName, InferenceTelemetry.SourceName, BatchingTelemetry.SourceName);
                 if (options.OtlpTracesUri is { } otlp)
                 {
                     tracing.AddOtlpExporter(exporter =>
@@ -63,18 +66,44 @@ internal static class TracingServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>Adds <see cref="TraceIdHeader"/> to the response of every request whose span is recorded.</summary>
-    public static IApplicationBuilder UseTraceIdHeader(this IApplicationBuilder app) => app.Use(static (context, next) =>
+    /// <summary>
+    /// The request's span (ASP.NET Core's): a scrape's is not recorded; a recorded one is named and tagged as
+    /// OpenTelemetry's HTTP server conventions say (<c>POST /v2/models/{model_name}/infer</c>, method, route, path and
+    /// status code) when its response starts, and that response carries <see cref="TraceIdHeader"/>. The first
+    /// middleware: every other span of the request is its child.
+    /// </summary>
+    public static IApplicationBuilder UseRequestSpan(this IApplicationBuilder app) => app.Use(static (context, next) =>
     {
-        if (Activity.Current is { Recorded: true } activity)
+        if (Activity.Current is { Recorded: true } activity && activity.Source.Name == HostingSourceName)
         {
-            // Set when the response starts: an edge's copy overwrites the node's (the same trace) instead of adding a second.
+            if (IsScrape(context.Request.Path))
+            {
+                activity.IsAllDataRequested = false;
+                activity.ActivityTraceFlags &= ~ActivityTraceFlags.Recorded;
+                return next(context);
+            }
+
+            // When the response starts the route is chosen and the status set; an edge's header overwrites the node's
+            // (the same trace) instead of adding a second.
             context.Response.OnStarting(static state =>
             {
-                var (response, traceId) = ((HttpResponse, string))state;
-                response.Headers[TraceIdHeader] = traceId;
+                var (context, activity) = ((HttpContext, Activity))state;
+                var request = context.Request;
+                var status = context.Response.StatusCode;
+                var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText;
+                activity.DisplayName = route is null ? request.Method : $"{request.Method} {route}";
+                activity.SetTag("http.request.method", request.Method);
+                activity.SetTag("url.path", request.Path.Value);
+                activity.SetTag("http.route", route);
+                activity.SetTag("http.response.status_code", status);
+                if (status >= 500 && activity.Status != ActivityStatusCode.Error)
+                {
+                    activity.SetStatus(ActivityStatusCode.Error);
+                }
+
+                context.Response.Headers[TraceIdHeader] = activity.TraceId.ToHexString();
                 return Task.CompletedTask;
-            }, (context.Response, activity.TraceId.ToHexString()));
+            }, (context, activity));
         }
 
         return next(context);

@@ -67,7 +67,7 @@ internal sealed partial class InferencePipeline
     {
         var started = _time.GetTimestamp();
         ModelHost? model = null;
-        using var span = InferenceTelemetry.Source.StartActivity("infer");
+        var span = InferenceTelemetry.RequestSpan();
         span?.SetTag("model", name);
         try
         {
@@ -155,30 +155,28 @@ internal sealed partial class InferencePipeline
         var started = _time.GetTimestamp();
         ModelHost? model = null;
         TReply reply;
-        using (var span = InferenceTelemetry.Source.StartActivity("infer"))
+        var span = InferenceTelemetry.RequestSpan();
+        span?.SetTag("model", name);
+        try
         {
-            span?.SetTag("model", name);
+            model = await _repository.AcquireAsync(name, versionText, cancellationToken).ConfigureAwait(false);
+            span?.SetTag("model.version", model.VersionText);
+            using var decoded = decode(model, started);
+            var (outputs, outcome) = await PredictAsync(model, decoded, cancellationToken).ConfigureAwait(false);
             try
             {
-                model = await _repository.AcquireAsync(name, versionText, cancellationToken).ConfigureAwait(false);
-                span?.SetTag("model.version", model.VersionText);
-                using var decoded = decode(model, started);
-                var (outputs, outcome) = await PredictAsync(model, decoded, cancellationToken).ConfigureAwait(false);
-                try
-                {
-                    using var encoding = InferenceTelemetry.Source.StartActivity("encode");
-                    reply = encode(model, decoded, outputs, outcome);
-                }
-                finally
-                {
-                    InferReply.DisposeAll(outputs);
-                }
+                using var encoding = InferenceTelemetry.Source.StartActivity("encode");
+                reply = encode(model, decoded, outputs, outcome);
             }
-            catch (Exception ex)
+            finally
             {
-                Fail(span, model, started, ex);
-                throw;
+                InferReply.DisposeAll(outputs);
             }
+        }
+        catch (Exception ex)
+        {
+            Fail(span, model, started, ex);
+            throw;
         }
 
         Finish(model, started, StatusCodes.Status200OK);
@@ -287,10 +285,9 @@ internal sealed partial class InferencePipeline
     private void Fail(Activity? span, ModelHost? model, long started, Exception ex)
     {
         var status = StatusOf(ex);
-        if (span is not null && status >= 400)
+        if (status >= 400)
         {
-            span.SetTag("http.response.status_code", status);
-            span.SetStatus(ActivityStatusCode.Error, ex.Message);
+            span?.SetStatus(ActivityStatusCode.Error, ex.Message);
         }
 
         Finish(model, started, status);

@@ -4,9 +4,10 @@ namespace ServingGateway.Inference.Serving;
 
 /// <summary>
 /// The node's spans (OpenTelemetry through <see cref="ActivitySource"/>), all started by <see cref="InferencePipeline"/>:
-/// <c>infer</c> (one request, from resolving its version until its reply is ready), <c>cache lookup</c> (the
-/// byte-identical response cache, then the prediction cache) and <c>encode</c>. The batcher's queue wait and batch
-/// run are <c>ServingGateway.Batching</c>'s. Without a listener, or for a request not sampled, starting one costs a check.
+/// <c>cache lookup</c> (the byte-identical response cache, then the prediction cache) and <c>encode</c>, children of
+/// the request's own span (ASP.NET Core's, one per request), which the pipeline tags with the model and version and
+/// marks on failure. The batcher's queue wait and batch run are <c>ServingGateway.Batching</c>'s. Without a listener,
+/// or for a request not sampled, starting one costs a check.
 /// </summary>
 public static class InferenceTelemetry
 {
@@ -14,4 +15,11 @@ public static class InferenceTelemetry
     public const string SourceName = "ServingGateway.Inference";
 
     internal static readonly ActivitySource Source = new(SourceName);
+
+    /// <summary>
+    /// The span of the request being served (the current one, started by the host) when a listener records it, else
+    /// null: what the pipeline tags instead of starting a span of its own that would cover the same time.
+    /// </summary>
+    internal static Activity? RequestSpan() =>
+        Activity.Current is { Recorded: true, IsAllDataRequested: true } current && current.Source.HasListeners() ? current : null;
 }

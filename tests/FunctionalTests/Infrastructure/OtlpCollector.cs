@@ -107,7 +107,8 @@ internal sealed class OtlpCollector : IAsyncDisposable
         return spans;
     }
 
-    // Span { bytes trace_id = 1; bytes span_id = 2; bytes parent_span_id = 4; string name = 5; repeated Link links = 13; }
+    // Span { bytes trace_id = 1; bytes span_id = 2; bytes parent_span_id = 4; string name = 5; repeated KeyValue
+    // attributes = 9; repeated Link links = 13; }
     // Link { bytes trace_id = 1; bytes span_id = 2; }
     private static Span ReadSpan(string service, string scope, ReadOnlyMemory<byte> span)
     {
@@ -128,7 +129,7 @@ internal sealed class OtlpCollector : IAsyncDisposable
             }
         }
 
-        return new Span(service, scope, traceId, spanId, parent, name, links);
+        return new Span(service, scope, traceId, spanId, parent, name, links) { Attributes = Attributes(span, 9) };
     }
 
     // KeyValue { string key = 1; AnyValue value = 2 { string string_value = 1; } }: the string attributes.
@@ -203,5 +204,9 @@ internal sealed class OtlpCollector : IAsyncDisposable
     private static string Text(ReadOnlyMemory<byte> bytes) => System.Text.Encoding.UTF8.GetString(bytes.Span);
 
     /// <summary>One span as the collector received it; ids in lower-case hex, Parent empty for a root.</summary>
-    internal sealed record Span(string Service, string Scope, string TraceId, string SpanId, string Parent, string Name, IReadOnlyList<(string TraceId, string SpanId)> Links);
+    internal sealed record Span(string Service, string Scope, string TraceId, string SpanId, string Parent, string Name, IReadOnlyList<(string TraceId, string SpanId)> Links)
+    {
+        /// <summary>The span's attributes with string values (others map to "").</summary>
+        public IReadOnlyDictionary<string, string> Attributes { get; init; } = new Dictionary<string, string>();
+    }
 }

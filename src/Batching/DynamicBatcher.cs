@@ -5,7 +5,8 @@ namespace ServingGateway.Batching;
 /// <summary>
 /// Merges concurrent requests for one model version into batches and runs them on the version's
 /// instances: one bounded channel, one consumer loop that owns the <see cref="BatchScheduler{TRequest, TResult}"/>,
-/// batches executed on a thread of each instance's own (<see cref="InstanceThread"/>), one at a time.
+/// batches executed one at a time per instance: on the thread pool when their size is measured to run within
+/// <see cref="ShortRun"/>, else on a thread of the instance's own (<see cref="InstanceThread"/>).
 /// </summary>
 /// <remarks>
 /// Everything the scheduler needs to hear arrives through the channel: new requests, instances that
@@ -19,6 +20,9 @@ namespace ServingGateway.Batching;
 /// <typeparam name="TResult">What each caller gets back.</typeparam>
 internal sealed class DynamicBatcher<TRequest, TResult> : IAsyncDisposable
 {
+    /// <summary>A batch expected to finish within this runs on the thread pool; a longer one on its instance's thread.</summary>
+    internal static readonly TimeSpan ShortRun = TimeSpan.FromMilliseconds(1);
+
     private readonly BatchingOptions _options;
     private readonly Action<int, BatchEntry<TRequest, TResult>[]> _execute;
     private readonly TimeProvider _time;
@@ -27,6 +31,7 @@ internal sealed class DynamicBatcher<TRequest, TResult> : IAsyncDisposable
     private readonly ITimer _timer;
     private readonly Stack<int> _freeInstances;
     private readonly InstanceThread[] _threads;
+    private readonly double _shortRunTicks;
     private readonly Task _loop;
     private int _admittedRows;
     private long _admittedBytes;
@@ -44,8 +49,9 @@ internal sealed class DynamicBatcher<TRequest, TResult> : IAsyncDisposable
     /// <param name="options">The batcher's settings; must be valid.</param>
     /// <param name="execute">
     /// Runs a batch on instance (0 to Instances - 1) and completes each entry (<see cref="BatchEntry{TRequest, TResult}.Complete"/>
-    /// or <see cref="BatchEntry{TRequest, TResult}.Fail"/>); called on the instance's own thread, never twice at once
-    /// for one instance. An exception fails every entry it left uncompleted.
+    /// or <see cref="BatchEntry{TRequest, TResult}.Fail"/>); called on the instance's own thread, or on the thread pool
+    /// for a batch measured to run within <see cref="ShortRun"/>; never twice at once for one instance. An exception
+    /// fails every entry it left uncompleted.
     /// </param>
     /// <param name="time">The clock for queue times, waits and timeouts.</param>
     public DynamicBatcher(BatchingOptions options, Action<int, BatchEntry<TRequest, TResult>[]> execute, TimeProvider time)
@@ -63,6 +69,7 @@ internal sealed class DynamicBatcher<TRequest, TResult> : IAsyncDisposable
         _scheduler = new BatchScheduler<TRequest, TResult>(options, time.TimestampFrequency);
         _freeInstances = new Stack<int>(Enumerable.Range(0, options.Instances).Reverse());
         _threads = [.. Enumerable.Range(0, options.Instances).Select(i => new InstanceThread($"sg-batch-instance-{i}"))];
+        _shortRunTicks = ShortRun.TotalSeconds * time.TimestampFrequency;
         _events = Channel.CreateBounded<Event>(new BoundedChannelOptions(options.MaxQueueRows + options.Instances + 1)
         {
             SingleReader = true,
@@ -351,12 +358,7 @@ internal sealed class DynamicBatcher<TRequest, TResult> : IAsyncDisposable
                 }
 
                 running++;
-                var instance = _freeInstances.Pop();
-                _threads[instance].Post(static s =>
-                {
-                    var (batcher, instance, batch) = ((DynamicBatcher<TRequest, TResult>, int, BatchEntry<TRequest, TResult>[]))s!;
-                    batcher.Execute(instance, batch);
-                }, (this, instance, batch));
+                Run(_freeInstances.Pop(), batch);
             }
 
             dispatch.Clear();
@@ -371,6 +373,27 @@ internal sealed class DynamicBatcher<TRequest, TResult> : IAsyncDisposable
             entry.Registration.Dispose();
             entry.Fail(new ObjectDisposedException(nameof(DynamicBatcher<TRequest, TResult>), "the model version was unloaded"));
         }
+    }
+
+    // Where a batch runs. One expected to finish within ShortRun (measured for its size) runs on the thread pool, like
+    // any short work item: handing it to a sleeping instance thread costs a wake-up a batch, which took 15% of mlp's
+    // requests a second at 8 connections (docs/BENCHMARKS.md). One expected to run longer, or of a size never
+    // measured, runs on the instance's own thread, so that a model run never holds a pool thread for long. Either
+    // way the batcher runs at most one batch per instance at a time.
+    private void Run(int instance, BatchEntry<TRequest, TResult>[] batch)
+    {
+        var expected = _scheduler.ExecutionTimes.Estimate(RowsOf(batch));
+        if (expected > 0 && expected < _shortRunTicks)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static s => s.Batcher.Execute(s.Instance, s.Batch), (Batcher: this, Instance: instance, Batch: batch), preferLocal: false);
+            return;
+        }
+
+        _threads[instance].Post(static s =>
+        {
+            var (batcher, instance, batch) = ((DynamicBatcher<TRequest, TResult>, int, BatchEntry<TRequest, TResult>[]))s!;
+            batcher.Execute(instance, batch);
+        }, (this, instance, batch));
     }
 
     private void Execute(int instance, BatchEntry<TRequest, TResult>[] batch)

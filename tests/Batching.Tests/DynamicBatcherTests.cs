@@ -66,6 +66,39 @@ public sealed partial class DynamicBatcherTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Execute_ShortBatchesOnThePool_LongAndUnmeasuredOnesOnTheInstanceThread()
+    {
+        var ranOnPool = new List<(string Request, bool OnPool)>();
+        _batcher = new DynamicBatcher<string, string>(
+            new BatchingOptions { MaxBatchRows = 4, MaxQueueRows = 8, Instances = 1, Overload = OverloadPolicy.Queue },
+            (instance, batch) =>
+            {
+                lock (ranOnPool)
+                {
+                    ranOnPool.Add((batch[0].Request, Thread.CurrentThread.IsThreadPoolThread));
+                }
+
+                // How long the batch takes, on the batcher's clock: 0.1 ms, or 50 ms for "long".
+                _time.Advance(batch[0].Request.StartsWith("long", StringComparison.Ordinal) ? TimeSpan.FromMilliseconds(50) : TimeSpan.FromMicroseconds(100));
+                foreach (var entry in batch)
+                {
+                    entry.Complete(entry.Request);
+                }
+            },
+            _time);
+
+        foreach (var request in (string[])["short-1", "short-2", "long-1", "long-2", "short-3"])
+        {
+            Assert.Equal(request, await _batcher.EnqueueAsync(request, 1, 0, "k", 0, null, CancellationToken.None).WaitAsync(Patience));
+        }
+
+        // short-1: nothing measured yet, the instance's thread; short-2 and long-1: measured at 0.1 ms, the pool; long-2:
+        // the estimate after long-1's 50 ms (a weighted average, 10 ms) is past ShortRun, and so is short-3's (18 ms).
+        Assert.True(DynamicBatcher<string, string>.ShortRun > TimeSpan.FromMicroseconds(100) && DynamicBatcher<string, string>.ShortRun < TimeSpan.FromMilliseconds(10));
+        Assert.Equal([("short-1", false), ("short-2", true), ("long-1", true), ("long-2", false), ("short-3", false)], ranOnPool);
+    }
+
+    [Fact]
     public async Task Enqueue_WhileInstanceBusy_QueuedRequestsRunAsOneBatch()
     {
         var batcher = Create(maxBatch: 4);

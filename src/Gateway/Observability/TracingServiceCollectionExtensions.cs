@@ -68,7 +68,7 @@ internal static class TracingServiceCollectionExtensions
 
     /// <summary>
     /// The request's span (ASP.NET Core's): a scrape's is not recorded; a recorded one is named and tagged as
-    /// OpenTelemetry's HTTP server conventions say (<c>POST /v2/models/{model_name}/infer</c>, method, route, path and
+    /// OpenTelemetry's HTTP server conventions say (<c>POST /v2/models/{model}/infer</c>, method, route, path and
     /// status code) when its response starts, and that response carries <see cref="TraceIdHeader"/>. The first
     /// middleware: every other span of the request is its child.
     /// </summary>

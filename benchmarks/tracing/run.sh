@@ -17,9 +17,10 @@
 # reports the server's own CPU time per 1000 requests (utime + stime from /proc, before and after the run): the cost
 # of tracing to the server itself, whatever else shares the machine.
 #
-# Environment: DURATION (wrk -d per run, default 10s), WARMUP (per server, default 5s), ROUNDS (default 3),
-# CONNECTIONS (default 8), OFF_PORT (18020), TRACED_PORT (18021), SINK_PORT (18022), OUT_DIR (keep raw wrk output
-# and the server logs there), SKIP_BUILD=1 (use the existing Release build). Needs: dotnet, wrk, curl, python3.
+# Environment: DURATION (wrk -d per run, default 10s), WARMUP (per server, default 30s: pinned to one core, a
+# server's JIT tiering needs 20-30 s of load to settle), ROUNDS (default 3), CONNECTIONS (default 8), OFF_PORT
+# (18020), TRACED_PORT (18021), SINK_PORT (18022), OUT_DIR (keep raw wrk output and the server logs there),
+# SKIP_BUILD=1 (use the existing Release build). Needs: dotnet, wrk, curl, python3.
 # Listens on 127.0.0.1 only. Exit status 1 when any run saw socket errors or non-2xx responses.
 set -euo pipefail
 
@@ -27,7 +28,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 
 DURATION="${DURATION:-10s}"
-WARMUP="${WARMUP:-5s}"
+WARMUP="${WARMUP:-30s}"
 ROUNDS="${ROUNDS:-3}"
 CONNECTIONS="${CONNECTIONS:-8}"
 OFF_PORT="${OFF_PORT:-18020}"

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net.Http.Headers;
-using System.Text.Json;
 
 namespace ServingGateway.Deployments.Fleet;
 
@@ -139,11 +138,10 @@ internal sealed partial class VersionCatchUp : BackgroundService
                 return $"{what}: the target answered {new NodeCall(copy.Target, (int)stored.StatusCode, answer).Describe()}";
             }
 
-            using var json = JsonDocument.Parse(answer);
-            var digest = json.RootElement.GetProperty("digest").GetString();
-            return digest == copy.Digest ? null : $"{what}: the target stored digest {digest}, the source holds {copy.Digest}";
+            var digest = new NodeCall(copy.Target, (int)stored.StatusCode, answer).UploadAnswer()?.Digest;
+            return digest == copy.Digest ? null : $"{what}: the target stored digest {digest ?? "(none in its answer)"}, the source holds {copy.Digest}";
         }
-        catch (Exception ex) when (ex is HttpRequestException or IOException or JsonException or KeyNotFoundException or InvalidOperationException
+        catch (Exception ex) when (ex is HttpRequestException or IOException or InvalidOperationException
             || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             return $"{what}: {(ex is OperationCanceledException ? $"not done within {CopyTimeout.TotalMinutes:0} minutes" : ex.Message)}";

@@ -1,5 +1,4 @@
 using System.Net.Http.Headers;
-using System.Text.Json;
 using Microsoft.Extensions.Options;
 using ServingGateway.Deployments.Fleet;
 
@@ -104,18 +103,9 @@ internal sealed partial class NodeUploadFanOut : IVersionUploads
                 return new NodeAnswer(node, 0, null, text);
             }
 
-            try
-            {
-                using var json = JsonDocument.Parse(text);
-                var root = json.RootElement;
-                var digest = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("digest", out var d) ? d.GetString() : null;
-                var error = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("error", out var e) ? e.GetString() : null;
-                return new NodeAnswer(node, status, digest, error ?? "");
-            }
-            catch (JsonException)
-            {
-                return new NodeAnswer(node, status, null, UploadRefusedException.Echo(text));
-            }
+            return call.UploadAnswer() is (var digest, var error)
+                ? new NodeAnswer(node, status, digest, error ?? "")
+                : new NodeAnswer(node, status, null, UploadRefusedException.Echo(text));
         }
     }
 

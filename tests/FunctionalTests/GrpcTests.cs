@@ -267,9 +267,10 @@ public sealed class GrpcTests : IAsyncLifetime
     public async Task Messages_HeldUntilAnswered_ChargedToTheRequestBodyBudget()
     {
         // 1 MiB messages, 2 MiB for all bodies and messages held at once: two 900 KB messages (padded with a parameter
-        // the server ignores) waiting behind eight slow requests fill it; a third is refused until they are answered.
+        // the server ignores) waiting behind 40 slow requests (about 10 ms each, so 0.4 s of queue even on a loaded CI
+        // machine) fill it; a third is refused until they are answered.
         using var models = new TempModelRepository("slow");
-        models.WriteConfig("slow", """{"max_batch_size": 1, "instances": 1, "max_queue_rows": 16}""");
+        models.WriteConfig("slow", """{"max_batch_size": 1, "instances": 1, "max_queue_rows": 64}""");
         await using var server = await GatewayServer.StartWithGrpcAsync(models.Path,
             "--Inference:MaxRequestBodyBytes", "1048576", "--Inference:MaxBufferedRequestMb", "2");
         using var channel = GrpcChannel.ForAddress(server.GrpcAddress!);
@@ -284,7 +285,7 @@ public sealed class GrpcTests : IAsyncLifetime
 
         for (var attempt = 1; ; attempt++)
         {
-            var ahead = Enumerable.Range(0, 8).Select(_ => client.ModelInferAsync(RawRequest("slow", "x", [1, 512], new byte[512 * 4])).ResponseAsync).ToArray();
+            var ahead = Enumerable.Range(0, 40).Select(_ => client.ModelInferAsync(RawRequest("slow", "x", [1, 512], new byte[512 * 4])).ResponseAsync).ToArray();
             var held = new[] { client.ModelInferAsync(Padded()).ResponseAsync, client.ModelInferAsync(Padded()).ResponseAsync };
             await Poll.UntilAsync(() => budget.ChargedBytes >= 1_800_000 || held.Any(h => h.IsCompleted), "the two messages to be held");
             var outcome = await Record.ExceptionAsync(() => client.ModelInferAsync(Padded()).ResponseAsync);

@@ -188,6 +188,7 @@ public sealed class RolloutEdgeTests(RolloutEdgeTests.Cluster cluster) : IClassF
         var load = new SteadyLoad([cluster.Edge.Client], "v2/models/paced/infer", PacedRequest, InferKey);
         await using (load)
         {
+            await load.AnsweredAsync(20);
             rolledBack = await RollOutAsync(cluster.Edge.Client, "paced", """
                 {"version": 2, "strategy": "canary", "steps": [25, 50, 100], "step_seconds": 3,
                  "analysis": {"max_error_rate": 0, "max_p99_ratio": 2, "min_requests": 5}}

@@ -124,6 +124,7 @@ public sealed class RolloutTests : IDisposable
         var load = new SteadyLoad([server.Client], "v2/models/paced/infer", RolloutEdgeTests.PacedRequest, null);
         await using (load)
         {
+            await load.AnsweredAsync(20);
             rolledBack = await RolloutEdgeTests.RollOutAsync(server.Client, "paced", """
                 {"version": 2, "strategy": "canary", "steps": [25, 50, 100], "step_seconds": 3,
                  "analysis": {"max_error_rate": 0, "max_p99_ratio": 2, "min_requests": 5}}

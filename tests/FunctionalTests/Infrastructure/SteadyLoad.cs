@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using ServingGateway.TestSupport;
 
 namespace ServingGateway.FunctionalTests.Infrastructure;
 
@@ -44,6 +45,13 @@ internal sealed class SteadyLoad : IAsyncDisposable
 
     /// <summary>Answers by the version they name.</summary>
     public ConcurrentDictionary<string, int> Versions { get; } = new();
+
+    /// <summary>
+    /// Waits until <paramref name="count"/> answers have come back: a rollout judged on latency starts once the server's
+    /// first seconds (JIT tiering, first requests on each path) are behind it, so that they do not land in the current
+    /// version's window and stand in for its p99.
+    /// </summary>
+    public Task AnsweredAsync(int count) => Poll.UntilAsync(() => Versions.Values.Sum() >= count, $"{count} answers to the steady load");
 
     /// <summary>Stops the loops and waits for them.</summary>
     public async ValueTask DisposeAsync()

@@ -102,6 +102,13 @@ run_wrk() {
     fi
 }
 
+# cpu_ticks PID: the process's user + system CPU time so far, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# cpu_us_per_request TICKS WRK_OUTPUT: TICKS of a server's CPU time over the requests that wrk run counted, in µs each.
+cpu_us_per_request() {
+    awk -v t="$1" -v hz="$(getconf CLK_TCK)" -v n="$(awk '/requests in/ { print $1 }' "$2")" 'BEGIN { printf "%.1f", t * 1000000 / hz / n }'
+}
+
 # Latency as wrk prints it (123.45us, 1.23ms, 1.02s, 2.00m) -> milliseconds.
 to_ms() {
     awk -v v="$1" 'BEGIN {

@@ -67,7 +67,6 @@ for model in $MODELS; do
 done
 
 # --- rounds ------------------------------------------------------------------------------------------------
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; } # user + system time of a process, clock ticks
 
 # measure NAME MODEL STREAMS ARGS... -> the load tool's summary.json in $WORK/NAME, and the CPU time per request of
 # the server and of the load tool in $WORK/NAME/server_cpu_us and tool_cpu_us (microseconds): both processes' CPU

@@ -90,17 +90,13 @@ run_wrk "$WORK/warmup.off.txt" "$SCRIPT" "$OFF_URL/v2/models/mlp/infer" "$CONNEC
 sample 1
 run_wrk "$WORK/warmup.traced.txt" "$SCRIPT" "$TRACED_URL/v2/models/mlp/infer" "$CONNECTIONS" "$WARMUP"
 
-# cpu_ticks PID: the process's user + system CPU time so far, in clock ticks.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-HZ="$(getconf CLK_TCK)"
 # measured OUT PID URL: one wrk run against URL, with PID's CPU ms per 1000 requests written to OUT.cpu.
 measured() {
-    local out="$1" pid="$2" url="$3" before after requests
+    local out="$1" pid="$2" url="$3" before after
     before="$(cpu_ticks "$pid")"
     run_wrk "$out" "$SCRIPT" "$url/v2/models/mlp/infer" "$CONNECTIONS" "$DURATION"
     after="$(cpu_ticks "$pid")"
-    requests="$(awk '/requests in/ { print $1 }' "$out")"
-    awk -v t=$((after - before)) -v hz="$HZ" -v n="$requests" 'BEGIN { printf "%.1f", t * 1000 / hz / (n / 1000) }' >"$out.cpu"
+    cpu_us_per_request $((after - before)) "$out" >"$out.cpu"
 }
 cpu() { cat "$1.cpu"; }
 

@@ -138,6 +138,29 @@ public sealed class TracingTests
     }
 
     [Fact]
+    public async Task Off_NoSpanStartedForARequest_MetricsCarryNoTraceExemplars()
+    {
+        // Tracing off: nothing starts an Activity for a request. ASP.NET Core's hosting starts one (and a log scope) for
+        // as long as its log category is on at any level, which the defaults turn off (docs/CONFIGURATION.md, "Logging");
+        // the histograms would then take that never-exported trace's id as an exemplar. A process of its own: an
+        // in-process server would see the listeners of other tests' traced servers.
+        using var models = new TempModelRepository("mlp");
+        await using var server = await NodeProcess.StartAsync(["--models", models.Path]);
+        using (var infer = await server.Client.PostAsync("v2/models/mlp/infer", Oip.Json(MlpRequest)))
+        {
+            Assert.Equal(HttpStatusCode.OK, infer.StatusCode);
+        }
+
+        using var scrape = new HttpRequestMessage(HttpMethod.Get, "metrics");
+        scrape.Headers.Accept.ParseAdd("application/openmetrics-text");
+        using var scraped = await server.Client.SendAsync(scrape);
+        var text = await scraped.Content.ReadAsStringAsync();
+
+        Assert.Contains("sg_inference_request_duration_seconds_bucket{", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("trace_id", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Logging_VerboseLevelSet_DebugMessagesAppearAndTheSettingsReadBack()
     {
         using var models = new TempModelRepository("mlp");

@@ -12,13 +12,16 @@ internal static class GatewayConfiguration
     /// </summary>
     public static WebApplicationBuilder AddGatewayConfiguration(this WebApplicationBuilder builder, string? configFile, ConfigReloads reloads, List<string> errors)
     {
-        // Defaults under everything else: request logs from ASP.NET only at Warning.
+        // Defaults under everything else: request logs from ASP.NET only at Warning, and none from its hosting category:
+        // while that category logs at any level, ASP.NET Core starts an Activity and a log scope for every request even
+        // with tracing off (docs/CONFIGURATION.md, "Logging").
         builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource
         {
             InitialData = new Dictionary<string, string?>
             {
                 ["Logging:LogLevel:Default"] = "Information",
                 ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+                ["Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics"] = "None",
                 ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
                 ["Logging:LogLevel:Yarp"] = "Warning",
             },

@@ -12,7 +12,8 @@ namespace ServingGateway.Inference.Tests.Repository;
 /// <summary>
 /// Load and unload cycles under traffic leave no ONNX Runtime object behind: every session and OrtValue
 /// (given to a run or returned by it) is unreachable after a garbage collection, and the resident memory
-/// (less what glibc and the garbage collector hold free) does not drift. A deliberately leaking variant shows that the detector flags a leak.
+/// (less what glibc and the garbage collector hold free) does not drift. A deliberately leaking variant
+/// shows that the detector flags a leak.
 /// </summary>
 [Collection(RunsAloneCollection.Name)]
 public sealed class NativeLeakTests(ITestOutputHelper output) : IDisposable

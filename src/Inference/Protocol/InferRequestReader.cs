@@ -425,14 +425,22 @@ internal static class InferRequestReader
         var tensors = new PooledTensor[signature.Inputs.Length];
         try
         {
-            // Binary data follows in the order the inputs appear in the request.
+            // Binary data follows in the order the inputs appear in the request. Every input is there once (checked
+            // before), so their Order numbers them 0 .. n-1 as they were read: inverted, that is the request's order.
             var binaryOffsets = new long[signature.Inputs.Length];
-            var offset = 0L;
-            foreach (var input in header.Inputs.OrderBy(h => h!.Order))
+            Span<int> asSent = tensors.Length <= 64 ? stackalloc int[tensors.Length] : new int[tensors.Length];
+            for (var i = 0; i < tensors.Length; i++)
             {
-                if (input!.BinarySize >= 0)
+                asSent[header.Inputs[i]!.Order] = i;
+            }
+
+            var offset = 0L;
+            foreach (var i in asSent)
+            {
+                var input = header.Inputs[i]!;
+                if (input.BinarySize >= 0)
                 {
-                    binaryOffsets[input.SpecIndex] = offset;
+                    binaryOffsets[i] = offset;
                     offset += input.BinarySize;
                 }
             }
@@ -464,9 +472,13 @@ internal static class InferRequestReader
                 }
             }
 
-            var outputs = header.Outputs is null
-                ? signature.Outputs.Select((_, i) => new RequestedOutput(i, header.BinaryDataOutput)).ToArray()
-                : header.Outputs.Select(o => new RequestedOutput(o.Index, o.Binary ?? header.BinaryDataOutput)).ToArray();
+            var outputs = new RequestedOutput[header.Outputs?.Count ?? signature.Outputs.Length];
+            for (var i = 0; i < outputs.Length; i++)
+            {
+                outputs[i] = header.Outputs is { } asked
+                    ? new RequestedOutput(asked[i].Index, asked[i].Binary ?? header.BinaryDataOutput)
+                    : new RequestedOutput(i, header.BinaryDataOutput);
+            }
             return new InferRequest(header.Id, tensors, outputs, batchSize)
             {
                 TimeoutMicroseconds = header.TimeoutMicroseconds,

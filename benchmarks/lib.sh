@@ -104,9 +104,24 @@ run_wrk() {
 
 # cpu_ticks PID: the process's user + system CPU time so far, in clock ticks.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-# cpu_us_per_request TICKS WRK_OUTPUT: TICKS of a server's CPU time over the requests that wrk run counted, in µs each.
-cpu_us_per_request() {
-    awk -v t="$1" -v hz="$(getconf CLK_TCK)" -v n="$(awk '/requests in/ { print $1 }' "$2")" 'BEGIN { printf "%.1f", t * 1000000 / hz / n }'
+
+# run_wrk_cpu PID OUT SCRIPT URL CONNECTIONS DURATION [WRK-ARGS...]: run_wrk, and PID's CPU time (user + system) over
+# that run divided by the requests wrk counted, in µs a request, written to OUT.cpu.
+run_wrk_cpu() {
+    local pid="$1" before
+    shift
+    before="$(cpu_ticks "$pid")"
+    run_wrk "$@"
+    awk -v t=$(($(cpu_ticks "$pid") - before)) -v hz="$(getconf CLK_TCK)" -v n="$(awk '/requests in/ { print $1 }' "$1")" \
+        'BEGIN { printf "%.1f", t * 1000000 / hz / n }' >"$1.cpu"
+}
+
+# mlp_repository DIR: a model repository in DIR serving ./models' mlp without the prediction cache (64 rows, 2
+# instances), so that every request runs the model.
+mlp_repository() {
+    mkdir -p "$1/mlp/1"
+    ln -sf "$ROOT/models/mlp/1/model.onnx" "$1/mlp/1/model.onnx"
+    echo '{"max_batch_size": 64, "instances": 2}' >"$1/mlp/config.json"
 }
 
 # Latency as wrk prints it (123.45us, 1.23ms, 1.02s, 2.00m) -> milliseconds.

@@ -30,9 +30,7 @@ begin_run edge-bench dotnet wrk curl sha256sum
 build_release src/Gateway benchmarks/BareYarp
 
 # The node serves mlp without the cache, so every request runs the model.
-mkdir -p "$WORK/models/mlp/1"
-ln -sf "$ROOT/models/mlp/1/model.onnx" "$WORK/models/mlp/1/model.onnx"
-echo '{"max_batch_size": 64, "instances": 2}' >"$WORK/models/mlp/config.json"
+mlp_repository "$WORK/models"
 cat >"$WORK/edge.json" <<JSON
 {
   "Auth": {"Keys": [{"Name": "bench", "Sha256": "$(printf %s "$KEY" | sha256sum | cut -d' ' -f1)", "Roles": ["infer"]}]},

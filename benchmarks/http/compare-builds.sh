@@ -38,9 +38,7 @@ if [[ "${PIN:-0}" == 1 ]]; then
     WRK_PREFIX=(taskset -c 1)
 fi
 MODELS="$WORK/models"
-mkdir -p "$MODELS/mlp/1"
-ln -sf "$ROOT/models/mlp/1/model.onnx" "$MODELS/mlp/1/model.onnx"
-echo '{"max_batch_size": 64, "instances": 2}' >"$MODELS/mlp/config.json"
+mlp_repository "$MODELS"
 for build in OLD NEW; do
     dll="${build}_DLL"; url="${build}_URL"
     port_free "${!url##*:}"
@@ -52,18 +50,10 @@ for build in OLD NEW; do
 done
 for url in "$OLD_URL" "$NEW_URL"; do run_wrk "$WORK/warmup.txt" "$SCRIPT" "$url$INFER_PATH" "$CONNECTIONS" "$WARMUP"; done
 
-# measured OUT PID URL: one wrk run against URL; PID's CPU µs per request over it in OUT.cpu.
-measured() {
-    local before
-    before="$(cpu_ticks "$2")"
-    run_wrk "$1" "$SCRIPT" "$3$INFER_PATH" "$CONNECTIONS" "$DURATION"
-    cpu_us_per_request $(($(cpu_ticks "$2") - before)) "$1" >"$1.cpu"
-}
-
 ROWS=()
 for round in $(seq "$ROUNDS"); do
-    measured "$WORK/old.r$round.txt" "$OLD_PID" "$OLD_URL"
-    measured "$WORK/new.r$round.txt" "$NEW_PID" "$NEW_URL"
+    run_wrk_cpu "$OLD_PID" "$WORK/old.r$round.txt" "$SCRIPT" "$OLD_URL$INFER_PATH" "$CONNECTIONS" "$DURATION"
+    run_wrk_cpu "$NEW_PID" "$WORK/new.r$round.txt" "$SCRIPT" "$NEW_URL$INFER_PATH" "$CONNECTIONS" "$DURATION"
     ROWS+=("| $round | $(wrk_cells "$WORK/old.r$round.txt") | $(cat "$WORK/old.r$round.txt.cpu") | $(wrk_cells "$WORK/new.r$round.txt") | $(cat "$WORK/new.r$round.txt.cpu") | $(ratio "$(rps "$WORK/new.r$round.txt")" "$(rps "$WORK/old.r$round.txt")") |")
 done
 

@@ -36,9 +36,7 @@ build_release src/Gateway benchmarks/HttpCeiling
 # --- ServingGateway ---------------------------------------------------------------------------
 # mlp as in ./models but without the prediction cache: this measures inference over HTTP, not cache hits.
 MODELS="$WORK/models"
-mkdir -p "$MODELS/mlp/1"
-ln -sf "$ROOT/models/mlp/1/model.onnx" "$MODELS/mlp/1/model.onnx"
-echo '{"max_batch_size": 64, "instances": 2}' >"$MODELS/mlp/config.json"
+mlp_repository "$MODELS"
 
 port_free "$GATEWAY_PORT"
 port_free "$CEILING_PORT"

@@ -91,13 +91,7 @@ sample 1
 run_wrk "$WORK/warmup.traced.txt" "$SCRIPT" "$TRACED_URL/v2/models/mlp/infer" "$CONNECTIONS" "$WARMUP"
 
 # measured OUT PID URL: one wrk run against URL, with PID's CPU ms per 1000 requests written to OUT.cpu.
-measured() {
-    local out="$1" pid="$2" url="$3" before after
-    before="$(cpu_ticks "$pid")"
-    run_wrk "$out" "$SCRIPT" "$url/v2/models/mlp/infer" "$CONNECTIONS" "$DURATION"
-    after="$(cpu_ticks "$pid")"
-    cpu_us_per_request $((after - before)) "$out" >"$out.cpu"
-}
+measured() { run_wrk_cpu "$2" "$1" "$SCRIPT" "$3/v2/models/mlp/infer" "$CONNECTIONS" "$DURATION"; }
 cpu() { cat "$1.cpu"; }
 
 ROWS=()

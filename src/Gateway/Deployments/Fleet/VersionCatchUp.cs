@@ -132,13 +132,13 @@ internal sealed partial class VersionCatchUp : BackgroundService
             body.Headers.ContentType = new MediaTypeHeaderValue("application/x-tar");
             using var put = new HttpRequestMessage(HttpMethod.Put, copy.Target + path) { Version = System.Net.HttpVersion.Version11, Content = body };
             using var stored = await _nodes.SendToNodeAsync(put, timeout.Token).ConfigureAwait(false);
-            var answer = await stored.Content.ReadAsStringAsync(timeout.Token).ConfigureAwait(false);
+            var target = new NodeCall(copy.Target, (int)stored.StatusCode, await stored.Content.ReadAsStringAsync(timeout.Token).ConfigureAwait(false));
             if (!stored.IsSuccessStatusCode)
             {
-                return $"{what}: the target answered {new NodeCall(copy.Target, (int)stored.StatusCode, answer).Describe()}";
+                return $"{what}: the target answered {target.Describe()}";
             }
 
-            var digest = new NodeCall(copy.Target, (int)stored.StatusCode, answer).UploadAnswer()?.Digest;
+            var digest = target.UploadAnswer()?.Digest;
             return digest == copy.Digest ? null : $"{what}: the target stored digest {digest ?? "(none in its answer)"}, the source holds {copy.Digest}";
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException or InvalidOperationException

@@ -479,6 +479,7 @@ internal static class InferRequestReader
                     ? new RequestedOutput(asked[i].Index, asked[i].Binary ?? header.BinaryDataOutput)
                     : new RequestedOutput(i, header.BinaryDataOutput);
             }
+
             return new InferRequest(header.Id, tensors, outputs, batchSize)
             {
                 TimeoutMicroseconds = header.TimeoutMicroseconds,

@@ -45,6 +45,7 @@ internal sealed class BatchScheduler<TRequest, TResult>
     private readonly long _minimumWaitTicks;
     private readonly Dictionary<object, Group> _groups = [];
     private readonly List<Group> _order = [];
+    private readonly List<BatchEntry<TRequest, TResult>> _taken = []; // Take's list, kept: a batch allocates only its array
     private readonly double _loadTimeConstantTicks;
     private int _cappedBatches;
     private int _efficientLimit;
@@ -288,7 +289,7 @@ internal sealed class BatchScheduler<TRequest, TResult>
 
     private BatchEntry<TRequest, TResult>[] Take(Group group, int limit, long now)
     {
-        var taken = new List<BatchEntry<TRequest, TResult>>();
+        var taken = _taken;
         var rows = 0;
         foreach (var queue in group.Queues)
         {
@@ -318,7 +319,9 @@ internal sealed class BatchScheduler<TRequest, TResult>
         QueuedRows -= rows;
         QueuedRequests -= taken.Count;
         ExecutingRows += rows;
-        return [.. taken];
+        var batch = taken.ToArray();
+        taken.Clear();
+        return batch;
     }
 
     // The group with the most urgent head request, skipping groups already told to wait this pass.

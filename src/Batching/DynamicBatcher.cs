@@ -31,6 +31,7 @@ internal sealed class DynamicBatcher<TRequest, TResult> : IAsyncDisposable
     private readonly ITimer _timer;
     private readonly Stack<int> _freeInstances;
     private readonly InstanceThread[] _threads;
+    private readonly InstanceRun[] _runs;
     private readonly double _shortRunTicks;
     private readonly Task _loop;
     private int _admittedRows;
@@ -69,6 +70,7 @@ internal sealed class DynamicBatcher<TRequest, TResult> : IAsyncDisposable
         _scheduler = new BatchScheduler<TRequest, TResult>(options, time.TimestampFrequency);
         _freeInstances = new Stack<int>(Enumerable.Range(0, options.Instances).Reverse());
         _threads = [.. Enumerable.Range(0, options.Instances).Select(i => new InstanceThread($"sg-batch-instance-{i}"))];
+        _runs = [.. Enumerable.Range(0, options.Instances).Select(i => new InstanceRun(this, i))];
         _shortRunTicks = ShortRun.TotalSeconds * time.TimestampFrequency;
         _events = Channel.CreateBounded<Event>(new BoundedChannelOptions(options.MaxQueueRows + options.Instances + 1)
         {
@@ -382,18 +384,16 @@ internal sealed class DynamicBatcher<TRequest, TResult> : IAsyncDisposable
     // way the batcher runs at most one batch per instance at a time.
     private void Run(int instance, BatchEntry<TRequest, TResult>[] batch)
     {
+        var run = _runs[instance];
+        run.Batch = batch;
         var expected = _scheduler.ExecutionTimes.Estimate(RowsOf(batch));
         if (expected > 0 && expected < _shortRunTicks)
         {
-            ThreadPool.UnsafeQueueUserWorkItem(static s => s.Batcher.Execute(s.Instance, s.Batch), (Batcher: this, Instance: instance, Batch: batch), preferLocal: false);
+            ThreadPool.UnsafeQueueUserWorkItem(run, preferLocal: false);
             return;
         }
 
-        _threads[instance].Post(static s =>
-        {
-            var (batcher, instance, batch) = ((DynamicBatcher<TRequest, TResult>, int, BatchEntry<TRequest, TResult>[]))s!;
-            batcher.Execute(instance, batch);
-        }, (this, instance, batch));
+        _threads[instance].Post(static s => ((InstanceRun)s!).Execute(), run);
     }
 
     private void Execute(int instance, BatchEntry<TRequest, TResult>[] batch)
@@ -487,6 +487,20 @@ internal sealed class DynamicBatcher<TRequest, TResult> : IAsyncDisposable
         {
             Volatile.Write(ref _drainRowsPerSecond, _options.Instances * rows * _time.TimestampFrequency / ticks);
             Volatile.Write(ref _oneRowTicks, _scheduler.ExecutionTimes.Estimate(1));
+        }
+    }
+
+    // An instance's batch to run, one object per instance reused for each of its batches (an instance runs one batch at
+    // a time), so that handing a batch to the thread pool or the instance's thread allocates nothing.
+    private sealed class InstanceRun(DynamicBatcher<TRequest, TResult> batcher, int instance) : IThreadPoolWorkItem
+    {
+        public BatchEntry<TRequest, TResult>[]? Batch { get; set; }
+
+        public void Execute()
+        {
+            var batch = Batch!;
+            Batch = null;
+            batcher.Execute(instance, batch);
         }
     }
 

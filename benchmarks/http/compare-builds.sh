@@ -12,6 +12,11 @@
 # NEW_PORT (18302), OUT_DIR, PIN (1: both servers on core 0 and wrk on core 1, taskset, so that each build's
 # figure is bounded by its own CPU rather than by wrk's share of two cores). mlp is served as the HTTP harness
 # serves it (64 rows, 2 instances, no cache). Each row also gives each server's CPU time per request over its run.
+# TOGETHER (1: both servers on core 0, each in a CPU cgroup of equal weight, loaded at the same time by two wrk on
+# core 1; each round's NEW / OLD is then the inverse of their CPU cost a request, measured under the same moment's
+# noise. On a shared VM, where a server's CPU per request swings by half from one 8 s run to the next, this holds
+# within a few percent where taking turns did not. Needs root for the cgroups; without them the scheduler shares by
+# thread, and the script says so.)
 # Needs: dotnet, wrk, curl. Listens on 127.0.0.1 only. Exit status 1 when any run saw errors.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -32,6 +37,7 @@ SCRIPT="$ROOT/benchmarks/http/mlp_$MODE.lua"
 source "$ROOT/benchmarks/lib.sh"
 begin_run compare-builds dotnet wrk curl
 SERVER_PIN=()
+[[ "${TOGETHER:-0}" != 1 ]] || PIN=1
 if [[ "${PIN:-0}" == 1 ]]; then
     command -v taskset >/dev/null || { log "taskset not found (util-linux)"; exit 2; }
     SERVER_PIN=(taskset -c 0)
@@ -48,12 +54,58 @@ for build in OLD NEW; do
     printf -v "${build}_PID" '%s' "$!"
     wait_ready "${!url}" "$!" "$WORK/$build.log"
 done
-for url in "$OLD_URL" "$NEW_URL"; do run_wrk "$WORK/warmup.txt" "$SCRIPT" "$url$INFER_PATH" "$CONNECTIONS" "$WARMUP"; done
+
+# TOGETHER: each server in a CPU cgroup of its own, equal weight (v2 cpu.weight or v1 cpu.shares), so that the two
+# processes, not their threads, share core 0 evenly.
+CGROUPS=()
+if [[ "${TOGETHER:-0}" == 1 ]]; then
+    for build in OLD NEW; do
+        pid="${build}_PID"
+        if [[ -f /sys/fs/cgroup/cgroup.controllers ]]; then
+            group="/sys/fs/cgroup/sg-compare-$build-$$"
+            { echo +cpu >/sys/fs/cgroup/cgroup.subtree_control && mkdir "$group" && echo 100 >"$group/cpu.weight"; } 2>/dev/null || group=""
+        else
+            group="/sys/fs/cgroup/cpu/sg-compare-$build-$$"
+            { mkdir "$group" && echo 1024 >"$group/cpu.shares"; } 2>/dev/null || group=""
+        fi
+        if [[ -n "$group" ]] && echo "${!pid}" >"$group/cgroup.procs" 2>/dev/null; then
+            CGROUPS+=("$group")
+        else
+            log "no CPU cgroup for $build (not root, or no cpu controller): the scheduler shares core 0 by thread"
+        fi
+    done
+    # The cgroups go once the servers have stopped (stop, on exit, kills them first).
+    trap 'stop; for g in "${CGROUPS[@]}"; do rmdir "$g" 2>/dev/null || true; done' EXIT
+fi
+
+# run_round TAG DURATION: OLD then NEW in turn, or (TOGETHER) both at once.
+run_round() {
+    if [[ "${TOGETHER:-0}" != 1 ]]; then
+        run_wrk_cpu "$OLD_PID" "$WORK/old.$1.txt" "$SCRIPT" "$OLD_URL$INFER_PATH" "$CONNECTIONS" "$2"
+        run_wrk_cpu "$NEW_PID" "$WORK/new.$1.txt" "$SCRIPT" "$NEW_URL$INFER_PATH" "$CONNECTIONS" "$2"
+        return
+    fi
+
+    # run_wrk collects errors in this shell's ERRORS: the two run in subshells, so their outputs are checked after.
+    ( run_wrk_cpu "$OLD_PID" "$WORK/old.$1.txt" "$SCRIPT" "$OLD_URL$INFER_PATH" "$CONNECTIONS" "$2" ) & local old=$!
+    ( run_wrk_cpu "$NEW_PID" "$WORK/new.$1.txt" "$SCRIPT" "$NEW_URL$INFER_PATH" "$CONNECTIONS" "$2" ) & local new=$!
+    wait "$old" && wait "$new" || { log "a wrk run failed"; exit 1; }
+    local out bad
+    for out in "$WORK/old.$1.txt" "$WORK/new.$1.txt"; do
+        bad=$(grep -E 'Socket errors|Non-2xx' "$out" || true)
+        [[ -z "$bad" ]] || ERRORS+=("$(basename "$out"): $(echo "$bad" | tr '\n' ';' | tr -s ' ')")
+    done
+}
+
+if [[ "${TOGETHER:-0}" == 1 ]]; then
+    run_round warmup "$WARMUP"
+else
+    for url in "$OLD_URL" "$NEW_URL"; do run_wrk "$WORK/warmup.txt" "$SCRIPT" "$url$INFER_PATH" "$CONNECTIONS" "$WARMUP"; done
+fi
 
 ROWS=()
 for round in $(seq "$ROUNDS"); do
-    run_wrk_cpu "$OLD_PID" "$WORK/old.r$round.txt" "$SCRIPT" "$OLD_URL$INFER_PATH" "$CONNECTIONS" "$DURATION"
-    run_wrk_cpu "$NEW_PID" "$WORK/new.r$round.txt" "$SCRIPT" "$NEW_URL$INFER_PATH" "$CONNECTIONS" "$DURATION"
+    run_round "r$round" "$DURATION"
     ROWS+=("| $round | $(wrk_cells "$WORK/old.r$round.txt") | $(cat "$WORK/old.r$round.txt.cpu") | $(wrk_cells "$WORK/new.r$round.txt") | $(cat "$WORK/new.r$round.txt.cpu") | $(ratio "$(rps "$WORK/new.r$round.txt")" "$(rps "$WORK/old.r$round.txt")") |")
 done
 
@@ -61,7 +113,7 @@ echo
 echo "Date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 echo "Machine: $(machine)"
 echo "Load average (1/5/15 min): $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) after the last run"
-echo "mlp $MODE, $CONNECTIONS connections, $DURATION per run, warm-up $WARMUP per build; OLD $OLD_DLL, NEW $NEW_DLL$([[ ${#SERVER_PIN[@]} -gt 0 ]] && echo "; servers on core 0, wrk on core 1")"
+echo "mlp $MODE, $CONNECTIONS connections, $DURATION per run, warm-up $WARMUP per build; OLD $OLD_DLL, NEW $NEW_DLL$([[ ${#SERVER_PIN[@]} -gt 0 ]] && echo "; servers on core 0, wrk on core 1")$([[ "${TOGETHER:-0}" == 1 ]] && echo "; both loaded at once, ${#CGROUPS[@]} of 2 servers in equal CPU cgroups")"
 echo
 echo "| round | OLD req/s | p50 (ms) | p99 (ms) | CPU µs/req | NEW req/s | p50 (ms) | p99 (ms) | CPU µs/req | NEW / OLD |"
 echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"

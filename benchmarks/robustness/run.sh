@@ -17,7 +17,8 @@
 #
 # Environment: ROUND (wrk -d per round, default 10s), WARMUP (default 5s), ROUNDS (3), CONNECTIONS (64),
 # REPEAT_PERCENT (90), HOT_BODIES (100), GATEWAY_PORT (18500), CEILING_PORT (18501), CACHE_OFF_PORT (18502), OUT_DIR (keep raw
-# outputs and logs), SKIP_BUILD=1, GATEWAY_ARGS (extra arguments for the server, e.g. to compare a setting).
+# outputs and logs), SKIP_BUILD=1, GATEWAY_ARGS (extra arguments for the server, e.g. to compare a setting),
+# GATEWAY_DLL (another build of the server, e.g. a ReadyToRun publish; default: the Release build of src/Gateway).
 # Needs dotnet, wrk, curl. Exit status 1 when a run saw socket errors or non-2xx responses, or a target
 # failed; 0 otherwise. Figures on a loaded machine are noisy: read the ratios within one run.
 set -euo pipefail
@@ -38,7 +39,7 @@ CACHE_OFF_PORT="${CACHE_OFF_PORT:-18502}"
 CACHE_OFF_URL="http://127.0.0.1:${CACHE_OFF_PORT}"
 GATEWAY_URL="http://127.0.0.1:${GATEWAY_PORT}"
 CEILING_URL="http://127.0.0.1:${CEILING_PORT}"
-GATEWAY_DLL="$ROOT/src/Gateway/bin/Release/net10.0/ServingGateway.dll"
+GATEWAY_DLL="${GATEWAY_DLL:-$ROOT/src/Gateway/bin/Release/net10.0/ServingGateway.dll}"
 MIXED="$ROOT/benchmarks/robustness/mlp_mixed.lua"
 read -r -a EXTRA_ARGS <<<"${GATEWAY_ARGS:-}"
 

@@ -94,11 +94,16 @@ run_wrk() {
     timeout $(( $(seconds "$duration") + 60 )) \
         "${WRK_PREFIX[@]}" wrk -t "$threads" -c "$conns" -d "$duration" --latency -s "$script" "$@" "$url" >"$out" 2>&1 \
         || { log "wrk failed ($out):"; cat "$out" >&2; exit 1; }
+    note_errors "$out"
+}
+
+# note_errors OUT: a wrk output's socket errors and non-2xx responses, if any, added to ERRORS and logged.
+note_errors() {
     local bad
-    bad=$(grep -E 'Socket errors|Non-2xx' "$out" || true)
+    bad=$(grep -E 'Socket errors|Non-2xx' "$1" || true)
     if [[ -n "$bad" ]]; then
-        ERRORS+=("$(basename "$out"): $(echo "$bad" | tr '\n' ';' | tr -s ' ')")
-        log "$(basename "$out"):"; echo "$bad" >&2
+        ERRORS+=("$(basename "$1"): $(echo "$bad" | tr '\n' ';' | tr -s ' ')")
+        log "$(basename "$1"):"; echo "$bad" >&2
     fi
 }
 

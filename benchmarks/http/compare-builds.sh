@@ -78,23 +78,26 @@ if [[ "${TOGETHER:-0}" == 1 ]]; then
     trap 'stop; for g in "${CGROUPS[@]}"; do rmdir "$g" 2>/dev/null || true; done' EXIT
 fi
 
+# measure BUILD TAG DURATION: one wrk run against BUILD (OLD or NEW) into $WORK/old|new.TAG.txt, with its CPU a request.
+measure() {
+    local pid="${1}_PID" url="${1}_URL"
+    run_wrk_cpu "${!pid}" "$WORK/${1,,}.$2.txt" "$SCRIPT" "${!url}$INFER_PATH" "$CONNECTIONS" "$3"
+}
+
 # run_round TAG DURATION: OLD then NEW in turn, or (TOGETHER) both at once.
 run_round() {
     if [[ "${TOGETHER:-0}" != 1 ]]; then
-        run_wrk_cpu "$OLD_PID" "$WORK/old.$1.txt" "$SCRIPT" "$OLD_URL$INFER_PATH" "$CONNECTIONS" "$2"
-        run_wrk_cpu "$NEW_PID" "$WORK/new.$1.txt" "$SCRIPT" "$NEW_URL$INFER_PATH" "$CONNECTIONS" "$2"
+        measure OLD "$1" "$2"
+        measure NEW "$1" "$2"
         return
     fi
 
-    # run_wrk collects errors in this shell's ERRORS: the two run in subshells, so their outputs are checked after.
-    ( run_wrk_cpu "$OLD_PID" "$WORK/old.$1.txt" "$SCRIPT" "$OLD_URL$INFER_PATH" "$CONNECTIONS" "$2" ) & local old=$!
-    ( run_wrk_cpu "$NEW_PID" "$WORK/new.$1.txt" "$SCRIPT" "$NEW_URL$INFER_PATH" "$CONNECTIONS" "$2" ) & local new=$!
+    # The two run in subshells, whose ERRORS this shell does not see: their outputs are checked after.
+    ( measure OLD "$1" "$2" ) & local old=$!
+    ( measure NEW "$1" "$2" ) & local new=$!
     wait "$old" && wait "$new" || { log "a wrk run failed"; exit 1; }
-    local out bad
-    for out in "$WORK/old.$1.txt" "$WORK/new.$1.txt"; do
-        bad=$(grep -E 'Socket errors|Non-2xx' "$out" || true)
-        [[ -z "$bad" ]] || ERRORS+=("$(basename "$out"): $(echo "$bad" | tr '\n' ';' | tr -s ' ')")
-    done
+    note_errors "$WORK/old.$1.txt"
+    note_errors "$WORK/new.$1.txt"
 }
 
 if [[ "${TOGETHER:-0}" == 1 ]]; then

@@ -16,7 +16,8 @@
 # core 1; each round's NEW / OLD is then the inverse of their CPU cost a request, measured under the same moment's
 # noise. On a shared VM, where a server's CPU per request swings by half from one 8 s run to the next, this holds
 # within a few percent where taking turns did not. Needs root for the cgroups; without them the scheduler shares by
-# thread, and the script says so.)
+# thread, and the script says so.) OLD_ARGS, NEW_ARGS: extra arguments for that server, e.g. the same DLL twice with
+# NEW_ARGS="--Telemetry:OtlpEndpoint http://127.0.0.1:4318" to measure a setting.
 # Needs: dotnet, wrk, curl. Listens on 127.0.0.1 only. Exit status 1 when any run saw errors.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -46,10 +47,11 @@ fi
 MODELS="$WORK/models"
 mlp_repository "$MODELS"
 for build in OLD NEW; do
-    dll="${build}_DLL"; url="${build}_URL"
+    dll="${build}_DLL"; url="${build}_URL"; extra="${build}_ARGS"
     port_free "${!url##*:}"
     log "starting $build (${!dll}) on ${!url}"
-    "${SERVER_PIN[@]}" dotnet "${!dll}" --models "$MODELS" --urls "${!url}" >"$WORK/$build.log" 2>&1 &
+    read -r -a args <<<"${!extra:-}"
+    "${SERVER_PIN[@]}" dotnet "${!dll}" --models "$MODELS" --urls "${!url}" "${args[@]}" >"$WORK/$build.log" 2>&1 &
     track $!
     printf -v "${build}_PID" '%s' "$!"
     wait_ready "${!url}" "$!" "$WORK/$build.log"

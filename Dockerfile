@@ -44,6 +44,9 @@ ENV Urls=http://0.0.0.0:8000 \
     Inference__DefaultExecutionProvider=cuda \
     Audit__Path=/data/audit.log \
     Deployments__StateFile=/data/deployments.json
+# The runtime's settings (deploy/runtime.env: Dynamic PGO, call counting from the first call).
+ENV DOTNET_TieredPGO=1 \
+    DOTNET_TC_CallCountingDelayMs=0
 EXPOSE 8000 8001
 USER 1654
 HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 CMD ["/app/deploy/healthcheck.sh"]
@@ -64,6 +67,9 @@ ENV ASPNETCORE_HTTP_PORTS= \
     Inference__ModelRepository=/models \
     Audit__Path=/data/audit.log \
     Deployments__StateFile=/data/deployments.json
+# The runtime's settings (deploy/runtime.env: Dynamic PGO, call counting from the first call).
+ENV DOTNET_TieredPGO=1 \
+    DOTNET_TC_CallCountingDelayMs=0
 EXPOSE 8000 8001
 # APP_UID: the non-root user the ASP.NET images define.
 USER $APP_UID

@@ -4,6 +4,14 @@
 
 log() { echo "$(basename "$0"): $*" >&2; }
 
+# The runtime settings the server runs with (deploy/runtime.env), exported for every process a benchmark starts
+# (our servers, the HTTP ceiling, the load tool), as the image and `dotnet run` apply them; a variable the caller's
+# environment sets already wins (to measure without them: DOTNET_TieredPGO=0 DOTNET_TC_CallCountingDelayMs=100).
+while IFS='=' read -r name value; do
+    [[ "$name" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || continue
+    [[ -n "${!name+x}" ]] || export "$name=$value"
+done <"$(dirname "${BASH_SOURCE[0]}")/../deploy/runtime.env"
+
 # work_dir PREFIX: sets WORK to $OUT_DIR (kept) or a new temp folder (removed by `stop`), and KEEP_WORK.
 work_dir() {
     if [[ -n "${OUT_DIR:-}" ]]; then
@@ -141,6 +149,13 @@ pct() { awk -v p="$2%" '$1 == p { print $2 }' "$1"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 # Three cells of a Markdown row from one wrk output: requests/s (whole), p50 and p99 in milliseconds.
 wrk_cells() { echo "$(printf '%.0f' "$(rps "$1")") | $(to_ms "$(pct "$1" 50)") | $(to_ms "$(pct "$1" 99)")"; }
+
+# The first lines of a report: when, on what machine, and its load average at begin_run and now.
+report_header() {
+    echo "Date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+    echo "Machine: $(machine)"
+    echo "Load average (1/5/15 min): $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) after the last run"
+}
 
 machine() {
     echo "$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(awk '/MemTotal/ { printf "%.1f GiB RAM", $2 / 1048576 }' /proc/meminfo), .NET SDK $(dotnet --version), $(wrk --version 2>&1 | head -1 | awk '{ print $1, $2 }')"

@@ -135,9 +135,7 @@ done
 
 # --- report -------------------------------------------------------------------------------------
 echo
-echo "Date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-echo "Machine: $(machine)"
-echo "Load average (1/5/15 min): $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) after the last run"
+report_header
 echo "wrk: -t 1 for 1 connection, -t 2 otherwise; -d $DURATION --latency"
 echo
 echo "In-process ceiling (minilm, sequence 32, 2 sessions x 1 intra-op thread, $CEILING_SECONDS s each):"

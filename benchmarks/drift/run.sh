@@ -69,9 +69,7 @@ for name in mlp_d10 mlp_d100; do
 done >"$WORK/drift.txt"
 
 echo
-echo "Date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-echo "Machine: $(machine)"
-echo "Load average (1/5/15 min): $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) after the last run"
+report_header
 echo "wrk: -t 2 -c $CONNECTIONS -d $DURATION --latency, mlp_random.lua; warm-up $WARMUP per model; $ROUNDS rounds, models in turn"
 echo
 echo "| round | drift off req/s | p50 (ms) | p99 (ms) | sample_ratio 0.1 req/s | p50 (ms) | p99 (ms) | ratio | sample_ratio 1 req/s | p50 (ms) | p99 (ms) | ratio |"

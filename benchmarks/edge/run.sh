@@ -71,9 +71,7 @@ done
 AUTH_FAILURES=$(curl -fs "$EDGE/metrics" | awk '/^sg_rate_limited_total/ { s += $2 } END { print s + 0 }')
 
 echo
-echo "Date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-echo "Machine: $(machine)"
-echo "Load average (1/5/15 min): $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) after the last run"
+report_header
 echo "wrk: -t 2, -d $DURATION --latency, mlp JSON with an Authorization header; rate-limited requests during the run: $AUTH_FAILURES"
 echo
 echo "| connections | edge req/s | p50 (ms) | p99 (ms) | bare YARP req/s | p50 (ms) | p99 (ms) | edge / bare | node direct req/s |"

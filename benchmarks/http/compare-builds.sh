@@ -115,9 +115,7 @@ for round in $(seq "$ROUNDS"); do
 done
 
 echo
-echo "Date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-echo "Machine: $(machine)"
-echo "Load average (1/5/15 min): $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) after the last run"
+report_header
 echo "mlp $MODE, $CONNECTIONS connections, $DURATION per run, warm-up $WARMUP per build; OLD $OLD_DLL, NEW $NEW_DLL$([[ ${#SERVER_PIN[@]} -gt 0 ]] && echo "; servers on core 0, wrk on core 1")$([[ "${TOGETHER:-0}" == 1 ]] && echo "; both loaded at once, ${#CGROUPS[@]} of 2 servers in equal CPU cgroups")"
 echo
 echo "| round | OLD req/s | p50 (ms) | p99 (ms) | CPU µs/req | NEW req/s | p50 (ms) | p99 (ms) | CPU µs/req | NEW / OLD |"

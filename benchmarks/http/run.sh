@@ -84,9 +84,7 @@ done
 
 # --- report -----------------------------------------------------------------------------------
 echo
-echo "Date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-echo "Machine: $(machine)"
-echo "Load average (1/5/15 min): $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) after the last run"
+report_header
 echo "wrk: -t 1 for 1 connection, -t 2 otherwise; -d $DURATION --latency; warm-up $WARMUP per server and mode at 8 connections"
 echo
 echo "| mode | connections | ServingGateway req/s | p50 (ms) | p99 (ms) | ceiling req/s | p50 (ms) | p99 (ms) | ratio (req/s) |"

@@ -9,14 +9,9 @@
 #   ./benchmarks/robustness/ab.sh                                  # default vs cache off
 #   VARIANTS="default cache-off bloom-small gen0-64mb" ./benchmarks/robustness/ab.sh
 #
-# Variants: default (models/mlp/config.json as committed: cache on, admission auto); cache-off (the same
-# with "cache": {"enable": false}); admission-always (cache on, admission always); bloom-small
-# (--Cache:SecondHitExpectedKeys=10000); gen0-64mb (DOTNET_GCgen0size=0x4000000); tiered-off
-# (DOTNET_TieredCompilation=0); pgo-off (DOTNET_TieredPGO=0); tc-delay0 (DOTNET_TC_CallCountingDelayMs=0: hot
-# methods tier up after 30 calls instead of waiting for the JIT to go quiet for 100 ms); tc-delay0-pgo-off (both);
-# tc-default (DOTNET_TC_CallCountingDelayMs=100 and DOTNET_TieredPGO=1: the runtime's defaults, whatever the build
-# sets). Environment: VARIANTS, ROUND (10s), WARMUP (5s per variant), ROUNDS (3), CONNECTIONS (64), BASE_PORT
-# (18520), OUT_DIR (keep raw outputs), SKIP_BUILD=1, FIRST=1 (before the warm-up, one ROUND per variant right
+# Variants: benchmarks/robustness/variants.sh (default, cache-off, admission-always, bloom-small, gen0-64mb,
+# tiered-off, pgo-off, tc-default, bare). Environment: VARIANTS, ROUND (10s), WARMUP (5s per variant), ROUNDS (3),
+# CONNECTIONS (64), BASE_PORT (18520), OUT_DIR (keep raw outputs), SKIP_BUILD=1, FIRST=1 (before the warm-up, one ROUND per variant right
 # after all are ready, in turn: the first seconds after a start; later variants wait idle for the earlier ones).
 # Needs dotnet, wrk, curl. Exit status 1 when a run saw socket errors or non-2xx responses.
 set -euo pipefail
@@ -24,47 +19,22 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 source "$ROOT/benchmarks/lib.sh"
+source "$ROOT/benchmarks/robustness/variants.sh"
 
 read -r -a NAMES <<<"${VARIANTS:-default cache-off}"
-ROUND="${ROUND:-10s}"
 WARMUP="${WARMUP:-5s}"
 ROUNDS="${ROUNDS:-3}"
-CONNECTIONS="${CONNECTIONS:-64}"
 BASE_PORT="${BASE_PORT:-18520}"
-export REPEAT_PERCENT=0
-GATEWAY_DLL="$ROOT/src/Gateway/bin/Release/net10.0/ServingGateway.dll"
-MIXED="$ROOT/benchmarks/robustness/mlp_mixed.lua"
 
 begin_run robustness-ab dotnet wrk curl
 build_release src/Gateway
-
-# variant NAME: sets CACHE_JSON (the "cache" of config.json), ENV_ARGS and SERVER_ARGS.
-variant() {
-    CACHE_JSON='{"enable": true, "ttl_seconds": 300}'; ENV_ARGS=(); SERVER_ARGS=()
-    case "$1" in
-        default) ;;
-        cache-off) CACHE_JSON='{"enable": false}' ;;
-        admission-always) CACHE_JSON='{"enable": true, "ttl_seconds": 300, "admission": "always"}' ;;
-        bloom-small) SERVER_ARGS=(--Cache:SecondHitExpectedKeys=10000) ;;
-        gen0-64mb) ENV_ARGS=(DOTNET_GCgen0size=0x4000000) ;;
-        tiered-off) ENV_ARGS=(DOTNET_TieredCompilation=0) ;;
-        pgo-off) ENV_ARGS=(DOTNET_TieredPGO=0) ;;
-        tc-delay0) ENV_ARGS=(DOTNET_TC_CallCountingDelayMs=0) ;;
-        tc-delay0-pgo-off) ENV_ARGS=(DOTNET_TC_CallCountingDelayMs=0 DOTNET_TieredPGO=0) ;;
-        tc-default) ENV_ARGS=(DOTNET_TC_CallCountingDelayMs=100 DOTNET_TieredPGO=1) ;;
-        *) log "unknown variant $1"; exit 2 ;;
-    esac
-}
 
 declare -A PID URL
 port="$BASE_PORT"
 for name in "${NAMES[@]}"; do
     variant "$name"
     models="$WORK/models-$name"
-    mkdir -p "$models/mlp/1"
-    ln -sf "$ROOT/models/mlp/1/model.onnx" "$models/mlp/1/model.onnx"
-    jq_free_config=$(sed -e '/"cache"/,$d' "$ROOT/models/mlp/config.json")
-    printf '%s\n  "cache": %s\n}\n' "$jq_free_config" "$CACHE_JSON" >"$models/mlp/config.json"
+    variant_models "$models"
     URL[$name]="http://127.0.0.1:$port"
     port_free "$port"
     log "starting $name on ${URL[$name]} ${ENV_ARGS[*]} ${SERVER_ARGS[*]}"
@@ -117,9 +87,7 @@ for round in $(seq "$ROUNDS"); do
 done
 
 echo
-echo "Date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-echo "Machine: $(machine)"
-echo "Load average (1/5/15 min): $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) after the last run"
+report_header
 echo "wrk -t 2 -c $CONNECTIONS -d $ROUND --latency, benchmarks/robustness/mlp_mixed.lua, every body different; warm-up $WARMUP per variant"
 echo
 echo "| round | variant | req/s | p99 (ms) | max (ms) | RSS after (MB) | CPU µs/request | GCs gen0/1/2 | mean batch rows |"

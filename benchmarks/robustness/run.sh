@@ -112,9 +112,7 @@ check() { # check DESCRIPTION AWK-CONDITION
 sum_rps() { local f total=0; for f in "$@"; do total=$(awk -v a="$total" -v b="$(rps "$f")" 'BEGIN { print a + b }'); done; echo "$total"; }
 
 echo
-echo "Date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-echo "Machine: $(machine)"
-echo "Load average (1/5/15 min): $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) after the last run"
+report_header
 echo "wrk -t 2 -c $CONNECTIONS -d $ROUND --latency, benchmarks/robustness/mlp_mixed.lua; warm-up $WARMUP per load;"
 echo "server: default configuration (models/mlp/config.json, cache on) ${EXTRA_ARGS[*]}; RSS at ready $RSS_READY MB"
 echo

@@ -123,9 +123,7 @@ kill -TERM "$SINK_PID"
 wait "$SINK_PID" 2>/dev/null || true
 
 echo
-echo "Date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-echo "Machine: $(machine)"
-echo "Load average (1/5/15 min): $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) after the last run"
+report_header
 echo "wrk: -t 2 -c $CONNECTIONS -d $DURATION --latency, mlp_random.lua; warm-up $WARMUP per server; $ROUNDS rounds, in turn$([[ "${PIN:-0}" == 1 ]] && echo "; servers pinned to core 0, wrk and the sink to core 1")"
 echo
 echo "| round | tracing off req/s | p50 (ms) | p99 (ms) | 1% traced req/s | p50 (ms) | p99 (ms) | ratio | 100% traced req/s | p50 (ms) | p99 (ms) | ratio |"

@@ -167,6 +167,48 @@ public sealed partial class DeploymentManifestTests
     }
 
     [Fact]
+    public void RuntimeSettings_OfDeployRuntimeEnv_AreAppliedByEveryLauncher()
+    {
+        var settings = File.ReadAllLines(Path.Combine(Deploy, "runtime.env"))
+            .Where(l => l.Length > 0 && !l.StartsWith('#'))
+            .Select(l => l.Split('=', 2))
+            .ToDictionary(p => p[0], p => p[1], StringComparer.Ordinal);
+        Assert.Equal("1", settings["DOTNET_TieredPGO"]);
+        Assert.Equal("0", settings["DOTNET_TC_CallCountingDelayMs"]);
+
+        // Each image: the stages with an ENTRYPOINT set every one of them.
+        var dockerfile = File.ReadAllText(Path.Combine(RepoPaths.Root, "Dockerfile")).Replace("\\\n", " ", StringComparison.Ordinal);
+        var images = Regex.Split(dockerfile, "^(?=FROM )", RegexOptions.Multiline).Where(s => s.Contains("\nENTRYPOINT ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, images.Count);
+        foreach (var image in images)
+        {
+            var env = DockerEnv().Matches(image)
+                .SelectMany(m => Regex.Matches(m.Groups[1].Value, @"([A-Za-z_][A-Za-z0-9_]*)=(\S*)"))
+                .ToDictionary(p => p.Groups[1].Value, p => p.Groups[2].Value, StringComparer.Ordinal);
+            foreach (var (name, value) in settings)
+            {
+                Assert.True(env.GetValueOrDefault(name) == value, $"Dockerfile, {image.Split('\n')[0]}: {name} is '{env.GetValueOrDefault(name)}', not '{value}'");
+            }
+        }
+
+        // `dotnet run --project src/Gateway` (the README's first command): every launch profile.
+        using var launch = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(RepoPaths.Root, "src", "Gateway", "Properties", "launchSettings.json")));
+        var profiles = launch.RootElement.GetProperty("profiles").EnumerateObject().ToList();
+        Assert.NotEmpty(profiles);
+        foreach (var profile in profiles)
+        {
+            var variables = profile.Value.GetProperty("environmentVariables");
+            foreach (var (name, value) in settings)
+            {
+                Assert.True(variables.TryGetProperty(name, out var set) && set.GetString() == value, $"launchSettings.json, {profile.Name}: {name} is not '{value}'");
+            }
+        }
+
+        // The benchmarks start every server with them.
+        Assert.Contains("/../deploy/runtime.env", File.ReadAllText(Path.Combine(RepoPaths.Root, "benchmarks", "lib.sh")), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Secrets_TheManifestsRead_AreTheOnesMakeKeysWrites()
     {
         var written = Regex.Matches(File.ReadAllText(Path.Combine(Deploy, "make-keys.sh")), @"^(SG_[A-Z0-9_]+)=", RegexOptions.Multiline).Select(m => m.Groups[1].Value).ToHashSet();

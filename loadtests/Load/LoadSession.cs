@@ -44,6 +44,7 @@ internal sealed class LoadSession : IDisposable
         {
             var targets = new List<LoadTarget>();
             IRequestSender sender;
+            var checks = 0;
             if (options.Protocol == LoadProtocol.Grpc)
             {
                 var channels = GrpcRequestSender.CreateChannels(options);
@@ -56,6 +57,10 @@ internal sealed class LoadSession : IDisposable
                 }
 
                 sender = new GrpcRequestSender(channels, [.. targets], Selector(targets), headers, options.Timeout);
+
+                // A check on every channel too (the sender takes them in turn), one at a time: each has its connection
+                // before the clients start at once, since concurrent first calls on a fresh channel can open two.
+                checks = channels.Length;
             }
             else
             {
@@ -70,8 +75,9 @@ internal sealed class LoadSession : IDisposable
                 sender = new RequestSender(client, [.. targets], Selector(targets));
             }
 
-            for (var i = 0; i < targets.Count; i++)
+            for (var check = 0; check < Math.Max(targets.Count, checks); check++)
             {
+                var i = check % targets.Count;
                 var outcome = await sender.SendToAsync(i, cancellationToken).ConfigureAwait(false);
                 if (!outcome.IsSuccess && !outcome.Aborted)
                 {

@@ -11,8 +11,8 @@ namespace ServingGateway.Gateway.Tests.Deployment;
 /// The Dockerfile, deploy/compose.yaml and deploy/k8s agree with the server (issue 14): every switch parses as
 /// the server parses it, every configuration key they set (switches, <c>Section__Key</c> environment variables)
 /// is one docs/CONFIGURATION.md documents, the port the server listens on is the one exposed, probed and routed
-/// to, probes ask the health endpoints the server serves, hosts they name exist, and both Kubernetes overlays
-/// render (with kubectl, when the machine has it).
+/// to, probes ask the health endpoints the server serves, hosts they name exist, both Kubernetes overlays
+/// render (with kubectl, when the machine has it), and every launcher applies deploy/runtime.env's runtime settings.
 /// </summary>
 public sealed partial class DeploymentManifestTests
 {

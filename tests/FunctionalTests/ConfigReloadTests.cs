@@ -102,6 +102,14 @@ public sealed partial class ConfigReloadTests : IAsyncLifetime
 
         Assert.True(await WriteAndWaitAsync(Config(Key("new", NewKey), 1000, 1000), "applied"));
 
+        // Reloads are counted by section, each section's reload on its own: the count that rose may be another
+        // section's, or Auth's reload of the broken file, so wait (bounded) for the new keys themselves.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (await MetadataAsync(NewKey) != HttpStatusCode.OK && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
         Assert.Equal(HttpStatusCode.OK, await MetadataAsync(NewKey));
         Assert.Equal(HttpStatusCode.Unauthorized, await MetadataAsync(OldKey));
     }

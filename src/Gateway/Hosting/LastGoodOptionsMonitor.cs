@@ -76,11 +76,13 @@ internal sealed class LastGoodOptionsMonitor<TOptions> : IOptionsMonitor<TOption
         }
 
         Volatile.Write(ref _current, next);
-        _reloads.Applied(_section);
         foreach (var listener in _listeners.Items)
         {
             listener(next, Options.DefaultName);
         }
+
+        // Counted once the listeners (the key table's snapshot, ...) have it too: "applied" means in force.
+        _reloads.Applied(_section);
     }
 
     private sealed record ImmutableListeners(Action<TOptions, string?>[] Items);

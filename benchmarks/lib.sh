@@ -146,6 +146,10 @@ to_ms() {
 }
 rps() { awk '/^Requests\/sec:/ { print $2 }' "$1"; }
 pct() { awk -v p="$2%" '$1 == p { print $2 }' "$1"; }
+# The p99 of a wrk output in milliseconds.
+p99_ms() { to_ms "$(pct "$1" 99)"; }
+# The median of the numbers on standard input, one a line.
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 # Three cells of a Markdown row from one wrk output: requests/s (whole), p50 and p99 in milliseconds.
 wrk_cells() { echo "$(printf '%.0f' "$(rps "$1")") | $(to_ms "$(pct "$1" 50)") | $(to_ms "$(pct "$1" 99)")"; }

@@ -117,7 +117,6 @@ run_wrk "$WORK/warmup-single.mlp.txt" benchmarks/http/mlp_json.lua "$URL/v2/mode
 run_wrk "$WORK/warmup-single.mlp_off.txt" benchmarks/http/mlp_json.lua "$URL/v2/models/mlp_off/infer" 1 5s
 run_wrk "$WORK/warmup-single.minilm.txt" benchmarks/batching/minilm_binary.lua "$URL/v2/models/minilm/infer" 1 3s
 run_wrk "$WORK/warmup-single.minilm_off.txt" benchmarks/batching/minilm_binary.lua "$URL/v2/models/minilm_off/infer" 1 3s
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 SINGLE_ROWS=()
 for pair in "mlp:benchmarks/http/mlp_json.lua:JSON" "minilm:benchmarks/batching/minilm_binary.lua:binary"; do
     IFS=: read -r model script mode <<<"$pair"

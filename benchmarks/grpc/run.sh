@@ -103,7 +103,6 @@ measure() {
     fi
 }
 
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 # field PROTOCOL ROW JQ -> the median of JQ over the rounds of ROW
 field() { for r in $(seq "$ROUNDS"); do jq "$3" "$WORK/$1.$2.r$r/summary.json"; done | median; }
 maxof() { for r in $(seq "$ROUNDS"); do jq "$3" "$WORK/$1.$2.r$r/summary.json"; done | sort -g | tail -1; }

@@ -102,11 +102,7 @@ run_round() {
     note_errors "$WORK/new.$1.txt"
 }
 
-if [[ "${TOGETHER:-0}" == 1 ]]; then
-    run_round warmup "$WARMUP"
-else
-    for url in "$OLD_URL" "$NEW_URL"; do run_wrk "$WORK/warmup.txt" "$SCRIPT" "$url$INFER_PATH" "$CONNECTIONS" "$WARMUP"; done
-fi
+run_round warmup "$WARMUP"
 
 ROWS=()
 for round in $(seq "$ROUNDS"); do

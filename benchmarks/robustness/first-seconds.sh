@@ -25,7 +25,6 @@ STARTS="${STARTS:-6}"
 URL="http://127.0.0.1:${PORT:-18530}"
 build_release src/Gateway
 
-p99_ms() { to_ms "$(pct "$1" 99)"; }
 ROWS=()
 declare -A SUMMARY
 for start in $(seq "$STARTS"); do
@@ -78,7 +77,6 @@ else
     echo
     echo "| variant | median first req/s | median first p99 (ms) | median steady req/s | median steady p99 (ms) | target met |"
     echo "|---|---:|---:|---:|---:|---:|"
-    median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
     for name in "${NAMES[@]}"; do
         rows="${SUMMARY[$name]}"
         col() { printf '%s' "$rows" | awk -v c="$1" 'NF { print $c }' | median; }

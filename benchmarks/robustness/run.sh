@@ -70,7 +70,6 @@ wait_ready "$GATEWAY_URL" "$GATEWAY_PID" "$WORK/gateway.log"
 
 rss_mb() { awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$GATEWAY_PID/status"; }
 max_ms() { to_ms "$(awk '$1 == "Latency" { print $4; exit }' "$1")"; }
-p99_ms() { to_ms "$(pct "$1" 99)"; }
 # One row: requests/s, p99 and max in milliseconds.
 cells() { echo "$(printf '%.0f' "$(rps "$1")") | $(p99_ms "$1") | $(max_ms "$1")"; }
 

@@ -57,10 +57,16 @@ public sealed partial class ConfigReloadTests : IAsyncLifetime
     {
         var before = await ReloadsAsync(outcome);
         await File.WriteAllTextAsync(_config, contents);
+        return await EventuallyAsync(async () => await ReloadsAsync(outcome) > before);
+    }
+
+    // Polls until the condition holds, for 10 s at most; whether it did.
+    private static async Task<bool> EventuallyAsync(Func<Task<bool>> condition)
+    {
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (DateTime.UtcNow < deadline)
         {
-            if (await ReloadsAsync(outcome) > before)
+            if (await condition())
             {
                 return true;
             }
@@ -104,11 +110,7 @@ public sealed partial class ConfigReloadTests : IAsyncLifetime
 
         // Reloads are counted by section, each section's reload on its own: the count that rose may be another
         // section's, or Auth's reload of the broken file, so wait (bounded) for the new keys themselves.
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (await MetadataAsync(NewKey) != HttpStatusCode.OK && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(50);
-        }
+        await EventuallyAsync(async () => await MetadataAsync(NewKey) == HttpStatusCode.OK);
 
         Assert.Equal(HttpStatusCode.OK, await MetadataAsync(NewKey));
         Assert.Equal(HttpStatusCode.Unauthorized, await MetadataAsync(OldKey));

@@ -177,14 +177,12 @@ public sealed partial class DeploymentManifestTests
         Assert.Equal("0", settings["DOTNET_TC_CallCountingDelayMs"]);
 
         // Each image: the stages with an ENTRYPOINT set every one of them.
-        var dockerfile = File.ReadAllText(Path.Combine(RepoPaths.Root, "Dockerfile")).Replace("\\\n", " ", StringComparison.Ordinal);
+        var dockerfile = File.ReadAllText(Path.Combine(RepoPaths.Root, "Dockerfile"));
         var images = Regex.Split(dockerfile, "^(?=FROM )", RegexOptions.Multiline).Where(s => s.Contains("\nENTRYPOINT ", StringComparison.Ordinal)).ToList();
         Assert.Equal(2, images.Count);
         foreach (var image in images)
         {
-            var env = DockerEnv().Matches(image)
-                .SelectMany(m => Regex.Matches(m.Groups[1].Value, @"([A-Za-z_][A-Za-z0-9_]*)=(\S*)"))
-                .ToDictionary(p => p.Groups[1].Value, p => p.Groups[2].Value, StringComparer.Ordinal);
+            var env = DockerfileEnv(image);
             foreach (var (name, value) in settings)
             {
                 Assert.True(env.GetValueOrDefault(name) == value, $"Dockerfile, {image.Split('\n')[0]}: {name} is '{env.GetValueOrDefault(name)}', not '{value}'");
@@ -260,14 +258,7 @@ public sealed partial class DeploymentManifestTests
     {
         var containers = new List<Container>();
         var dockerfile = File.ReadAllLines(Path.Combine(RepoPaths.Root, "Dockerfile"));
-        var env = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (Match m in DockerEnv().Matches(string.Join('\n', dockerfile).Replace("\\\n", " ", StringComparison.Ordinal)))
-        {
-            foreach (Match pair in Regex.Matches(m.Groups[1].Value, @"([A-Za-z_][A-Za-z0-9_]*)=(\S*)"))
-            {
-                env[pair.Groups[1].Value] = pair.Groups[2].Value;
-            }
-        }
+        var env = DockerfileEnv(string.Join('\n', dockerfile));
 
         foreach (var cmd in dockerfile.Where(l => l.StartsWith("CMD ", StringComparison.Ordinal)))
         {
@@ -292,6 +283,21 @@ public sealed partial class DeploymentManifestTests
 
         containers.AddRange(K8sContainers(K8sDocuments()));
         return containers;
+    }
+
+    // The variables the ENV instructions of a Dockerfile (or of one stage of it) set; a later one wins.
+    private static Dictionary<string, string> DockerfileEnv(string dockerfile)
+    {
+        var env = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (Match m in DockerEnv().Matches(dockerfile.Replace("\\\n", " ", StringComparison.Ordinal)))
+        {
+            foreach (Match pair in Regex.Matches(m.Groups[1].Value, @"([A-Za-z_][A-Za-z0-9_]*)=(\S*)"))
+            {
+                env[pair.Groups[1].Value] = pair.Groups[2].Value;
+            }
+        }
+
+        return env;
     }
 
     private static IEnumerable<Container> K8sContainers(IEnumerable<YamlMappingNode> documents)

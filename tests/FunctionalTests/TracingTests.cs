@@ -151,13 +151,47 @@ public sealed class TracingTests
             Assert.Equal(HttpStatusCode.OK, infer.StatusCode);
         }
 
-        using var scrape = new HttpRequestMessage(HttpMethod.Get, "metrics");
-        scrape.Headers.Accept.ParseAdd("application/openmetrics-text");
-        using var scraped = await server.Client.SendAsync(scrape);
-        var text = await scraped.Content.ReadAsStringAsync();
+        var text = await ScrapeOpenMetricsAsync(server.Client);
 
         Assert.Contains("sg_inference_request_duration_seconds_bucket{", text, StringComparison.Ordinal);
         Assert.DoesNotContain("trace_id", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Exemplars_TracingOnButTheRequestNotSampled_NoneTaken_ThenOneFromARecordedRequest()
+    {
+        // With an exporter every request carries an activity, recorded or not: an exemplar from an unrecorded one would
+        // name a trace that is never exported. A process of its own, as above: other tests' listeners would record it.
+        await using var collector = await OtlpCollector.StartAsync();
+        using var models = new TempModelRepository("mlp");
+        await using var server = await NodeProcess.StartAsync(["--models", models.Path, "--Telemetry:OtlpEndpoint", collector.Url, "--Telemetry:SampleRatio", "0"]);
+        using (var unsampled = await server.Client.PostAsync("v2/models/mlp/infer", Oip.Json(MlpRequest)))
+        {
+            Assert.Equal(HttpStatusCode.OK, unsampled.StatusCode);
+            Assert.False(unsampled.Headers.Contains("X-Trace-Id"));
+        }
+
+        Assert.DoesNotContain("trace_id", await ScrapeOpenMetricsAsync(server.Client), StringComparison.Ordinal);
+
+        var traceId = ActivityTraceId.CreateRandom().ToHexString();
+        using var sampled = new HttpRequestMessage(HttpMethod.Post, "v2/models/mlp/infer") { Content = Oip.Json(MlpRequest) };
+        sampled.Headers.Add("traceparent", $"00-{traceId}-{ActivitySpanId.CreateRandom().ToHexString()}-01");
+        using (var recorded = await server.Client.SendAsync(sampled))
+        {
+            Assert.Equal(traceId, recorded.Headers.GetValues("X-Trace-Id").Single());
+        }
+
+        var text = await ScrapeOpenMetricsAsync(server.Client);
+        Assert.Contains($"trace_id=\"{traceId}\"", text, StringComparison.Ordinal);
+        Assert.Single(text.Split('\n'), line => line.Contains("trace_id=", StringComparison.Ordinal) && line.StartsWith("sg_inference_request_duration_seconds_bucket{", StringComparison.Ordinal));
+    }
+
+    private static async Task<string> ScrapeOpenMetricsAsync(HttpClient client)
+    {
+        using var scrape = new HttpRequestMessage(HttpMethod.Get, "metrics");
+        scrape.Headers.Accept.ParseAdd("application/openmetrics-text");
+        using var scraped = await client.SendAsync(scrape);
+        return await scraped.Content.ReadAsStringAsync();
     }
 
     [Fact]

@@ -16,7 +16,7 @@ internal sealed class AuthMetrics
     public AuthMetrics(IServiceProvider services)
     {
         var registry = services.GetService<NodeMetrics>()?.Registry ?? services.GetRequiredService<EdgeMetrics>().Registry;
-        var refused = Prometheus.Metrics.WithCustomRegistry(registry)
+        var refused = MetricFactories.For(registry)
             .CreateCounter("sg_auth_refused_total", "Requests refused by authentication (status 401: no or unknown key) or authorization (403: the key lacks the endpoint's role).", ["status"]);
         _unauthenticated = refused.WithLabels("401");
         _forbidden = refused.WithLabels("403");

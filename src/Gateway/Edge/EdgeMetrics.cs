@@ -35,7 +35,7 @@ internal sealed class EdgeMetrics
             DotNetStats.Register(Registry);
         }
 
-        var factory = Prometheus.Metrics.WithCustomRegistry(Registry);
+        var factory = MetricFactories.For(Registry);
         _rateLimited = factory.CreateCounter("sg_rate_limited_total", "Requests refused with 429, by limit (\"default\" or the model's own).", ["limit"]);
         var decisions = factory.CreateCounter("sg_rate_limit_decisions_total", "Rate-limit decisions by the store that took them: redis (shared by all edges) or local (no Redis configured, or Redis unavailable).", ["store"]);
         _decidedInRedis = decisions.WithLabels("redis");

@@ -1,4 +1,5 @@
 using Prometheus;
+using ServingGateway.Inference.Metrics;
 
 namespace ServingGateway.Hosting;
 
@@ -26,7 +27,7 @@ internal sealed partial class ConfigReloads
     public void Attach(ILogger logger, CollectorRegistry registry)
     {
         _logger = logger;
-        var counter = Prometheus.Metrics.WithCustomRegistry(registry).CreateCounter(
+        var counter = MetricFactories.For(registry).CreateCounter(
             "sg_config_reloads_total",
             "Configuration reloads by section (Auth, RateLimits, Edge, ... or file when the --config file could not be read) and outcome (applied, refused: the last good configuration stays in force).",
             ["section", "outcome"]);

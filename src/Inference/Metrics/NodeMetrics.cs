@@ -57,7 +57,7 @@ public sealed class NodeMetrics
     {
         Registry = Prometheus.Metrics.NewCustomRegistry();
         DotNetStats.Register(Registry);
-        Factory = Prometheus.Metrics.WithCustomRegistry(Registry);
+        Factory = MetricFactories.For(Registry);
         _requests = Factory.CreateCounter(
             "sg_inference_requests_total",
             "Inference requests by model, version and outcome (success, client_error, server_error).",

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Prometheus;
+using ServingGateway.Inference.Metrics;
 
 namespace ServingGateway.Deployments.Rollouts;
 
@@ -20,7 +21,7 @@ internal sealed class RolloutMetrics
     public RolloutMetrics(CollectorRegistry registry, ITrafficSplits splits)
     {
         _splits = splits;
-        var factory = Prometheus.Metrics.WithCustomRegistry(registry);
+        var factory = MetricFactories.For(registry);
         _split = factory.CreateGauge(
             "sg_traffic_split_percent",
             "The traffic split this process routes a model's requests by now: the percent of them each version gets (models without a split are not listed).",

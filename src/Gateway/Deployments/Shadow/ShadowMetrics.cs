@@ -1,4 +1,5 @@
 using Prometheus;
+using ServingGateway.Inference.Metrics;
 
 namespace ServingGateway.Deployments.Shadow;
 
@@ -31,7 +32,7 @@ internal sealed class ShadowMetrics
 
     public ShadowMetrics(CollectorRegistry registry)
     {
-        var factory = Prometheus.Metrics.WithCustomRegistry(registry);
+        var factory = MetricFactories.For(registry);
         _requests = factory.CreateCounter(
             "sg_shadow_requests_total",
             "Infer requests mirrored to a shadow version, by model, shadow version and outcome: compared (with the caller's answer), error (the shadow failed), dropped (the shadow queue was full), skipped (the caller's answer was unreadable).",

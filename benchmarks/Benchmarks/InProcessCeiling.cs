@@ -15,9 +15,11 @@ namespace ServingGateway.Benchmarks;
 /// </summary>
 /// <remarks>
 /// Usage: ceiling --model FILE [--instances 2] [--threads 1] [--batch-sizes 1,2,4,8,16,32] [--seconds 10]
-///                [--dim NAME=VALUE ...] [--input NAME=const:V | NAME=int:LO:HI ...]
+///                [--dim NAME=VALUE ...] [--input NAME=const:V | NAME=int:LO:HI ...] [--pause-ms 0]
 /// Dynamic dimensions: the first is the batch size, named ones take --dim, others 1. Inputs: FP32 random
-/// in [0, 1); INT64 as --input says (default random 0..999). Prints one Markdown row per batch size.
+/// in [0, 1); INT64 as --input says (default random 0..999). Prints one Markdown row per batch size, with the time of one run
+/// (p50, p99 and max over every session's runs). --pause-ms sleeps that long after each run: the runs of a model
+/// serving a low request rate, which start on an idle core (items/s then means nothing).
 /// </remarks>
 internal static class InProcessCeiling
 {
@@ -28,6 +30,7 @@ internal static class InProcessCeiling
         var threads = 1;
         int[] sizes = [1, 2, 4, 8, 16, 32];
         var seconds = 10.0;
+        var pause = 0;
         var dims = new Dictionary<string, long>();
         var fills = new Dictionary<string, string>();
         for (var i = 0; i + 1 < args.Length; i += 2)
@@ -39,6 +42,7 @@ internal static class InProcessCeiling
                 case "--instances": instances = int.Parse(value, CultureInfo.InvariantCulture); break;
                 case "--threads": threads = int.Parse(value, CultureInfo.InvariantCulture); break;
                 case "--batch-sizes": sizes = [.. value.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture))]; break;
+                case "--pause-ms": pause = int.Parse(value, CultureInfo.InvariantCulture); break;
                 case "--seconds": seconds = double.Parse(value, CultureInfo.InvariantCulture); break;
                 case "--dim": dims[value.Split('=')[0]] = long.Parse(value.Split('=')[1], CultureInfo.InvariantCulture); break;
                 case "--input": fills[value.Split('=')[0]] = value.Split('=')[1]; break;
@@ -58,13 +62,13 @@ internal static class InProcessCeiling
             .ToArray();
         Console.WriteLine($"model {model}: {instances} session(s), intra-op threads {threads}, {seconds:0.#} s per batch size");
         Console.WriteLine();
-        Console.WriteLine("| batch size | items/s | ms per batch |");
-        Console.WriteLine("|---:|---:|---:|");
+        Console.WriteLine("| batch size | items/s | ms per batch | run p50 (ms) | run p99 (ms) | run max (ms) |");
+        Console.WriteLine("|---:|---:|---:|---:|---:|---:|");
         var best = (Size: 0, ItemsPerSecond: 0.0);
         foreach (var size in sizes)
         {
-            var itemsPerSecond = Measure(sessions, size, dims, fills, TimeSpan.FromSeconds(seconds), out var msPerBatch);
-            Console.WriteLine($"| {size} | {itemsPerSecond:0.0} | {msPerBatch:0.00} |");
+            var itemsPerSecond = Measure(sessions, size, dims, fills, TimeSpan.FromSeconds(seconds), pause, out var msPerBatch, out var runs);
+            Console.WriteLine($"| {size} | {itemsPerSecond:0.0} | {msPerBatch:0.00} | {Percentile(runs, 0.50):0.00} | {Percentile(runs, 0.99):0.00} | {Percentile(runs, 1):0.00} |");
             if (itemsPerSecond > best.ItemsPerSecond)
             {
                 best = (size, itemsPerSecond);
@@ -81,9 +85,15 @@ internal static class InProcessCeiling
         return 0;
     }
 
-    private static double Measure(InferenceSession[] sessions, int size, Dictionary<string, long> dims, Dictionary<string, string> fills, TimeSpan duration, out double msPerBatch)
+    // The q-quantile of sorted values (the nearest rank); 0 when there are none.
+    private static double Percentile(List<double> sorted, double q) =>
+        sorted.Count == 0 ? 0 : sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Count) - 1, 0, sorted.Count - 1)];
+
+    private static double Measure(InferenceSession[] sessions, int size, Dictionary<string, long> dims, Dictionary<string, string> fills, TimeSpan duration, int pause,
+        out double msPerBatch, out List<double> runs)
     {
         var batches = new long[sessions.Length];
+        var times = sessions.Select(_ => new List<double>()).ToArray();
         var warmUp = TimeSpan.FromSeconds(Math.Min(2, duration.TotalSeconds / 4));
         var workers = sessions.Select((session, i) => new Thread(() =>
         {
@@ -100,8 +110,17 @@ internal static class InProcessCeiling
             var count = 0L;
             while (clock.Elapsed < duration)
             {
-                using var results = session.Run(options, names, inputs, session.OutputNames);
+                var started = Stopwatch.GetTimestamp();
+                using (session.Run(options, names, inputs, session.OutputNames))
+                {
+                    times[i].Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                }
+
                 count++;
+                if (pause > 0)
+                {
+                    Thread.Sleep(pause);
+                }
             }
 
             batches[i] = count;
@@ -120,6 +139,7 @@ internal static class InProcessCeiling
             worker.Join();
         }
 
+        runs = [.. times.SelectMany(t => t).Order()];
         var total = batches.Sum();
         msPerBatch = total == 0 ? 0 : duration.TotalMilliseconds * sessions.Length / total;
         return total * size / duration.TotalSeconds;

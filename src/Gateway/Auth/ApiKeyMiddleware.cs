@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
 using ServingGateway.Inference.Common;
+using ServingGateway.Inference.Serving;
 using ServingGateway.Observability;
 
 namespace ServingGateway.Auth;
@@ -39,7 +40,7 @@ internal sealed class ApiKeyMiddleware
     {
         Task? answered;
         GatewayRoles? audited;
-        using (var span = GatewayTelemetry.Source.StartActivity("auth"))
+        using (var span = GatewayTelemetry.Source.StartChild("auth"))
         {
             answered = Authorize(context, out audited);
             if (span is not null)

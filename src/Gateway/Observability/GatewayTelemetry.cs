@@ -12,8 +12,13 @@ internal static class GatewayTelemetry
     /// <summary>The <see cref="ActivitySource"/> name to subscribe to.</summary>
     public const string SourceName = "ServingGateway.Edge";
 
+    /// <summary>The source of every request's own span (<see cref="TracingServiceCollectionExtensions.UseRequestSpan"/>).</summary>
+    public const string RequestSourceName = "ServingGateway.Requests";
+
     /// <summary>YARP's source: a span per forwarded request.</summary>
     public const string YarpSourceName = "Yarp.ReverseProxy";
 
     public static readonly ActivitySource Source = new(SourceName);
+
+    public static readonly ActivitySource RequestSource = new(RequestSourceName);
 }

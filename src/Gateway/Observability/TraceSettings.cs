@@ -1,5 +1,3 @@
-using OpenTelemetry.Trace;
-
 namespace ServingGateway.Observability;
 
 /// <summary>
@@ -15,7 +13,7 @@ internal sealed class TraceSettings
     public TraceSettings(TelemetryOptions options)
     {
         HasExporter = options.Enabled;
-        _state = new State(options.Enabled, options.SampleRatio, new TraceIdRatioBasedSampler(options.SampleRatio));
+        _state = new State(options.Enabled, options.SampleRatio);
     }
 
     /// <summary>Whether spans go anywhere: without an exporter tracing cannot be turned on.</summary>
@@ -27,8 +25,12 @@ internal sealed class TraceSettings
     /// <summary>The share of new traces recorded.</summary>
     public double Ratio => _state.Ratio;
 
-    /// <summary>The ratio sampler for new traces (a request whose caller sent no sampled traceparent).</summary>
-    public Sampler NewTraces => _state.Sampler;
+    /// <summary>Whether to record a new trace (a request whose caller sent no traceparent): at <see cref="Ratio"/>, while on.</summary>
+    public bool RecordsNewTrace()
+    {
+        var state = _state;
+        return state.On && Random.Shared.NextDouble() < state.Ratio;
+    }
 
     /// <summary>Sets what is given (null: unchanged).</summary>
     public void Change(bool? on, double? ratio)
@@ -36,10 +38,9 @@ internal sealed class TraceSettings
         lock (_lock)
         {
             var current = _state;
-            var newRatio = ratio ?? current.Ratio;
-            _state = new State(on ?? current.On, newRatio, newRatio == current.Ratio ? current.Sampler : new TraceIdRatioBasedSampler(newRatio));
+            _state = new State(on ?? current.On, ratio ?? current.Ratio);
         }
     }
 
-    private sealed record State(bool On, double Ratio, Sampler Sampler);
+    private sealed record State(bool On, double Ratio);
 }

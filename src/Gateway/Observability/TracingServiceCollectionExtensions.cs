@@ -21,10 +21,6 @@ internal static class TracingServiceCollectionExtensions
     // .NET's HttpClient: on an edge, the request to the node (the span whose id the node sees as its parent).
     private const string HttpClientSourceName = "System.Net.Http";
 
-    // ASP.NET Core's request span, started by the host for every request it serves (continuing a client's traceparent);
-    // UseRequestSpan names and tags it.
-    private const string HostingSourceName = "Microsoft.AspNetCore";
-
     public static IServiceCollection AddGatewayTracing(this IServiceCollection services, TelemetryOptions options, GatewayRole role)
     {
         var settings = new TraceSettings(options);
@@ -35,7 +31,7 @@ internal static class TracingServiceCollectionExtensions
         services.AddSingleton<IPostConfigureOptions<LoggerFilterOptions>>(provider => provider.GetRequiredService<LogLevelSwitch>());
         if (!options.Enabled)
         {
-            // No listener: every StartActivity returns null at once, and ASP.NET Core starts no request activity.
+            // No listener: every StartActivity returns null at once, and UseRequestSpan adds nothing.
             return services;
         }
 
@@ -48,7 +44,7 @@ internal static class TracingServiceCollectionExtensions
             {
                 tracing
                     .SetSampler(new TraceSampler(settings))
-                    .AddSource(HostingSourceName, GatewayTelemetry.SourceName, GatewayTelemetry.YarpSourceName, HttpClientSourceName, InferenceTelemetry.SourceName, BatchingTelemetry.SourceName);
+                    .AddSource(GatewayTelemetry.RequestSourceName, GatewayTelemetry.SourceName, GatewayTelemetry.YarpSourceName, HttpClientSourceName, InferenceTelemetry.SourceName, BatchingTelemetry.SourceName);
                 if (options.OtlpTracesUri is { } otlp)
                 {
                     tracing.AddOtlpExporter(exporter =>
@@ -67,21 +63,37 @@ internal static class TracingServiceCollectionExtensions
     }
 
     /// <summary>
-    /// The request's span (ASP.NET Core's): a scrape's is not recorded; a recorded one is named and tagged as
-    /// OpenTelemetry's HTTP server conventions say (<c>POST /v2/models/{model}/infer</c>, method, route, path and
-    /// status code) when its response starts, and that response carries <see cref="TraceIdHeader"/>. The first
-    /// middleware: every other span of the request is its child.
+    /// The request's span, the first middleware: started only for a request that is recorded (its caller's
+    /// <c>traceparent</c> is sampled, or it starts a new trace that the settings choose), so that a request not recorded
+    /// makes no span and carries no current activity (the host's own request activity is not listened to: it would be
+    /// made for every request). Named and tagged as OpenTelemetry's HTTP server conventions say
+    /// (<c>POST /v2/models/{model}/infer</c>, method, route, path and status code) when its response starts, and that
+    /// response carries <see cref="TraceIdHeader"/>; it ends when the response is done. Every other span of the request
+    /// is its child. Probes, scrapes and the status page are never recorded.
     /// </summary>
-    public static IApplicationBuilder UseRequestSpan(this IApplicationBuilder app) => app.Use(static (context, next) =>
+    public static IApplicationBuilder UseRequestSpan(this IApplicationBuilder app)
     {
-        if (Activity.Current is { Recorded: true } activity && activity.Source.Name == HostingSourceName)
+        var settings = app.ApplicationServices.GetRequiredService<TraceSettings>();
+        if (!settings.HasExporter)
         {
-            if (IsScrape(context.Request.Path))
+            return app;
+        }
+
+        return app.Use((context, next) =>
+        {
+            if (!settings.On || IsScrape(context.Request.Path))
             {
-                activity.IsAllDataRequested = false;
-                activity.ActivityTraceFlags &= ~ActivityTraceFlags.Recorded;
                 return next(context);
             }
+
+            var parent = CallerContext(context.Request);
+            var recorded = parent.TraceId != default ? (parent.TraceFlags & ActivityTraceFlags.Recorded) != 0 : settings.RecordsNewTrace();
+            if (!recorded || TraceSampler.StartRequestSpan(GatewayTelemetry.RequestSource, context.Request.Method, parent) is not { } activity)
+            {
+                return next(context);
+            }
+
+            context.Response.RegisterForDispose(activity);
 
             // When the response starts the route is chosen and the status set; an edge's header overwrites the node's
             // (the same trace) instead of adding a second.
@@ -104,10 +116,22 @@ internal static class TracingServiceCollectionExtensions
                 context.Response.Headers[TraceIdHeader] = activity.TraceId.ToHexString();
                 return Task.CompletedTask;
             }, (context, activity));
-        }
+            return next(context);
+        });
+    }
 
-        return next(context);
-    });
+    // The caller's trace context (W3C traceparent and tracestate, read as .NET's propagator reads them); default when
+    // there is none or it does not parse (a new trace then, as the host would have started).
+    private static ActivityContext CallerContext(HttpRequest request)
+    {
+        DistributedContextPropagator.Current.ExtractTraceIdAndState(request.Headers, static (object? carrier, string name, out string? value, out IEnumerable<string>? values) =>
+        {
+            values = null;
+            var found = ((IHeaderDictionary)carrier!)[name];
+            value = found.Count == 0 ? null : found.ToString();
+        }, out var traceParent, out var traceState);
+        return traceParent is not null && ActivityContext.TryParse(traceParent, traceState, isRemote: true, out var context) ? context : default;
+    }
 
     // Health probes, metric scrapes and the status page's polls: a span each every few seconds would bury the requests
     // worth tracing.

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using ServingGateway.Auth;
 using ServingGateway.Edge;
 using ServingGateway.Inference.Common;
+using ServingGateway.Inference.Serving;
 using ServingGateway.Observability;
 using ServingGateway.Routing;
 using StackExchange.Redis;
@@ -59,7 +60,7 @@ internal sealed class RateLimitMiddleware
         }
 
         RateLimitDecision decision;
-        using (var span = GatewayTelemetry.Source.StartActivity("rate limit"))
+        using (var span = GatewayTelemetry.Source.StartChild("rate limit"))
         {
             decision = await TakeAsync($"{limit}\n{caller}", rule, context.RequestAborted);
             span?.SetTag("ratelimit.limit", limit);

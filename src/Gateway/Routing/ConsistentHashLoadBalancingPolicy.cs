@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using ServingGateway.Edge;
+using ServingGateway.Inference.Serving;
 using ServingGateway.Observability;
 using Yarp.ReverseProxy;
 using Yarp.ReverseProxy.LoadBalancing;
@@ -50,7 +51,7 @@ internal sealed class ConsistentHashLoadBalancingPolicy : ILoadBalancingPolicy
             return null;
         }
 
-        using var span = GatewayTelemetry.Source.StartActivity("route");
+        using var span = GatewayTelemetry.Source.StartChild("route");
         var options = _options.CurrentValue;
         var ring = Ring(cluster, options.VirtualNodes);
         var key = RoutingKey.Of(context.Request);

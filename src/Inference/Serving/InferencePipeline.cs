@@ -94,7 +94,7 @@ internal sealed partial class InferencePipeline
             {
                 var lookupStarted = _time.GetTimestamp();
                 CachedResponse? repeated;
-                using (var lookup = InferenceTelemetry.Source.StartActivity("cache lookup"))
+                using (var lookup = InferenceTelemetry.Source.StartChild("cache lookup"))
                 {
                     exactKey = CacheKey.ComputeExact(model.CacheKeyPrefix, headerLength, body.Span);
                     repeated = _cache.GetResponse(exactKey.Value);
@@ -125,7 +125,7 @@ internal sealed partial class InferencePipeline
                     RecordLookedUp(model, responseHit: false, outcome);
                 }
 
-                using var encode = InferenceTelemetry.Source.StartActivity("encode");
+                using var encode = InferenceTelemetry.Source.StartChild("encode");
                 return Encode(model, started, decoded, outputs, outcome, exactKey, computeStarted);
             }
             catch
@@ -165,7 +165,7 @@ internal sealed partial class InferencePipeline
             var (outputs, outcome) = await PredictAsync(model, decoded, cancellationToken).ConfigureAwait(false);
             try
             {
-                using var encoding = InferenceTelemetry.Source.StartActivity("encode");
+                using var encoding = InferenceTelemetry.Source.StartChild("encode");
                 reply = encode(model, decoded, outputs, outcome);
             }
             finally
@@ -216,7 +216,7 @@ internal sealed partial class InferencePipeline
         {
             CachedPrediction? stored;
             CacheOutcome found;
-            using (var lookup = InferenceTelemetry.Source.StartActivity("cache lookup"))
+            using (var lookup = InferenceTelemetry.Source.StartChild("cache lookup"))
             {
                 (stored, found) = await _cache.GetAsync(key, request, model.Signature, policy.TimeToLive, cancellationToken).ConfigureAwait(false);
                 lookup?.SetTag("cache.kind", "prediction");

@@ -13,28 +13,52 @@ public sealed class TraceSamplerTests
     [Fact]
     public void ShouldSample_RatioZero_OnlyASampledParentIsRecorded()
     {
-        var sampler = new TraceSampler(new TraceSettings(new TelemetryOptions { Console = true, SampleRatio = 0 }));
+        var settings = new TraceSettings(new TelemetryOptions { Console = true, SampleRatio = 0 });
+        var sampler = new TraceSampler(settings);
 
         Assert.Equal(SamplingDecision.RecordAndSample, Decide(sampler, SampledParent));
         Assert.Equal(SamplingDecision.Drop, Decide(sampler, UnsampledParent));
         Assert.Equal(SamplingDecision.Drop, Decide(sampler, default));
+        Assert.False(settings.RecordsNewTrace());
     }
 
     [Fact]
-    public void ShouldSample_RatioOne_EveryNewTraceButNotAnUnsampledParent()
+    public void StartRequestSpan_RatioOne_EveryNewTraceIsRecordedButNoOtherRootNorAnUnsampledParent()
     {
-        var sampler = new TraceSampler(new TraceSettings(new TelemetryOptions { Console = true, SampleRatio = 1 }));
+        var settings = new TraceSettings(new TelemetryOptions { Console = true, SampleRatio = 1 });
+        var sampler = new TraceSampler(settings);
+        using var source = new ActivitySource($"test.{Guid.NewGuid():N}");
+        using var listener = Listen(source, sampler);
 
-        Assert.Equal(SamplingDecision.RecordAndSample, Decide(sampler, default));
+        Assert.True(settings.RecordsNewTrace());
+        using (var request = TraceSampler.StartRequestSpan(source, "POST", default))
+        {
+            Assert.NotNull(request);
+            Assert.True(request.Recorded);
+            Assert.Equal(default, request.ParentSpanId);
+        }
+
+        // A root that is not a request's span (YARP's forward of a request not recorded) only carries the context on.
+        using (var other = source.StartActivity("proxy.forwarder"))
+        {
+            Assert.NotNull(other);
+            Assert.False(other.Recorded);
+        }
+
+        Assert.Equal(SamplingDecision.Drop, Decide(sampler, default));
         Assert.Equal(SamplingDecision.Drop, Decide(sampler, UnsampledParent));
+        using var child = TraceSampler.StartRequestSpan(source, "POST", SampledParent);
+        Assert.True(child!.Recorded);
+        Assert.Equal(SampledParent.TraceId, child.TraceId);
+        Assert.Equal(SampledParent.SpanId, child.ParentSpanId);
     }
 
     [Fact]
-    public void ShouldSample_RatioAQuarter_AboutAQuarterOfNewTraces()
+    public void RecordsNewTrace_RatioAQuarter_AboutAQuarterOfNewTraces()
     {
-        var sampler = new TraceSampler(new TraceSettings(new TelemetryOptions { Console = true, SampleRatio = 0.25 }));
+        var settings = new TraceSettings(new TelemetryOptions { Console = true, SampleRatio = 0.25 });
 
-        var recorded = Enumerable.Range(0, 4000).Count(_ => Decide(sampler, default) == SamplingDecision.RecordAndSample);
+        var recorded = Enumerable.Range(0, 4000).Count(_ => settings.RecordsNewTrace());
 
         Assert.InRange(recorded, 850, 1150); // binomial(4000, 0.25): sd 27
     }
@@ -46,10 +70,10 @@ public sealed class TraceSamplerTests
         var sampler = new TraceSampler(settings);
 
         settings.Change(on: null, ratio: 1);
-        Assert.Equal(SamplingDecision.RecordAndSample, Decide(sampler, default));
+        Assert.True(settings.RecordsNewTrace());
 
         settings.Change(on: false, ratio: null);
-        Assert.Equal(SamplingDecision.Drop, Decide(sampler, default));
+        Assert.False(settings.RecordsNewTrace());
         Assert.Equal(SamplingDecision.Drop, Decide(sampler, SampledParent)); // off is off, whatever the caller asked
         Assert.Equal(1, settings.Ratio);
     }
@@ -60,6 +84,7 @@ public sealed class TraceSamplerTests
         var settings = new TraceSettings(new TelemetryOptions { SampleRatio = 1 });
 
         Assert.False(settings.HasExporter);
+        Assert.False(settings.RecordsNewTrace());
         Assert.Equal(SamplingDecision.Drop, Decide(new TraceSampler(settings), SampledParent));
     }
 
@@ -86,6 +111,22 @@ public sealed class TraceSamplerTests
 
         Assert.Empty(options.Validate());
         Assert.Equal(new Uri(expected), options.OtlpTracesUri);
+    }
+
+    // What OpenTelemetry's provider does with the sampler's answer: a span dropped is still made, unrecorded, to carry
+    // the context on.
+    private static ActivityListener Listen(ActivitySource source, Sampler sampler)
+    {
+        var listener = new ActivityListener
+        {
+            ShouldListenTo = s => s == source,
+            Sample = (ref ActivityCreationOptions<ActivityContext> o) =>
+                sampler.ShouldSample(new SamplingParameters(o.Parent, o.TraceId, o.Name, o.Kind)).Decision == SamplingDecision.RecordAndSample
+                    ? ActivitySamplingResult.AllDataAndRecorded
+                    : ActivitySamplingResult.PropagationData,
+        };
+        ActivitySource.AddActivityListener(listener);
+        return listener;
     }
 
     private static SamplingDecision Decide(Sampler sampler, ActivityContext parent) =>

@@ -179,7 +179,7 @@ check() { # check DESCRIPTION PYTHON-CONDITION
 s() { json "$WORK/$1/summary.json" "$2"; }
 row() { # one policy's row: goodput, its ratio to MAX_RATE, throughput, 2xx p50/p99, refusals, refusal p99, Retry-After
     local r="$1"
-    echo "| $2 | $(s "$r" '"%.0f" % v["goodput"]') | $(s "$r" '"%.2f" % (v["goodput"] / '"$MAX_RATE"')') | $(s "$r" '"%.0f" % v["throughput"]') | $(s "$r" '"%.1f" % v["success_latency_ms"]["p50"]') | $(s "$r" '"%.1f" % v["success_latency_ms"]["p99"]') | $(s "$r" 'v["refusals"]') | $(s "$r" '"%.2f" % v["refusal_latency_ms"]["p99"]') | $(s "$r" '"%.2f" % v["refusal_service_time_ms"]["p99"]') | $(s "$r" 'v["refusals_with_retry_after"]') | $(s "$r" 'v["open_loop"]["late_sends"]') |"
+    echo "| $2 | $(s "$r" '"%.0f" % v["goodput"]') | $(s "$r" '"%.2f" % (v["goodput"] / '"$MAX_RATE"')') | $(s "$r" '"%.0f" % v["throughput"]') | $(s "$r" '"%.1f" % v["success_latency_ms"]["p50"]') | $(s "$r" '"%.1f" % v["success_latency_ms"]["p99"]') | $(s "$r" 'v["refusals"]') | $(s "$r" '"%.2f" % v["refusal_latency_ms"]["p99"]') | $(s "$r" '"-" if v["refusal_service_time_ms"] is None else "%.2f" % v["refusal_service_time_ms"]["p99"]') | $(s "$r" 'v["refusals_with_retry_after"]') | $(s "$r" 'v["open_loop"]["late_sends"]') |"
 }
 # recovery PROBE BURST: seconds from the burst's end (its last send) until the probe's per-second p99 of its 2xx answers is back
 # at or below the highest of its 5 unloaded seconds, and stays there ("never" if it does not within the run).

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Time.Testing;
+using ServingGateway.TestSupport;
 
 namespace ServingGateway.Batching.Tests;
 
@@ -75,13 +76,7 @@ public sealed class BatchingTelemetryTests : IDisposable
         Assert.Equal(default, BatchingTelemetry.CallerContext());
 
         using var source = new ActivitySource("BatchingTelemetryTests.Caller");
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = s => s == source,
-            Sample = (ref ActivityCreationOptions<ActivityContext> options) =>
-                options.Name == "sampled" ? ActivitySamplingResult.AllDataAndRecorded : ActivitySamplingResult.PropagationData,
-        };
-        ActivitySource.AddActivityListener(listener);
+        using var listener = PropagatingListener.Listen(source, options => options.Name == "sampled");
         using (var sampled = source.StartActivity("sampled"))
         {
             Assert.Equal(sampled!.Context, BatchingTelemetry.CallerContext());

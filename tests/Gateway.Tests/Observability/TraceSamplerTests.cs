@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using OpenTelemetry.Trace;
 using ServingGateway.Observability;
+using ServingGateway.TestSupport;
 
 namespace ServingGateway.Gateway.Tests.Observability;
 
@@ -28,7 +29,9 @@ public sealed class TraceSamplerTests
         var settings = new TraceSettings(new TelemetryOptions { Console = true, SampleRatio = 1 });
         var sampler = new TraceSampler(settings);
         using var source = new ActivitySource($"test.{Guid.NewGuid():N}");
-        using var listener = Listen(source, sampler);
+        // As OpenTelemetry's provider runs the sampler: a span it drops is still made, unrecorded.
+        using var listener = PropagatingListener.Listen(source, o =>
+            sampler.ShouldSample(new SamplingParameters(o.Parent, o.TraceId, o.Name, o.Kind)).Decision == SamplingDecision.RecordAndSample);
 
         Assert.True(settings.RecordsNewTrace());
         using (var request = TraceSampler.StartRequestSpan(source, "POST", default))
@@ -111,22 +114,6 @@ public sealed class TraceSamplerTests
 
         Assert.Empty(options.Validate());
         Assert.Equal(new Uri(expected), options.OtlpTracesUri);
-    }
-
-    // What OpenTelemetry's provider does with the sampler's answer: a span dropped is still made, unrecorded, to carry
-    // the context on.
-    private static ActivityListener Listen(ActivitySource source, Sampler sampler)
-    {
-        var listener = new ActivityListener
-        {
-            ShouldListenTo = s => s == source,
-            Sample = (ref ActivityCreationOptions<ActivityContext> o) =>
-                sampler.ShouldSample(new SamplingParameters(o.Parent, o.TraceId, o.Name, o.Kind)).Decision == SamplingDecision.RecordAndSample
-                    ? ActivitySamplingResult.AllDataAndRecorded
-                    : ActivitySamplingResult.PropagationData,
-        };
-        ActivitySource.AddActivityListener(listener);
-        return listener;
     }
 
     private static SamplingDecision Decide(Sampler sampler, ActivityContext parent) =>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using ServingGateway.Inference.Serving;
+using ServingGateway.TestSupport;
 
 namespace ServingGateway.Inference.Tests.Serving;
 
@@ -9,17 +10,8 @@ public sealed class InferenceTelemetryTests
     [Fact]
     public void StartChild_UnderARecordedSpanOnly()
     {
-        // As OpenTelemetry's provider answers a span it does not sample: made anyway, unrecorded, to carry the context.
         using var source = new ActivitySource($"test.{Guid.NewGuid():N}");
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = s => s == source,
-            Sample = (ref ActivityCreationOptions<ActivityContext> o) =>
-                o.Parent.TraceFlags.HasFlag(ActivityTraceFlags.Recorded) || o.Name == "recorded request"
-                    ? ActivitySamplingResult.AllDataAndRecorded
-                    : ActivitySamplingResult.PropagationData,
-        };
-        ActivitySource.AddActivityListener(listener);
+        using var listener = PropagatingListener.Listen(source, o => o.Parent.TraceFlags.HasFlag(ActivityTraceFlags.Recorded) || o.Name == "recorded request");
         Activity.Current = null;
 
         Assert.Null(source.StartChild("encode"));

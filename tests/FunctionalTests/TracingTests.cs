@@ -162,8 +162,9 @@ public sealed class TracingTests
     [Fact]
     public async Task Exemplars_TracingOnButTheRequestNotSampled_NoneTaken_ThenOneFromARecordedRequest()
     {
-        // With an exporter every request carries an activity, recorded or not: an exemplar from an unrecorded one would
-        // name a trace that is never exported. A process of its own, as above: other tests' listeners would record it.
+        // With an exporter set, an exemplar from a request that is not recorded would name a trace that is never exported
+        // (prometheus-net takes one from any current activity). A process of its own, as above: other tests' listeners
+        // would record it.
         await using var collector = await OtlpCollector.StartAsync();
         using var models = new TempModelRepository("mlp");
         await using var server = await NodeProcess.StartAsync(["--models", models.Path, "--Telemetry:OtlpEndpoint", collector.Url, "--Telemetry:SampleRatio", "0"]);

@@ -19,9 +19,11 @@
 #
 #   ./benchmarks/overload/run.sh
 #   DURATION=10s ./benchmarks/overload/run.sh        # a shorter run (about 3 minutes)
+#   PARTS=c ./benchmarks/overload/run.sh             # the edge alone (PARTS: any of a, b, c; a and b run together)
 #
-# Environment: SLO_MS (50), DURATION (30s), OVERLOAD (10s), PROBE_RATE (R / 4, at least 2), SEARCH_STEP (4s), PORT (18600: server;
-# +1, +2: nodes; +3: edge), OUT_DIR (keep the load tool's reports and the logs), SKIP_BUILD=1.
+# Environment: PARTS (abc), NODE_RATE (c: one node's capacity as given, no search; for trying a change, not judged
+# as the issue's run), SLO_MS (50), DURATION (30s), OVERLOAD (10s), PROBE_RATE (R / 4, at least 2), SEARCH_STEP (4s), PORT (18600: server;
+# +1, +2: nodes; +3: edge), GATEWAY_DLL (another build of the server, to compare), OUT_DIR (keep the load tool's reports and the logs), SKIP_BUILD=1.
 # Needs dotnet, curl, /usr/bin/python3 and the fetched models/minilm. Exit status 1 when a target failed.
 # Figures on a shared machine are noisy: read the two policies within one run.
 set -euo pipefail
@@ -30,6 +32,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 source "$ROOT/benchmarks/lib.sh"
 
+PARTS="${PARTS:-abc}"
 SLO_MS="${SLO_MS:-50}"
 DURATION="${DURATION:-30s}"
 OVERLOAD="${OVERLOAD:-10s}"
@@ -40,7 +43,7 @@ SERVER="http://127.0.0.1:$PORT"
 NODE_A="http://127.0.0.1:$((PORT + 1))"
 NODE_B="http://127.0.0.1:$((PORT + 2))"
 EDGE="http://127.0.0.1:$((PORT + 3))"
-GATEWAY_DLL="$ROOT/src/Gateway/bin/Release/net10.0/ServingGateway.dll"
+GATEWAY_DLL="${GATEWAY_DLL:-$ROOT/src/Gateway/bin/Release/net10.0/ServingGateway.dll}"
 LOADTOOL_DLL="$ROOT/loadtests/bin/Release/net10.0/ServingGateway.LoadTool.dll"
 MINILM="$ROOT/models/minilm/1/model.onnx"
 DIMS='*=1,32'
@@ -111,6 +114,7 @@ ok_within_slo() {
 }
 
 # --- a. the highest rate within the SLO, then twice that rate on each policy --------------------------------
+if [[ "$PARTS" == *[ab]* ]]; then
 log "warming up minilm and minilm_queue"
 loadtool warm-minilm_queue run --url "$SERVER" --model minilm_queue --open-rate 100 --duration 3s --warmup 2s
 ok_within_slo "$SERVER" minilm
@@ -140,9 +144,11 @@ for model in minilm minilm_queue; do
     loadtool "burst-$model" run --url "$SERVER" --model "$model" --open-rate "$OVER_RATE" --duration "$OVERLOAD" --warmup 0
     wait "$PROBE_PID"
 done
+fi
 
 # --- c. an edge in front of a healthy node and a slowed one -------------------------------------------------
 kill_wait "$SERVER_PID" # its CPU goes to the nodes
+if [[ "$PARTS" == *c* ]]; then
 taskset -c 0 dotnet "$GATEWAY_DLL" --role node --models "$WORK/models-a" --urls "$NODE_A" >"$WORK/node-a.log" 2>&1 &
 track $!
 wait_ready "$NODE_A" "$!" "$WORK/node-a.log"
@@ -159,9 +165,11 @@ ok_within_slo "$NODE_B" minilm
 log "node A alone: find-max-rate --criterion goodput --slo $SLO_MS (one node's capacity)"
 loadtool warm-node-a run --url "$NODE_A" --model minilm --open-rate 50 --duration 2s --warmup 2s
 ok_within_slo "$NODE_A" minilm
-loadtool search-node-a find-max-rate --url "$NODE_A" --model minilm --criterion goodput --slo "$SLO_MS" \
-    --start-rate 50 --step-duration "$SEARCH_STEP" --step-warmup 1s --precision 0.1 --max-steps 7 --max-error-rate 100%
-NODE_RATE=$(awk -F, 'NR > 1 && $8 == "true" && $2 > best { best = $2 } END { printf "%.0f", best + 0 }' "$WORK/search-node-a/curve.csv")
+if [[ -z "${NODE_RATE:-}" ]]; then
+    loadtool search-node-a find-max-rate --url "$NODE_A" --model minilm --criterion goodput --slo "$SLO_MS" \
+        --start-rate 50 --step-duration "$SEARCH_STEP" --step-warmup 1s --precision 0.1 --max-steps 7 --max-error-rate 100%
+    NODE_RATE=$(awk -F, 'NR > 1 && $8 == "true" && $2 > best { best = $2 } END { printf "%.0f", best + 0 }' "$WORK/search-node-a/curve.csv")
+fi
 [[ "$NODE_RATE" -gt 0 ]] || { log "find-max-rate found no rate within the SLO on node A:"; cat "$WORK/search-node-a.out" >&2; exit 1; }
 EDGE_RATE=$((NODE_RATE * 3 / 2))
 log "edge: warming both nodes, then open loop at $EDGE_RATE req/s (1.5 x $NODE_RATE) for $DURATION"
@@ -170,6 +178,7 @@ loadtool warm-edge run --url "$EDGE" --model minilm --api-key env:OVERLOAD_BENCH
 ok_within_slo "$EDGE" minilm -H "Authorization: Bearer $OVERLOAD_BENCH_KEY"
 loadtool edge run --url "$EDGE" --model minilm --api-key env:OVERLOAD_BENCH_KEY --open-rate "$EDGE_RATE" --duration "$DURATION" --warmup 3s --slo "$SLO_MS"
 SATURATED=$(curl -fs "$EDGE/metrics" | awk '/^sg_edge_node_saturated_total/ { printf "%s%s %s", sep, $1, $2; sep = ", " }')
+fi
 
 # --- report and targets -------------------------------------------------------------------------------------
 FAILED=0
@@ -207,6 +216,7 @@ echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 echo "Load average (1/5/15 min): $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) after the last run"
 echo "minilm sequence 32 (--dim '$DIMS'), cache off, max_batch_size 32, 2 instances, latency_slo_ms $SLO_MS; goodput = 2xx within $SLO_MS ms of the intended send"
 echo
+if [[ "$PARTS" == *[ab]* ]]; then
 echo "a. find-max-rate --criterion goodput (steps of $SEARCH_STEP): the highest rate within the SLO R = $MAX_RATE req/s"
 echo
 echo '| step | offered | throughput | goodput | p50 (ms) | p99 (ms) | errors | passed |'
@@ -229,6 +239,8 @@ echo '|---|---:|---:|---:|---:|---|'
 echo "| deadline | $UNLOADED_D | $PEAK_D | $END_D | $RECOVERED_D | $(awk -F, 'NR > 1 { printf "%s%.0f", sep, $9; sep = " " }' "$WORK/probe-minilm/timeline.csv") |"
 echo "| queue | $UNLOADED_Q | $PEAK_Q | $END_Q | $RECOVERED_Q | $(awk -F, 'NR > 1 { printf "%s%.0f", sep, $9; sep = " " }' "$WORK/probe-minilm_queue/timeline.csv") |"
 echo
+fi
+if [[ "$PARTS" == *c* ]]; then
 echo "c. Edge in front of node A ($NODE_A, pinned to core 0: 1 session of 1 thread, adaptive batching) and node B, slowed"
 echo "   ($NODE_B, pinned to core 1: the same, batching off). Node A alone within the SLO (find-max-rate --criterion goodput):"
 echo "   R1 = $NODE_RATE req/s. The first request went to ${OWNER:-?}; open loop through the edge at 1.5 x R1 = $EDGE_RATE req/s for $DURATION:"
@@ -240,7 +252,9 @@ echo "| $(s edge '"%.0f" % v["goodput"]') | $(s edge '"%.2f" % (v["goodput"] / '
 echo
 echo "   edge: ${SATURATED:-no sg_edge_node_saturated_total}"
 echo
+fi
 echo "Targets (issue 16):"
+if [[ "$PARTS" == *[ab]* ]]; then
 check "deadline at 2 x R: goodput $(s over-minilm '"%.0f" % v["goodput"]') req/s >= 0.9 x R ($MAX_RATE)" "$(s over-minilm 'v["goodput"]') >= 0.9 * $MAX_RATE"
 check "deadline at 2 x R: 2xx p99 $(s over-minilm '"%.1f" % v["success_latency_ms"]["p99"]') ms <= 2 x SLO ($((2 * SLO_MS)) ms)" "$(s over-minilm 'v["success_latency_ms"]["p99"]') <= 2 * $SLO_MS"
 # How fast the server says no: from each refusal's actual send. From the intended send (the column beside it) it
@@ -248,8 +262,13 @@ check "deadline at 2 x R: 2xx p99 $(s over-minilm '"%.1f" % v["success_latency_m
 check "deadline at 2 x R: refusals answered in $(s over-minilm '"%.2f" % v["refusal_service_time_ms"]["p99"]') ms p99 from the send (from the intended send $(s over-minilm '"%.2f" % v["refusal_latency_ms"]["p99"]') ms) < 5 ms" "$(s over-minilm 'v["refusals"]') > 0 and $(s over-minilm 'v["refusal_service_time_ms"]["p99"]') < 5"
 check "deadline at 2 x R: every refusal carried Retry-After ($(s over-minilm 'v["refusals_with_retry_after"]') of $(s over-minilm 'v["refusals"]'))" "$(s over-minilm 'v["refusals"]') == $(s over-minilm 'v["refusals_with_retry_after"]')"
 check "deadline: the probe's p99 back at its unloaded value within 2 s of the overload's end ($RECOVERED_D s)" "'$RECOVERED_D' != 'never' and float('${RECOVERED_D/never/0}') <= 2"
+fi
+if [[ "$PARTS" == *c* ]]; then
 check "edge at 1.5 x R1 with one node slowed: goodput $(s edge '"%.0f" % v["goodput"]') req/s >= 0.9 x offered ($EDGE_RATE)" "$(s edge 'v["goodput"]') >= 0.9 * $EDGE_RATE"
+fi
+if [[ "$PARTS" == *[ab]* ]]; then
 echo "(queue, for comparison: goodput $(s over-minilm_queue '"%.2f" % (v["goodput"] / '"$MAX_RATE"')') x R, 2xx p99 $(s over-minilm_queue '"%.0f" % v["success_latency_ms"]["p99"]') ms, recovery $RECOVERED_Q s: not judged)"
+fi
 echo
 if [[ "$KEEP_WORK" == 1 ]]; then echo "Load tool reports and server logs: $WORK"; fi
 exit "$FAILED"

@@ -16,7 +16,7 @@ namespace ServingGateway.Routing;
 /// one node (warm sessions, warm cache) until that node
 /// carries more than its bounded share, and spills to the next node on the ring. A node that answered 503
 /// with Retry-After (<see cref="NodeSaturation"/>) is passed over for that long, before the bound: a
-/// saturated node gets a request only when every available node is saturated (then the key's owner).
+/// saturated node gets a request only when every available node is saturated (then the least loaded).
 /// </summary>
 internal sealed class ConsistentHashLoadBalancingPolicy : ILoadBalancingPolicy
 {
@@ -62,7 +62,8 @@ internal sealed class ConsistentHashLoadBalancingPolicy : ILoadBalancingPolicy
 
     /// <summary>
     /// The first available destination on the ring from <paramref name="key"/> that is neither saturated nor at the
-    /// load bound; else the first that is not saturated; else the first available (the key's owner).
+    /// load bound; else the first that is not saturated; else (every one saturated) the one with the fewest requests
+    /// in flight, the first on the ring among equals.
     /// </summary>
     /// <remarks>
     /// A node's load is its requests in flight in this cluster plus, with <paramref name="sibling"/> (the other
@@ -81,7 +82,8 @@ internal sealed class ConsistentHashLoadBalancingPolicy : ILoadBalancingPolicy
         var bound = (long)Math.Ceiling(loadFactor * (total + 1) / available.Count);
         Span<int> order = ring.Count <= 256 ? stackalloc int[ring.Count] : new int[ring.Count];
         ring.Walk(key, order);
-        DestinationState? firstAvailable = null;
+        DestinationState? leastLoaded = null;
+        var leastLoad = long.MaxValue;
         DestinationState? firstUnsaturated = null;
         foreach (var index in order)
         {
@@ -91,22 +93,29 @@ internal sealed class ConsistentHashLoadBalancingPolicy : ILoadBalancingPolicy
                 continue; // unhealthy or removed: passed over
             }
 
-            firstAvailable ??= candidate;
+            var load = Load(candidate, sibling);
             if (saturated?.Invoke(candidate) == true)
             {
+                if (load < leastLoad)
+                {
+                    (leastLoaded, leastLoad) = (candidate, load);
+                }
+
                 continue; // it said it is overloaded: passed over until its Retry-After ends
             }
 
             firstUnsaturated ??= candidate;
-            if (Load(candidate, sibling) < bound)
+            if (load < bound)
             {
                 return candidate;
             }
         }
 
         // Every unsaturated node is at the bound (it cannot be without saturated ones, as the bound is above the
-        // average): the first unsaturated; when every node is saturated, the owner, which decides for itself.
-        return firstUnsaturated ?? firstAvailable ?? available[0];
+        // average): the first unsaturated. When every node is saturated, the one with the fewest requests in flight
+        // (the first on the ring among equals), which decides for itself: all of them refusing, the owner alone would
+        // get every request while the others sit idle behind their marks.
+        return firstUnsaturated ?? leastLoaded ?? available[0];
     }
 
     private static int Load(DestinationState destination, IReadOnlyDictionary<string, DestinationState>? sibling) =>

@@ -179,7 +179,7 @@ public class ConsistentHashLoadBalancingPolicyTests
     }
 
     [Fact]
-    public void Pick_EverySaturated_TheOwnerDecides()
+    public void Pick_EverySaturated_TheOwnerAmongEquals()
     {
         var owner = Pick("mlp");
         foreach (var node in _nodes)
@@ -187,6 +187,30 @@ public class ConsistentHashLoadBalancingPolicyTests
             _saturation.Mark(node.DestinationId, TimeSpan.FromSeconds(5));
         }
 
+        Assert.Same(owner, Pick("mlp"));
+    }
+
+    [Fact]
+    public void Pick_EverySaturated_TheFewestInFlight_NotTheOwnerWhileTheOthersIdle()
+    {
+        var owner = Pick("mlp");
+        var next = Pick("mlp", [.. _nodes.Where(n => n != owner)]);
+        var third = _nodes.Single(n => n != owner && n != next);
+        foreach (var node in _nodes)
+        {
+            _saturation.Mark(node.DestinationId, TimeSpan.FromSeconds(5));
+        }
+
+        owner.ConcurrentRequestCount = 3;
+        next.ConcurrentRequestCount = 1;
+        third.ConcurrentRequestCount = 1;
+        Assert.Same(next, Pick("mlp")); // of the two with one in flight, the first on the ring
+
+        next.ConcurrentRequestCount = 2;
+        Assert.Same(third, Pick("mlp"));
+
+        owner.ConcurrentRequestCount = 2;
+        _time.Advance(TimeSpan.FromSeconds(5)); // the marks end: the bounded load again, the owner under its bound (ceil(1.25 x 6 / 3) = 3)
         Assert.Same(owner, Pick("mlp"));
     }
 

@@ -8,8 +8,9 @@
 #     p99 of the refusals (503) from their actual send (judged) and from their intended send, and how many carried Retry-After;
 #  b. recovery: a probe at PROBE_RATE runs through 5 s unloaded, OVERLOAD (10 s) at 2 x R from a second load
 #     tool, and 10 s after; the time from the end of the overload until the probe's per-second p99 of its 2xx
-#     answers is back at or below its unloaded value (the highest per-second p99 of the 5 unloaded seconds)
-#     and stays there; both copies;
+#     answers is back at or below its unloaded value (the highest per-second p99 of its first 4 seconds)
+#     and stays there; both copies; then a control: the same probe on minilm with no burst, read by the same rule
+#     (what the machine alone does to it; not judged);
 #  c. an edge with two nodes (deadline policy, SLO_MS), each pinned to a core of its own (taskset) with one session
 #     of one thread, so that "one node's capacity" means something on a 2-core machine; node B is slowed: its
 #     minilm copy runs with "batching": "off" (a config setting, the same model file). find-max-rate (goodput) on
@@ -144,6 +145,11 @@ for model in minilm minilm_queue; do
     loadtool "burst-$model" run --url "$SERVER" --model "$model" --open-rate "$OVER_RATE" --duration "$OVERLOAD" --warmup 0
     wait "$PROBE_PID"
 done
+# The control: the same probe with no burst, read by the same rule as if the deadline run's burst had been sent at
+# the same second. What it reports is what the machine alone does to the rule (not judged).
+ok_within_slo "$SERVER" minilm
+log "minilm: the control probe at $PROBE_RATE req/s, no burst"
+loadtool probe-control run --url "$SERVER" --model minilm --open-rate "$PROBE_RATE" --duration "$((OVERLOAD_S + 20))s" --warmup 0 --slo "$SLO_MS"
 fi
 
 # --- c. an edge in front of a healthy node and a slowed one -------------------------------------------------
@@ -191,7 +197,8 @@ row() { # one policy's row: goodput, its ratio to MAX_RATE, throughput, 2xx p50/
     echo "| $2 | $(s "$r" '"%.0f" % v["goodput"]') | $(s "$r" '"%.2f" % (v["goodput"] / '"$MAX_RATE"')') | $(s "$r" '"%.0f" % v["throughput"]') | $(s "$r" '"%.1f" % v["success_latency_ms"]["p50"]') | $(s "$r" '"%.1f" % v["success_latency_ms"]["p99"]') | $(s "$r" 'v["refusals"]') | $(s "$r" '"%.2f" % v["refusal_latency_ms"]["p99"]') | $(s "$r" '"-" if v["refusal_service_time_ms"] is None else "%.2f" % v["refusal_service_time_ms"]["p99"]') | $(s "$r" 'v["refusals_with_retry_after"]') | $(s "$r" 'v["open_loop"]["late_sends"]') |"
 }
 # recovery PROBE BURST: seconds from the burst's end (its last send) until the probe's per-second p99 of its 2xx answers is back
-# at or below the highest of its 5 unloaded seconds, and stays there ("never" if it does not within the run).
+# at or below the highest of its first 4 seconds, and stays there ("never" if it does not within the run). BURST is
+# the burst's run, or PROBE:OTHER-BURST for a probe that had none: read as if OTHER-BURST had been sent as far into it.
 recovery() {
     "$PY" - "$WORK/$1" "$WORK/$2" "$OVERLOAD_S" <<'PY'
 import csv, datetime, json, sys
@@ -200,11 +207,17 @@ def started(d):
     return datetime.datetime.fromisoformat(json.load(open(d + "/summary.json"))["started_at"]).timestamp()
 rows = list(csv.DictReader(open(probe + "/timeline.csv")))
 p99 = [float(r["p99_2xx_ms"]) for r in rows]
-end = started(burst) + sending - started(probe)  # the overload stops when its last request is sent
+if ":" in burst:  # the control: the other probe's burst, as far into this one
+    other, burst = burst.rsplit(":", 1)
+    burst = other.rsplit("/", 1)[0] + "/" + burst
+    offset = started(burst) - started(other)
+else:
+    offset = started(burst) - started(probe)
+end = offset + sending  # the overload stops when its last request is sent
 unloaded = max(p99[0:4])
 first = int(end)  # the second the burst ended in
 ok = next((s for s in range(first, len(p99)) if all(0 < x <= unloaded for x in p99[s:])), None)
-begin = max(0, int(started(burst) - started(probe)))
+begin = max(0, int(offset))
 peak = max(p99[begin:first + 1] or [0])
 print("%.1f %.1f %.1f %s" % (unloaded, peak, end, "never" if ok is None else "%.1f" % max(0.0, ok - end)))
 PY
@@ -232,12 +245,14 @@ row over-minilm_queue queue
 echo
 read -r UNLOADED_D PEAK_D END_D RECOVERED_D <<<"$(recovery probe-minilm burst-minilm)"
 read -r UNLOADED_Q PEAK_Q END_Q RECOVERED_Q <<<"$(recovery probe-minilm_queue burst-minilm_queue)"
+read -r UNLOADED_C PEAK_C END_C RECOVERED_C <<<"$(recovery probe-control probe-minilm:burst-minilm)"
 echo "b. Recovery: probe at $PROBE_RATE req/s, $OVERLOAD at $OVER_RATE req/s from its 5th second on; per-second p99 of the probe's 2xx answers (ms):"
 echo
 echo '| policy | unloaded (max of 4 s) | highest during the burst | burst ended at (s) | back at or below unloaded after (s) | probe seconds 0.. |'
 echo '|---|---:|---:|---:|---:|---|'
 echo "| deadline | $UNLOADED_D | $PEAK_D | $END_D | $RECOVERED_D | $(awk -F, 'NR > 1 { printf "%s%.0f", sep, $9; sep = " " }' "$WORK/probe-minilm/timeline.csv") |"
 echo "| queue | $UNLOADED_Q | $PEAK_Q | $END_Q | $RECOVERED_Q | $(awk -F, 'NR > 1 { printf "%s%.0f", sep, $9; sep = " " }' "$WORK/probe-minilm_queue/timeline.csv") |"
+echo "| control: deadline, no burst | $UNLOADED_C | $PEAK_C | $END_C | $RECOVERED_C | $(awk -F, 'NR > 1 { printf "%s%.0f", sep, $9; sep = " " }' "$WORK/probe-control/timeline.csv") |"
 echo
 fi
 if [[ "$PARTS" == *c* ]]; then
@@ -267,7 +282,7 @@ if [[ "$PARTS" == *c* ]]; then
 check "edge at 1.5 x R1 with one node slowed: goodput $(s edge '"%.0f" % v["goodput"]') req/s >= 0.9 x offered ($EDGE_RATE)" "$(s edge 'v["goodput"]') >= 0.9 * $EDGE_RATE"
 fi
 if [[ "$PARTS" == *[ab]* ]]; then
-echo "(queue, for comparison: goodput $(s over-minilm_queue '"%.2f" % (v["goodput"] / '"$MAX_RATE"')') x R, 2xx p99 $(s over-minilm_queue '"%.0f" % v["success_latency_ms"]["p99"]') ms, recovery $RECOVERED_Q s: not judged)"
+echo "(queue, for comparison: goodput $(s over-minilm_queue '"%.2f" % (v["goodput"] / '"$MAX_RATE"')') x R, 2xx p99 $(s over-minilm_queue '"%.0f" % v["success_latency_ms"]["p99"]') ms, recovery $RECOVERED_Q s; the control probe with no burst, read by the recovery rule: $RECOVERED_C s; not judged)"
 fi
 echo
 if [[ "$KEEP_WORK" == 1 ]]; then echo "Load tool reports and server logs: $WORK"; fi

@@ -196,23 +196,19 @@ row() { # one policy's row: goodput, its ratio to MAX_RATE, throughput, 2xx p50/
     local r="$1"
     echo "| $2 | $(s "$r" '"%.0f" % v["goodput"]') | $(s "$r" '"%.2f" % (v["goodput"] / '"$MAX_RATE"')') | $(s "$r" '"%.0f" % v["throughput"]') | $(s "$r" '"%.1f" % v["success_latency_ms"]["p50"]') | $(s "$r" '"%.1f" % v["success_latency_ms"]["p99"]') | $(s "$r" 'v["refusals"]') | $(s "$r" '"%.2f" % v["refusal_latency_ms"]["p99"]') | $(s "$r" '"-" if v["refusal_service_time_ms"] is None else "%.2f" % v["refusal_service_time_ms"]["p99"]') | $(s "$r" 'v["refusals_with_retry_after"]') | $(s "$r" 'v["open_loop"]["late_sends"]') |"
 }
-# recovery PROBE BURST: seconds from the burst's end (its last send) until the probe's per-second p99 of its 2xx answers is back
-# at or below the highest of its first 4 seconds, and stays there ("never" if it does not within the run). BURST is
-# the burst's run, or PROBE:OTHER-BURST for a probe that had none: read as if OTHER-BURST had been sent as far into it.
+# recovery PROBE BURST [BURST-PROBE]: seconds from the burst's end (its last send) until the probe's per-second p99 of its 2xx
+# answers is back at or below the highest of its first 4 seconds, and stays there ("never" if it does not within the
+# run). BURST-PROBE (default PROBE) is the probe the burst was sent into: for a probe that had none (the control), the
+# burst is read as if it had been sent as far into this one.
 recovery() {
-    "$PY" - "$WORK/$1" "$WORK/$2" "$OVERLOAD_S" <<'PY'
+    "$PY" - "$WORK/$1" "$WORK/$2" "$OVERLOAD_S" "$WORK/${3:-$1}" <<'PY'
 import csv, datetime, json, sys
-probe, burst, sending = sys.argv[1], sys.argv[2], float(sys.argv[3])
+probe, burst, sending, burst_probe = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
 def started(d):
     return datetime.datetime.fromisoformat(json.load(open(d + "/summary.json"))["started_at"]).timestamp()
 rows = list(csv.DictReader(open(probe + "/timeline.csv")))
 p99 = [float(r["p99_2xx_ms"]) for r in rows]
-if ":" in burst:  # the control: the other probe's burst, as far into this one
-    other, burst = burst.rsplit(":", 1)
-    burst = other.rsplit("/", 1)[0] + "/" + burst
-    offset = started(burst) - started(other)
-else:
-    offset = started(burst) - started(probe)
+offset = started(burst) - started(burst_probe)  # how far into its probe the burst was sent
 end = offset + sending  # the overload stops when its last request is sent
 unloaded = max(p99[0:4])
 first = int(end)  # the second the burst ended in
@@ -245,7 +241,7 @@ row over-minilm_queue queue
 echo
 read -r UNLOADED_D PEAK_D END_D RECOVERED_D <<<"$(recovery probe-minilm burst-minilm)"
 read -r UNLOADED_Q PEAK_Q END_Q RECOVERED_Q <<<"$(recovery probe-minilm_queue burst-minilm_queue)"
-read -r UNLOADED_C PEAK_C END_C RECOVERED_C <<<"$(recovery probe-control probe-minilm:burst-minilm)"
+read -r UNLOADED_C PEAK_C END_C RECOVERED_C <<<"$(recovery probe-control burst-minilm probe-minilm)"
 echo "b. Recovery: probe at $PROBE_RATE req/s, $OVERLOAD at $OVER_RATE req/s from its 5th second on; per-second p99 of the probe's 2xx answers (ms):"
 echo
 echo '| policy | unloaded (max of 4 s) | highest during the burst | burst ended at (s) | back at or below unloaded after (s) | probe seconds 0.. |'

@@ -25,7 +25,7 @@ public static class InferenceTelemetry
         Activity.Current is { Recorded: true } ? source.StartActivity(name) : null;
 
     /// <summary>
-    /// The span of the request being served (the current one, started by the host) when a listener records it, else
+    /// The span of the request being served (the current one, started by the host's first middleware) when a listener records it, else
     /// null: what the pipeline tags instead of starting a span of its own that would cover the same time.
     /// </summary>
     internal static Activity? RequestSpan() =>
